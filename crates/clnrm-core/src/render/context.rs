@@ -1,0 +1,96 @@
+//! The variables a template sees, layered by precedence:
+//! `--var` overrides > the file's `[vars]` > environment > built-in defaults.
+//!
+//! Variables are visible at top level and as `vars.*`; a matrix combination's
+//! values at top level and as `matrix.*`; the crate's binaries as `bin.<name>`.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value as Json};
+use sha2::{Digest, Sha256};
+
+/// The runner image used when a scenario names none.
+pub const DEFAULT_RUNNER_IMAGE: &str = "clnrm-busybox:latest";
+
+/// Built-in variables of the original tool: (name, environment variable, default).
+pub const BUILTIN_VARS: &[(&str, &str, &str)] = &[
+    ("svc", "SERVICE_NAME", "clnrm"),
+    ("env", "ENV", "ci"),
+    ("endpoint", "OTEL_ENDPOINT", "http://localhost:4318"),
+    ("exporter", "OTEL_TRACES_EXPORTER", "stdout"),
+    ("image", "CLNRM_IMAGE", DEFAULT_RUNNER_IMAGE),
+    ("freeze_clock", "FREEZE_CLOCK", "2025-01-01T00:00:00Z"),
+    ("token", "OTEL_TOKEN", ""),
+];
+
+/// Any variable can also come from the environment as `CLNRM_VAR_<NAME>`.
+pub const ENV_VAR_PREFIX: &str = "CLNRM_VAR_";
+
+/// Inputs from outside the file.
+#[derive(Debug, Clone, Default)]
+pub struct VarInputs {
+    /// `--var k=v`, highest precedence.
+    pub overrides: Vec<(String, String)>,
+    /// `bin.<name>`: paths of the crate's own binaries.
+    pub bins: BTreeMap<String, String>,
+}
+
+impl VarInputs {
+    /// Picks up `CARGO_BIN_EXE_<name>` as cargo sets them for integration tests.
+    pub fn with_cargo_bins(mut self) -> Self {
+        for (key, value) in std::env::vars() {
+            if let Some(name) = key.strip_prefix("CARGO_BIN_EXE_") {
+                self.bins.insert(name.to_string(), value);
+            }
+        }
+        self
+    }
+}
+
+/// The environment and default layers, below the file's own `[vars]`.
+pub fn lower_layers() -> Map<String, Json> {
+    let mut map = Map::new();
+    for (name, env_var, default) in BUILTIN_VARS {
+        let value = std::env::var(env_var).unwrap_or_else(|_| default.to_string());
+        map.insert(name.to_string(), Json::String(value));
+    }
+    for (key, value) in std::env::vars() {
+        if let Some(name) = key.strip_prefix(ENV_VAR_PREFIX) {
+            map.insert(name.to_ascii_lowercase(), Json::String(value));
+        }
+    }
+    map
+}
+
+/// A finished template context with its content hash (for the render cache).
+#[derive(Debug, Clone)]
+pub struct RenderContext {
+    pub(crate) context: tera::Context,
+    hash: [u8; 32],
+}
+
+impl RenderContext {
+    /// Builds the context from resolved variables and a matrix combination.
+    pub fn new(vars: Map<String, Json>, matrix: &[(String, Json)], bins: &BTreeMap<String, String>) -> Self {
+        let mut top = vars.clone();
+        let matrix_map: Map<String, Json> = matrix.iter().cloned().collect();
+        for (k, v) in &matrix_map {
+            top.insert(k.clone(), v.clone());
+        }
+        top.insert("vars".into(), Json::Object(vars));
+        top.insert("matrix".into(), Json::Object(matrix_map));
+        top.insert(
+            "bin".into(),
+            Json::Object(bins.iter().map(|(k, v)| (k.clone(), Json::String(v.clone()))).collect()),
+        );
+        let root = Json::Object(top);
+        // serde_json's map is ordered, so equal contexts hash equally.
+        let hash = Sha256::digest(root.to_string().as_bytes()).into();
+        let context = tera::Context::from_value(root).unwrap_or_default();
+        Self { context, hash }
+    }
+
+    pub fn hash(&self) -> [u8; 32] {
+        self.hash
+    }
+}

@@ -1,0 +1,329 @@
+//! Whole-file Tera rendering under a budget.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock, mpsc};
+
+use regex::Regex;
+use tera::Tera;
+
+use super::budget::{CappedWriter, RenderBudget, check_source};
+use super::context::RenderContext;
+use super::dialect;
+use super::functions::{self, RenderState};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::scenario::Determinism;
+use crate::source::{Location, SourceFile};
+
+/// Name of the shipped macro library, and of the template being rendered.
+pub const MACRO_LIBRARY: &str = "_macros.toml.tera";
+const SCENARIO: &str = "__scenario__";
+const MAX_IMPORT_DEPTH: usize = 8;
+
+const MACRO_LIBRARY_TEXT: &str = include_str!("_macros.toml.tera");
+
+/// A template the rendered file imports, includes or extends.
+#[derive(Debug, Clone)]
+pub struct Dependency {
+    pub name: String,
+    /// `None` for the shipped macro library.
+    pub path: Option<PathBuf>,
+    pub text: Arc<str>,
+}
+
+/// What the template is rendered from.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderRequest<'a> {
+    pub template: &'a str,
+    pub dependencies: &'a [Dependency],
+    pub context: &'a RenderContext,
+    pub determinism: &'a Determinism,
+}
+
+/// A successful rendering.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub text: String,
+    /// False when the output used the real clock or real randomness.
+    pub deterministic: bool,
+    pub env_reads: Vec<(String, Option<String>)>,
+}
+
+/// Renders scenario templates; cheap to share between threads.
+#[derive(Debug, Clone)]
+pub struct TemplateEngine {
+    base: Arc<Tera>,
+    budget: RenderBudget,
+}
+
+impl Default for TemplateEngine {
+    fn default() -> Self {
+        Self::new(RenderBudget::default())
+    }
+}
+
+fn tag_regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r#"\{%-?\s*(?:import|include|extends)\s+["']([^"']+)["']"#).expect("static regex")
+    })
+}
+
+impl TemplateEngine {
+    pub fn new(budget: RenderBudget) -> Self {
+        let mut tera = Tera::default();
+        tera.autoescape_on(vec![]);
+        functions::register(&mut tera);
+        tera.add_raw_template(MACRO_LIBRARY, MACRO_LIBRARY_TEXT)
+            .expect("the shipped macro library parses (tested)");
+        Self {
+            base: Arc::new(tera),
+            budget,
+        }
+    }
+
+    pub fn budget(&self) -> &RenderBudget {
+        &self.budget
+    }
+
+    /// Finds the templates `template` imports, beside `dir` first, then the
+    /// shipped library. Errors point at the import tag.
+    pub fn dependencies(&self, template: &str, dir: Option<&Path>) -> Result<Vec<Dependency>, Diagnostic> {
+        let mut found = Vec::new();
+        let mut seen = HashSet::new();
+        self.collect(template, dir, 0, &mut found, &mut seen, None)?;
+        Ok(found)
+    }
+
+    fn collect(
+        &self,
+        text: &str,
+        dir: Option<&Path>,
+        depth: usize,
+        found: &mut Vec<Dependency>,
+        seen: &mut HashSet<String>,
+        parent: Option<&str>,
+    ) -> Result<(), Diagnostic> {
+        for caps in tag_regex().captures_iter(text) {
+            let (Some(tag), Some(name)) = (caps.get(0), caps.get(1)) else { continue };
+            let span = tag.range();
+            let in_parent = |d: Diagnostic| match parent {
+                Some(p) => d.with_note(format!("imported through `{p}`")),
+                None => d.at(span.clone()),
+            };
+            let name = name.as_str();
+            if seen.contains(name) {
+                continue;
+            }
+            if depth >= MAX_IMPORT_DEPTH {
+                return Err(in_parent(Diagnostic::error(
+                    Code::RenderBudget,
+                    format!("render budget: imports are nested more than {MAX_IMPORT_DEPTH} deep"),
+                )));
+            }
+            let beside = dir.map(|d| d.join(name)).filter(|p| p.is_file());
+            let dependency = match beside {
+                Some(path) => match std::fs::read_to_string(&path) {
+                    Ok(text) => Dependency {
+                        name: name.to_string(),
+                        path: Some(path),
+                        text: text.into(),
+                    },
+                    Err(e) => {
+                        return Err(in_parent(Diagnostic::error(
+                            Code::TemplateError,
+                            format!("cannot read `{}`: {e}", path.display()),
+                        )));
+                    }
+                },
+                None if name == MACRO_LIBRARY => {
+                    seen.insert(name.to_string());
+                    continue;
+                }
+                None => {
+                    return Err(in_parent(
+                        Diagnostic::error(Code::TemplateError, format!("template `{name}` not found"))
+                            .with_help(format!(
+                                "put `{name}` beside the scenario file, or import the shipped `{MACRO_LIBRARY}`"
+                            )),
+                    ));
+                }
+            };
+            if let Err(v) = check_source(&dependency.text, &self.budget) {
+                return Err(in_parent(
+                    Diagnostic::error(Code::RenderBudget, v.message).with_note(format!("in `{name}`")),
+                ));
+            }
+            seen.insert(name.to_string());
+            let nested_dir = dependency.path.as_deref().and_then(Path::parent).map(Path::to_path_buf);
+            let nested_text = dependency.text.clone();
+            found.push(dependency);
+            self.collect(&nested_text, nested_dir.as_deref(), depth + 1, found, seen, Some(name))
+                .map_err(|d| if parent.is_none() { d.at(span.clone()) } else { d })?;
+        }
+        Ok(())
+    }
+
+    /// Renders one template. Diagnostics point into `request.template`.
+    pub fn render(&self, request: RenderRequest<'_>) -> Result<Rendered, Diagnostic> {
+        if let Err(v) = check_source(request.template, &self.budget) {
+            return Err(Diagnostic::error(Code::RenderBudget, v.message).at(v.span));
+        }
+        let template = dialect::rewrite(request.template, request.dependencies, &self.base);
+        let base = Arc::clone(&self.base);
+        let dependencies: Vec<(String, String)> = request
+            .dependencies
+            .iter()
+            .map(|d| (d.name.clone(), dialect::rewrite(&d.text, request.dependencies, &self.base)))
+            .collect();
+        let context = request.context.context.clone();
+        let state = RenderState::new(request.determinism.freeze_clock.clone(), request.determinism.seed);
+        let limit = self.budget.max_output_bytes;
+        let (sender, receiver) = mpsc::channel();
+        let worker_template = template.clone();
+        let spawned = std::thread::Builder::new()
+            .name("clnrm-render".into())
+            .stack_size(32 << 20)
+            .spawn(move || {
+                let mut tera = (*base).clone();
+                let mut templates: Vec<(&str, &str)> =
+                    dependencies.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+                templates.push((SCENARIO, &worker_template));
+                let result = tera.add_raw_templates(templates).and_then(|()| {
+                    let mut writer = CappedWriter { buffer: Vec::new(), limit };
+                    let (outcome, state) =
+                        functions::with_state(state, || tera.render_to(SCENARIO, &context, &mut writer));
+                    outcome.map(|()| (writer.buffer, state))
+                });
+                // The receiver may have given up on a slow render; nothing to do then.
+                let _ = sender.send(result.map_err(|e| describe(&e)));
+            });
+        if let Err(e) = spawned {
+            return Err(Diagnostic::error(Code::TemplateError, format!("cannot start rendering: {e}")));
+        }
+        match receiver.recv_timeout(self.budget.time) {
+            Ok(Ok((bytes, state))) => Ok(Rendered {
+                text: String::from_utf8_lossy(&bytes).into_owned(),
+                deterministic: !state.nondeterministic,
+                env_reads: state.env_reads,
+            }),
+            Ok(Err(failure)) => Err(failure.into_diagnostic(request.template, &template)),
+            Err(_) => Err(Diagnostic::error(
+                Code::RenderBudget,
+                format!("render budget: rendering took longer than {:?}", self.budget.time),
+            )
+            .with_help("look for loops over large ranges or lists")),
+        }
+    }
+}
+
+/// A Tera error, flattened to what a diagnostic needs.
+#[derive(Debug)]
+struct RenderFailure {
+    message: String,
+    template: Option<String>,
+    location: Option<Location>,
+    budget: bool,
+}
+
+fn location_regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"--> (\d+):(\d+)").expect("static regex"))
+}
+
+fn template_name_regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"'([^']+)'").expect("static regex"))
+}
+
+fn describe(error: &tera::Error) -> RenderFailure {
+    let mut chain = vec![error.to_string()];
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        chain.push(inner.to_string());
+        source = inner.source();
+    }
+    let joined = chain.join("\n");
+    let location = location_regex().captures(&joined).and_then(|c| {
+        Some(Location {
+            line: c.get(1)?.as_str().parse().ok()?,
+            column: c.get(2)?.as_str().parse().ok()?,
+        })
+    });
+    let template = template_name_regex()
+        .captures(&chain[0])
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().to_string());
+    // The most specific message is the innermost; pest's `= expected ...` line says most.
+    let detail = chain
+        .iter()
+        .rev()
+        .find_map(|m| m.lines().find_map(|l| l.trim().strip_prefix("= ").map(str::to_string)))
+        .or_else(|| chain.last().map(|m| m.lines().next().unwrap_or_default().to_string()))
+        .unwrap_or_default();
+    let headline = chain[0].replace(SCENARIO, "the template");
+    let message = if detail.is_empty() || chain.len() == 1 {
+        headline
+    } else {
+        format!("{}: {}", headline.trim_end_matches('.'), detail.replace(SCENARIO, "the template"))
+    };
+    RenderFailure {
+        budget: joined.contains("render budget"),
+        message,
+        template,
+        location,
+    }
+}
+
+fn backtick_regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"`([^`]+)`").expect("static regex"))
+}
+
+impl RenderFailure {
+    /// Locates the failure in the original template text.
+    fn into_diagnostic(self, original: &str, rewritten: &str) -> Diagnostic {
+        let code = if self.budget { Code::RenderBudget } else { Code::TemplateError };
+        let mut diagnostic = Diagnostic::error(code, self.message.clone());
+        let in_scenario = self.template.as_deref().is_none_or(|t| t == SCENARIO);
+        if !in_scenario {
+            if let (Some(name), Some(loc)) = (&self.template, self.location) {
+                diagnostic = diagnostic.with_note(format!("in `{name}` at {}:{}", loc.line, loc.column));
+            }
+            return diagnostic;
+        }
+        if let Some(loc) = self.location {
+            // The dialect rewrite keeps lines, so a line of the rewritten text is a line of the original.
+            let original_file = SourceFile::new("", original);
+            let line = loc.line.min(original_file.line_count());
+            let same_line = rewritten.lines().nth(line - 1) == original.lines().nth(line - 1);
+            let column = if same_line { loc.column } else { 1 };
+            let offset = original_file.offset_of(Location { line, column });
+            return diagnostic.at(offset..offset);
+        }
+        let token = backtick_regex()
+            .captures_iter(&self.message)
+            .filter_map(|c| c.get(1))
+            .map(|m| m.as_str().to_string())
+            .find_map(|token| find_in_tags(original, &token));
+        match token {
+            Some(span) => diagnostic.at(span),
+            None => diagnostic,
+        }
+    }
+}
+
+/// The first occurrence of `token` inside a `{{ }}` or `{% %}` tag.
+fn find_in_tags(text: &str, token: &str) -> Option<std::ops::Range<usize>> {
+    let mut from = 0;
+    while let Some(rel) = text[from..].find(token) {
+        let at = from + rel;
+        let open = text[..at].rfind("{{").max(text[..at].rfind("{%"));
+        let close = text[..at].rfind("}}").max(text[..at].rfind("%}"));
+        if open.is_some() && open > close {
+            return Some(at..at + token.len());
+        }
+        from = at + token.len().max(1);
+    }
+    None
+}

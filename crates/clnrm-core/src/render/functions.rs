@@ -1,0 +1,219 @@
+//! The functions and filters scenario templates may call.
+//!
+//! Time and randomness read the per-render [`RenderState`], so `[determinism]`
+//! (`freeze_clock`, `seed`) makes a rendering reproducible, and a rendering that
+//! used the real clock or real randomness is marked as not cacheable.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use heck::{ToKebabCase, ToLowerCamelCase, ToSnakeCase, ToUpperCamelCase};
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+use tera::{Error, Result, Tera};
+
+/// Loop elements `range` may produce in one rendering (all calls together).
+pub const RANGE_BUDGET: usize = 100_000;
+
+/// What one rendering may use and what it did use.
+#[derive(Debug)]
+pub(crate) struct RenderState {
+    pub freeze_clock: Option<String>,
+    pub rng: Option<fastrand::Rng>,
+    /// Set when the output depends on the real clock or real randomness.
+    pub nondeterministic: bool,
+    /// Every environment variable read through `env()`, with the value seen.
+    pub env_reads: Vec<(String, Option<String>)>,
+    pub range_left: usize,
+}
+
+impl RenderState {
+    pub(crate) fn new(freeze_clock: Option<String>, seed: Option<u64>) -> Self {
+        Self {
+            freeze_clock,
+            rng: seed.map(fastrand::Rng::with_seed),
+            nondeterministic: false,
+            env_reads: Vec::new(),
+            range_left: RANGE_BUDGET,
+        }
+    }
+}
+
+thread_local! {
+    static STATE: RefCell<Option<RenderState>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with `state` installed for this thread, returning the state after.
+pub(crate) fn with_state<T>(state: RenderState, f: impl FnOnce() -> T) -> (T, RenderState) {
+    STATE.with(|s| *s.borrow_mut() = Some(state));
+    let out = f();
+    let state = STATE.with(|s| s.borrow_mut().take()).expect("render state installed above");
+    (out, state)
+}
+
+fn state<T>(f: impl FnOnce(&mut RenderState) -> T) -> Option<T> {
+    STATE.with(|s| s.borrow_mut().as_mut().map(f))
+}
+
+type Args<'a> = &'a HashMap<String, Json>;
+
+fn string_arg(args: Args<'_>, function: &str, name: &str) -> Result<Option<String>> {
+    match args.get(name) {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(Error::msg(format!(
+            "`{function}`: argument `{name}` must be a string, found `{other}`"
+        ))),
+    }
+}
+
+fn env(args: Args<'_>) -> Result<Json> {
+    let name = string_arg(args, "env", "name")?
+        .ok_or_else(|| Error::msg("`env` needs a `name` argument: env(name=\"VAR\")"))?;
+    let value = std::env::var(&name).ok();
+    state(|s| s.env_reads.push((name.clone(), value.clone())));
+    match (value, args.get("default")) {
+        (Some(v), _) => Ok(Json::String(v)),
+        (None, Some(default)) => Ok(default.clone()),
+        (None, None) => Err(Error::msg(format!(
+            "environment variable `{name}` is not set and `env(name=\"{name}\")` has no `default=`"
+        ))),
+    }
+}
+
+fn now_rfc3339(_: Args<'_>) -> Result<Json> {
+    let frozen = state(|s| {
+        let frozen = s.freeze_clock.clone();
+        if frozen.is_none() {
+            s.nondeterministic = true;
+        }
+        frozen
+    })
+    .flatten();
+    Ok(Json::String(frozen.unwrap_or_else(|| {
+        humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+    })))
+}
+
+fn sha256(args: Args<'_>) -> Result<Json> {
+    let text = match args.get("s") {
+        Some(Json::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => return Err(Error::msg("`sha256` needs an `s` argument: sha256(s=\"text\")")),
+    };
+    Ok(Json::String(hex(&Sha256::digest(text.as_bytes()))))
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+fn uuid_v4(_: Args<'_>) -> Result<Json> {
+    let mut bytes = [0u8; 16];
+    let seeded = state(|s| match s.rng.as_mut() {
+        Some(rng) => {
+            rng.fill(&mut bytes);
+            true
+        }
+        None => {
+            s.nondeterministic = true;
+            false
+        }
+    })
+    .unwrap_or(false);
+    if !seeded {
+        fastrand::fill(&mut bytes);
+    }
+    Ok(Json::String(uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()))
+}
+
+fn toml_encode(args: Args<'_>) -> Result<Json> {
+    let value = args
+        .get("value")
+        .ok_or_else(|| Error::msg("`toml_encode` needs a `value` argument"))?;
+    let toml_value = toml::Value::try_from(value)
+        .map_err(|e| Error::msg(format!("`toml_encode`: {e}")))?;
+    Ok(Json::String(toml_value.to_string()))
+}
+
+/// `dict(pairs=[k1, v1, k2, v2])`: a map from a flat list; map literals in the
+/// original's templates are rewritten into this (see `dialect`).
+fn dict(args: Args<'_>) -> Result<Json> {
+    let Some(Json::Array(items)) = args.get("pairs") else {
+        return Err(Error::msg("`dict` needs `pairs=[key, value, ...]`"));
+    };
+    if items.len() % 2 != 0 {
+        return Err(Error::msg("`dict`: `pairs` must hold key, value, key, value, ..."));
+    }
+    let mut map = serde_json::Map::new();
+    for pair in items.chunks(2) {
+        let key = match &pair[0] {
+            Json::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        map.insert(key, pair[1].clone());
+    }
+    Ok(Json::Object(map))
+}
+
+/// Tera's `range`, counted against the rendering's loop budget.
+fn range(args: Args<'_>) -> Result<Json> {
+    let number = |name: &str, default: Option<i64>| -> Result<i64> {
+        match args.get(name) {
+            Some(v) => v
+                .as_i64()
+                .ok_or_else(|| Error::msg(format!("`range`: `{name}` must be an integer"))),
+            None => default.ok_or_else(|| Error::msg(format!("`range` needs `{name}`"))),
+        }
+    };
+    let start = number("start", Some(0))?;
+    let end = number("end", None)?;
+    let step = number("step_by", Some(1))?;
+    if step <= 0 {
+        return Err(Error::msg("`range`: `step_by` must be positive"));
+    }
+    let len = usize::try_from(end.saturating_sub(start).max(0) / step).unwrap_or(usize::MAX);
+    let allowed = state(|s| {
+        if len > s.range_left {
+            false
+        } else {
+            s.range_left -= len;
+            true
+        }
+    })
+    .unwrap_or(len <= RANGE_BUDGET);
+    if !allowed {
+        return Err(Error::msg(format!(
+            "render budget: loops may produce at most {RANGE_BUDGET} elements in one file"
+        )));
+    }
+    Ok(Json::Array((0..len as i64).map(|i| Json::from(start + i * step)).collect()))
+}
+
+fn string_filter(name: &'static str, f: fn(&str) -> String) -> impl tera::Filter {
+    move |value: &Json, _: &HashMap<String, Json>| -> Result<Json> {
+        match value {
+            Json::String(s) => Ok(Json::String(f(s))),
+            other => Err(Error::msg(format!("filter `{name}` needs a string, found `{other}`"))),
+        }
+    }
+}
+
+pub(crate) fn register(tera: &mut Tera) {
+    tera.register_function("env", env);
+    tera.register_function("now_rfc3339", now_rfc3339);
+    tera.register_function("sha256", sha256);
+    tera.register_function("uuid_v4", uuid_v4);
+    tera.register_function("toml_encode", toml_encode);
+    tera.register_function("dict", dict);
+    tera.register_function("range", range);
+    tera.register_filter("snake", string_filter("snake", |s| s.to_snake_case()));
+    tera.register_filter("kebab", string_filter("kebab", |s| s.to_kebab_case()));
+    tera.register_filter("camel", string_filter("camel", |s| s.to_lower_camel_case()));
+    tera.register_filter("pascal", string_filter("pascal", |s| s.to_upper_camel_case()));
+    tera.register_filter("slug", string_filter("slug", |s| slug::slugify(s)));
+}

@@ -1,0 +1,392 @@
+//! `[expect.*]` tables, and the older `[otel_validation]` mapped onto them.
+
+use toml::de::DeValue;
+
+use super::expect::*;
+use super::reader::{TableReader, ValueRef};
+use crate::diagnostic::{Code, Diagnostic};
+
+pub(crate) fn read_expect(value: &ValueRef<'_, '_>) -> Expectations {
+    let mut expect = Expectations::default();
+    let Some(mut t) = value.table() else {
+        return expect;
+    };
+    if let Some(list) = t.get("span") {
+        expect.spans = tables_of(&list).iter().filter_map(|v| read_span(v, false)).collect();
+    }
+    expect.graph = t.get("graph").and_then(|v| read_graph(&v));
+    expect.counts = t.get("counts").and_then(|v| read_counts(&v));
+    if let Some(list) = t.get("window") {
+        expect.windows = tables_of(&list).iter().filter_map(read_window).collect();
+    }
+    expect.order = t.get("order").and_then(|v| read_order(&v));
+    expect.status = t.get("status").and_then(|v| read_status(&v));
+    expect.hermeticity = t.get("hermeticity").and_then(|v| read_hermeticity(&v));
+    t.finish();
+    expect
+}
+
+/// `[[x]]` (an array of tables) or a single `[x]` table.
+fn tables_of<'t, 'i>(value: &ValueRef<'t, 'i>) -> Vec<ValueRef<'t, 'i>> {
+    match value.value {
+        DeValue::Table(_) => vec![value.clone()],
+        _ => value.array().unwrap_or_default(),
+    }
+}
+
+/// `older` accepts the original's spellings inside `[[otel_validation.expected_spans]]`.
+fn read_span(value: &ValueRef<'_, '_>, older: bool) -> Option<SpanExpectation> {
+    let mut t = value.table()?;
+    let name = t.required_string("name");
+    let parent = t.string("parent").map(|s| s.value);
+    let kind_value = if older { t.get("kind").or_else(|| t.get("span_kind")) } else { t.get("kind") };
+    let kind = kind_value.and_then(|v| {
+        let text = v.string()?;
+        let kind = SpanKind::parse(&text.value);
+        if kind.is_none() {
+            v.diags.push(
+                v.invalid(Code::InvalidValue, format!("unknown span kind `{}`", text.value))
+                    .with_help(format!("use one of: {}", SpanKind::NAMES.join(", "))),
+            );
+        }
+        kind
+    });
+    let mut span = SpanExpectation {
+        parent,
+        kind,
+        span: value.span(),
+        ..SpanExpectation::default()
+    };
+    if let Some(mut attrs) = t.get("attrs").and_then(|v| v.table()) {
+        span.attrs_all = attrs.get("all").and_then(|v| v.string_map()).unwrap_or_default();
+        span.attrs_any = attrs.get("any").and_then(|v| v.string_map()).unwrap_or_default();
+        attrs.finish();
+    }
+    if older {
+        if let Some(attributes) = t.get("attributes") {
+            span.attrs_all.extend(attributes.string_map().unwrap_or_default());
+        }
+        // The original's `required = false` made a span optional, which checks nothing.
+        if let Some(required) = t.get("required")
+            && required.bool() == Some(false)
+        {
+            t.diags().push(
+                Diagnostic::warning(Code::NotSupportedYet, "`required = false` expects nothing; the span is checked as required")
+                    .at(required.span()),
+            );
+        }
+    }
+    if let Some(mut events) = t.get("events").and_then(|v| v.table()) {
+        span.events_all = strings(events.string_list("all"));
+        span.events_any = strings(events.string_list("any"));
+        events.finish();
+    }
+    if let Some(mut duration) = t.get("duration_ms").and_then(|v| v.table()) {
+        span.duration_ms_min = duration.get("min").and_then(|v| v.unsigned::<u64>());
+        span.duration_ms_max = duration.get("max").and_then(|v| v.unsigned::<u64>());
+        if let (Some(min), Some(max)) = (span.duration_ms_min, span.duration_ms_max)
+            && min > max
+        {
+            duration.diags().push(
+                Diagnostic::error(Code::InvalidValue, format!("`duration_ms.min` ({min}) is greater than `max` ({max})"))
+                    .at(duration.span()),
+            );
+        }
+        duration.finish();
+    }
+    t.finish();
+    span.name = name?;
+    Some(span)
+}
+
+fn strings(list: Option<Vec<super::spanned::Spanned<String>>>) -> Vec<String> {
+    list.unwrap_or_default().into_iter().map(|s| s.value).collect()
+}
+
+/// `[[a, b], ...]`: pairs of span names.
+fn read_pairs(value: Option<ValueRef<'_, '_>>) -> Vec<(String, String)> {
+    let Some(value) = value else { return Vec::new() };
+    let Some(items) = value.array() else { return Vec::new() };
+    items
+        .iter()
+        .filter_map(|item| {
+            let list = item.string_list()?;
+            match <[_; 2]>::try_from(list) {
+                Ok([a, b]) => Some((a.value, b.value)),
+                Err(list) => {
+                    item.diags.push(item.invalid(
+                        Code::WrongType,
+                        format!("`{}` must be a pair [\"a\", \"b\"], found {} names", item.path(), list.len()),
+                    ));
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+fn read_graph(value: &ValueRef<'_, '_>) -> Option<GraphExpectation> {
+    let mut t = value.table()?;
+    let graph = GraphExpectation {
+        must_include: read_pairs(t.get("must_include")),
+        must_not_cross: read_pairs(t.get("must_not_cross")),
+        acyclic: t.bool("acyclic"),
+        span: value.span(),
+    };
+    t.finish();
+    Some(graph)
+}
+
+fn read_bound(value: &ValueRef<'_, '_>) -> Option<CountBound> {
+    let mut t = value.table()?;
+    let bound = CountBound {
+        gte: t.get("gte").and_then(|v| v.unsigned::<u64>()),
+        lte: t.get("lte").and_then(|v| v.unsigned::<u64>()),
+        eq: t.get("eq").and_then(|v| v.unsigned::<u64>()),
+    };
+    if bound == CountBound::default() {
+        t.diags().push(
+            Diagnostic::error(Code::MissingKey, format!("`{}` sets no bound", value.path()))
+                .at(value.span())
+                .with_help("write `{ gte = N }`, `{ lte = N }` or `{ eq = N }`"),
+        );
+    }
+    if let (Some(gte), Some(lte)) = (bound.gte, bound.lte)
+        && gte > lte
+    {
+        t.diags().push(
+            Diagnostic::error(Code::InvalidValue, format!("`{}`: gte ({gte}) is greater than lte ({lte})", value.path()))
+                .at(value.span()),
+        );
+    }
+    t.finish();
+    Some(bound)
+}
+
+fn read_counts(value: &ValueRef<'_, '_>) -> Option<CountsExpectation> {
+    let mut t = value.table()?;
+    let counts = counts_from(&mut t, value);
+    t.finish();
+    Some(counts)
+}
+
+fn counts_from(t: &mut TableReader<'_, '_>, value: &ValueRef<'_, '_>) -> CountsExpectation {
+    let by_name = t
+        .get("by_name")
+        .and_then(|v| v.table())
+        .map(|mut names| {
+            let list = names
+                .entries()
+                .into_iter()
+                .filter_map(|(name, bound)| Some((name.value, read_bound(&bound)?)))
+                .collect();
+            names.finish();
+            list
+        })
+        .unwrap_or_default();
+    CountsExpectation {
+        spans_total: t.get("spans_total").and_then(|v| read_bound(&v)),
+        events_total: t.get("events_total").and_then(|v| read_bound(&v)),
+        errors_total: t.get("errors_total").and_then(|v| read_bound(&v)),
+        by_name,
+        span: value.span(),
+    }
+}
+
+fn read_window(value: &ValueRef<'_, '_>) -> Option<WindowExpectation> {
+    let mut t = value.table()?;
+    let outer = t.required_string("outer");
+    let contains = strings(t.string_list("contains"));
+    if !t.has("contains") {
+        t.missing("contains");
+    }
+    t.finish();
+    Some(WindowExpectation {
+        outer: outer?.value,
+        contains,
+        span: value.span(),
+    })
+}
+
+fn read_order(value: &ValueRef<'_, '_>) -> Option<OrderExpectation> {
+    let mut t = value.table()?;
+    let order = OrderExpectation {
+        must_precede: read_pairs(t.get("must_precede")),
+        must_follow: read_pairs(t.get("must_follow")),
+        span: value.span(),
+    };
+    t.finish();
+    Some(order)
+}
+
+fn read_status_value(value: &ValueRef<'_, '_>) -> Option<SpanStatus> {
+    let text = value.string()?;
+    let status = SpanStatus::parse(&text.value);
+    if status.is_none() {
+        value.diags.push(
+            value
+                .invalid(Code::InvalidValue, format!("unknown span status `{}`", text.value))
+                .with_help(format!("use one of: {}", SpanStatus::NAMES.join(", "))),
+        );
+    }
+    status
+}
+
+fn read_status(value: &ValueRef<'_, '_>) -> Option<StatusExpectation> {
+    let mut t = value.table()?;
+    let all = t.get("all").and_then(|v| read_status_value(&v));
+    let by_name = t
+        .get("by_name")
+        .and_then(|v| v.table())
+        .map(|mut names| {
+            let list = names
+                .entries()
+                .into_iter()
+                .filter_map(|(name, status)| Some((name.value, read_status_value(&status)?)))
+                .collect();
+            names.finish();
+            list
+        })
+        .unwrap_or_default();
+    t.finish();
+    Some(StatusExpectation {
+        all,
+        by_name,
+        span: value.span(),
+    })
+}
+
+fn read_hermeticity(value: &ValueRef<'_, '_>) -> Option<HermeticityExpectation> {
+    let mut t = value.table()?;
+    let mut hermeticity = HermeticityExpectation {
+        no_external_services: t.bool("no_external_services"),
+        span: value.span(),
+        ..HermeticityExpectation::default()
+    };
+    if let Some(attrs) = t.get("resource_attrs") {
+        // `resource_attrs.must_match = {..}`, or the original's shorthand `[..resource_attrs]` of pairs.
+        let has_must_match = matches!(attrs.value, DeValue::Table(table) if table.iter().any(|(k, _)| k.get_ref() == "must_match"));
+        if has_must_match {
+            if let Some(mut inner) = attrs.table() {
+                hermeticity.resource_attrs_must_match =
+                    inner.get("must_match").and_then(|v| v.string_map()).unwrap_or_default();
+                inner.finish();
+            }
+        } else {
+            hermeticity.resource_attrs_must_match = attrs.string_map().unwrap_or_default();
+        }
+    }
+    if let Some(mut span_attrs) = t.get("span_attrs").and_then(|v| v.table()) {
+        hermeticity.span_attrs_forbid_keys = strings(span_attrs.string_list("forbid_keys"));
+        span_attrs.finish();
+    }
+    t.finish();
+    Some(hermeticity)
+}
+
+/// The older `[otel_validation]` table, mapped onto the `[expect.*]` checks.
+pub(crate) fn read_otel_validation(value: &ValueRef<'_, '_>, expect: &mut Expectations) {
+    let Some(mut t) = value.table() else { return };
+    let enabled = t.bool("enabled").unwrap_or(true);
+    // Switches of the original; every mapped expectation below is checked regardless.
+    for switch in [
+        "validate_spans",
+        "validate_traces",
+        "validate_temporal_ordering",
+        "validate_cardinality",
+        "validate_hermeticity",
+        "validate_attributes",
+    ] {
+        if let Some(v) = t.get(switch) {
+            v.bool();
+        }
+    }
+    if let Some(overhead) = t.get("max_overhead_ms") {
+        overhead.float();
+        t.diags().push(
+            Diagnostic::warning(Code::NotSupportedYet, "`otel_validation.max_overhead_ms` is not checked")
+                .at(overhead.span())
+                .with_help("remove it; performance claims belong in benchmarks"),
+        );
+    }
+    let mut mapped = Expectations::default();
+    if let Some(list) = t.get("expected_spans") {
+        mapped.spans = tables_of(&list).iter().filter_map(|v| read_span(v, true)).collect();
+    }
+    if let Some(mut traces) = t.get("expected_traces").and_then(|v| v.table()) {
+        let mut graph = GraphExpectation {
+            span: traces.span(),
+            ..GraphExpectation::default()
+        };
+        if let Some(list) = traces.get("parent_child") {
+            for item in tables_of(&list) {
+                let Some(mut pair) = item.table() else { continue };
+                let parent = pair.required_string("parent");
+                let child = pair.required_string("child");
+                pair.finish();
+                if let (Some(parent), Some(child)) = (parent, child) {
+                    graph.must_include.push((parent.value, child.value));
+                }
+            }
+        }
+        traces.finish();
+        mapped.graph = Some(graph);
+    }
+    if let Some(list) = t.get("temporal_constraints") {
+        let mut order = OrderExpectation::default();
+        for item in tables_of(&list) {
+            let Some(mut c) = item.table() else { continue };
+            order.span = item.span();
+            for (key, target) in [("must_precede", &mut order.must_precede), ("must_follow", &mut order.must_follow)] {
+                if let Some(pair) = c.get(key).and_then(|v| {
+                    let list = v.string_list()?;
+                    <[_; 2]>::try_from(list).ok().or_else(|| {
+                        v.diags.push(v.invalid(Code::WrongType, format!("`{}` must be a pair of span names", v.path())));
+                        None
+                    })
+                }) {
+                    let [a, b] = pair;
+                    target.push((a.value, b.value));
+                }
+            }
+            c.finish();
+        }
+        mapped.order = Some(order);
+    }
+    if let Some(counts) = t.get("expect_counts") {
+        if let Some(mut c) = counts.table() {
+            mapped.counts = Some(counts_from(&mut c, &counts));
+            c.finish();
+        }
+    }
+    t.finish();
+    if !enabled {
+        if !mapped.is_empty() {
+            value.diags.push(
+                Diagnostic::warning(Code::NotSupportedYet, "`otel_validation.enabled = false`: its expectations are not checked")
+                    .at(value.span())
+                    .with_help("remove the disabled expectations, or enable them"),
+            );
+        }
+        return;
+    }
+    expect.spans.extend(mapped.spans);
+    merge(&mut expect.graph, mapped.graph, |a, b| {
+        a.must_include.extend(b.must_include);
+    });
+    merge(&mut expect.order, mapped.order, |a, b| {
+        a.must_precede.extend(b.must_precede);
+        a.must_follow.extend(b.must_follow);
+    });
+    if expect.counts.is_none() {
+        expect.counts = mapped.counts;
+    }
+}
+
+fn merge<T>(target: &mut Option<T>, extra: Option<T>, join: impl FnOnce(&mut T, T)) {
+    match (target.as_mut(), extra) {
+        (Some(existing), Some(extra)) => join(existing, extra),
+        (None, extra) => *target = extra,
+        (Some(_), None) => {}
+    }
+}
