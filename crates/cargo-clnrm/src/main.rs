@@ -1,1 +1,47 @@
-fn main() {}
+//! `cargo clnrm`: the cargo subcommand driving clnrm-core.
+
+mod cli;
+mod color;
+mod commands;
+mod diagnostics;
+mod error;
+mod logging;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::error::CliError;
+
+/// cargo runs `cargo-clnrm clnrm <args>`; a direct `cargo-clnrm <args>` works too.
+fn arguments() -> Vec<OsString> {
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "clnrm") {
+        args.remove(1);
+    }
+    args
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse_from(arguments());
+    let color = color::use_color(cli.global.color);
+    logging::init(cli.global.verbose, cli.global.quiet, color);
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let (mut out, mut err) = (stdout.lock(), stderr.lock());
+    let result: Result<u8, CliError> = match &cli.command {
+        Command::Validate(args) => commands::validate::run(args, color, &mut out, &mut err),
+        Command::List(args) => commands::list::run(args, &mut out, &mut err),
+    };
+    let _ = out.flush();
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let _ = write!(err, "{}", e.report());
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

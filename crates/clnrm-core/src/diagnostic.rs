@@ -176,14 +176,12 @@ pub struct Tally {
 
 impl Tally {
     pub fn of<'a>(diagnostics: impl IntoIterator<Item = &'a Diagnostic>) -> Self {
-        diagnostics
-            .into_iter()
-            .fold(Tally::default(), |mut t, d| {
-                match d.severity {
-                    Severity::Error => t.errors += 1,
-                    Severity::Warning => t.warnings += 1,
-                }
-                t
-            })
+        diagnostics.into_iter().fold(Tally::default(), |mut t, d| {
+            match d.severity {
+                Severity::Error => t.errors += 1,
+                Severity::Warning => t.warnings += 1,
+            }
+            t
+        })
     }
 }

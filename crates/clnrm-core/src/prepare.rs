@@ -89,7 +89,9 @@ pub(crate) fn plain_tables_text(raw: &str) -> Option<String> {
 
 fn starts_with_template_tag(line: &str) -> bool {
     let trimmed = line.trim_start();
-    ["{{", "{%", "{#"].iter().any(|tag| trimmed.starts_with(tag))
+    ["{{", "{%", "{#"]
+        .iter()
+        .any(|tag| trimmed.starts_with(tag))
 }
 
 pub fn prepare(raw: &str) -> Prepared {
@@ -104,9 +106,14 @@ pub fn prepare(raw: &str) -> Prepared {
     for error in &errors {
         let mut d = Diagnostic::error(
             Code::InvalidVars,
-            format!("`[vars]`, `[matrix]` and `[determinism]` must be plain TOML: {}", error.message().trim_end()),
+            format!(
+                "`[vars]`, `[matrix]` and `[determinism]` must be plain TOML: {}",
+                error.message().trim_end()
+            ),
         )
-        .with_help("these tables are read before rendering; keep template syntax inside quoted strings");
+        .with_help(
+            "these tables are read before rendering; keep template syntax inside quoted strings",
+        );
         if let Some(span) = error.span() {
             d = d.at(span);
         }
@@ -151,8 +158,11 @@ fn read_matrix(value: &ValueRef<'_, '_>) -> Vec<Combination> {
         }
         if values.is_empty() {
             value.diags.push(
-                axis.invalid(Code::InvalidVars, format!("`{}` has no values", axis.path()))
-                    .with_help("list the values, e.g. `os = [\"debian\", \"alpine\"]`"),
+                axis.invalid(
+                    Code::InvalidVars,
+                    format!("`{}` has no values", axis.path()),
+                )
+                .with_help("list the values, e.g. `os = [\"debian\", \"alpine\"]`"),
             );
             continue;
         }
@@ -203,7 +213,9 @@ pub(crate) fn value_to_json(value: &DeValue<'_>) -> Json {
             .map_or_else(|| Json::String(f.as_str().to_string()), Json::Number),
         DeValue::Boolean(b) => Json::Bool(*b),
         DeValue::Datetime(dt) => Json::String(dt.to_string()),
-        DeValue::Array(items) => Json::Array(items.iter().map(|v| value_to_json(v.get_ref())).collect()),
+        DeValue::Array(items) => {
+            Json::Array(items.iter().map(|v| value_to_json(v.get_ref())).collect())
+        }
         DeValue::Table(table) => Json::Object(table_to_json(table)),
     }
 }
@@ -216,7 +228,11 @@ mod tests {
     fn reads_plain_tables_around_template_syntax() {
         let raw = "{% import \"_macros.toml.tera\" as m %}\n[meta]\nname = \"{{ svc }}\"\n[vars]\nsvc = \"x\"\nport = 8080\n[vars.db]\nhost = \"h\"\n[determinism]\nseed = 7\n{{ m::service() }}\n";
         let prepared = prepare(raw);
-        assert!(prepared.diagnostics.is_empty(), "{:?}", prepared.diagnostics);
+        assert!(
+            prepared.diagnostics.is_empty(),
+            "{:?}",
+            prepared.diagnostics
+        );
         assert_eq!(prepared.vars["svc"], "x");
         assert_eq!(prepared.vars["port"], 8080);
         assert_eq!(prepared.vars["db"]["host"], "h");
@@ -235,8 +251,20 @@ mod tests {
     #[test]
     fn matrix_expands_in_declaration_order() {
         let prepared = prepare("[matrix]\nos = [\"debian\", \"alpine\"]\nn = [1, 2]\n");
-        let labels: Vec<_> = prepared.combinations.iter().map(Combination::label).collect();
-        assert_eq!(labels, ["os=debian,n=1", "os=debian,n=2", "os=alpine,n=1", "os=alpine,n=2"]);
+        let labels: Vec<_> = prepared
+            .combinations
+            .iter()
+            .map(Combination::label)
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "os=debian,n=1",
+                "os=debian,n=2",
+                "os=alpine,n=1",
+                "os=alpine,n=2"
+            ]
+        );
     }
 
     #[test]
@@ -254,6 +282,11 @@ mod tests {
         let list = values.join(", ");
         let prepared = prepare(&format!("[matrix]\na = [{list}]\nb = [{list}]\n"));
         assert_eq!(prepared.combinations.len(), 1);
-        assert!(prepared.diagnostics.iter().any(|d| d.code == Code::RenderBudget));
+        assert!(
+            prepared
+                .diagnostics
+                .iter()
+                .any(|d| d.code == Code::RenderBudget)
+        );
     }
 }

@@ -49,7 +49,8 @@ fn block_tag_regex() -> &'static Regex {
 fn macro_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"\{%-?\s*macro\s+([A-Za-z_][A-Za-z0-9_]*)|\{%-?\s*endmacro").expect("static regex")
+        Regex::new(r"\{%-?\s*macro\s+([A-Za-z_][A-Za-z0-9_]*)|\{%-?\s*endmacro")
+            .expect("static regex")
     })
 }
 
@@ -110,7 +111,9 @@ fn check_bracket_nesting(source: &str, max: usize) -> Result<(), BudgetViolation
                 depth += 1;
                 if depth > max {
                     return Err(BudgetViolation {
-                        message: format!("render budget: expressions are nested more than {max} deep"),
+                        message: format!(
+                            "render budget: expressions are nested more than {max} deep"
+                        ),
                         span: i..i + 1,
                     });
                 }
@@ -152,7 +155,9 @@ fn check_macro_recursion(source: &str) -> Result<(), BudgetViolation> {
             for callee in calls {
                 if callee == name {
                     return Err(BudgetViolation {
-                        message: format!("render budget: macro `{name}` calls itself; recursive macros are not allowed"),
+                        message: format!(
+                            "render budget: macro `{name}` calls itself; recursive macros are not allowed"
+                        ),
                         span: span.start..span.start + 2,
                     });
                 }
@@ -219,7 +224,10 @@ mod tests {
 
     #[test]
     fn output_is_capped() {
-        let mut w = CappedWriter { buffer: Vec::new(), limit: 4 };
+        let mut w = CappedWriter {
+            buffer: Vec::new(),
+            limit: 4,
+        };
         assert!(w.write_all(b"abcd").is_ok());
         assert!(w.write_all(b"e").is_err());
     }

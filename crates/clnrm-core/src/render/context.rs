@@ -71,7 +71,11 @@ pub struct RenderContext {
 
 impl RenderContext {
     /// Builds the context from resolved variables and a matrix combination.
-    pub fn new(vars: Map<String, Json>, matrix: &[(String, Json)], bins: &BTreeMap<String, String>) -> Self {
+    pub fn new(
+        vars: Map<String, Json>,
+        matrix: &[(String, Json)],
+        bins: &BTreeMap<String, String>,
+    ) -> Self {
         let mut top = vars.clone();
         let matrix_map: Map<String, Json> = matrix.iter().cloned().collect();
         for (k, v) in &matrix_map {
@@ -81,7 +85,11 @@ impl RenderContext {
         top.insert("matrix".into(), Json::Object(matrix_map));
         top.insert(
             "bin".into(),
-            Json::Object(bins.iter().map(|(k, v)| (k.clone(), Json::String(v.clone()))).collect()),
+            Json::Object(
+                bins.iter()
+                    .map(|(k, v)| (k.clone(), Json::String(v.clone())))
+                    .collect(),
+            ),
         );
         let root = Json::Object(top);
         // serde_json's map is ordered, so equal contexts hash equally.

@@ -43,7 +43,9 @@ type Signatures = HashMap<String, HashMap<String, Vec<String>>>;
 fn signatures(text: &str, dependencies: &[Dependency]) -> Signatures {
     let mut out = Signatures::new();
     for caps in import_regex().captures_iter(text) {
-        let (Some(name), Some(alias)) = (caps.get(1), caps.get(2)) else { continue };
+        let (Some(name), Some(alias)) = (caps.get(1), caps.get(2)) else {
+            continue;
+        };
         let library = dependencies
             .iter()
             .find(|d| d.name == name.as_str())
@@ -68,14 +70,20 @@ fn signatures(text: &str, dependencies: &[Dependency]) -> Signatures {
 
 /// Rewrites the original dialect; returns the text unchanged when there is none.
 pub(crate) fn rewrite(text: &str, dependencies: &[Dependency], _base: &Tera) -> String {
+    let text = protect_comment_lines(&hoist_imports(text)).into_owned();
     if !text.contains("::") && !text.contains(": ") {
-        return text.to_string();
+        return text;
     }
+    let text = text.as_str();
     let sigs = signatures(text, dependencies);
     let mut out = String::with_capacity(text.len() + 64);
     let mut rest = text;
     while let Some(start) = find_tag_start(rest) {
-        let (open, close) = if rest[start..].starts_with("{{") { ("{{", "}}") } else { ("{%", "%}") };
+        let (open, close) = if rest[start..].starts_with("{{") {
+            ("{{", "}}")
+        } else {
+            ("{%", "%}")
+        };
         out.push_str(&rest[..start + 2]);
         let body_start = start + 2;
         let Some(body_len) = find_unquoted(&rest[body_start..], close) else {
@@ -83,10 +91,18 @@ pub(crate) fn rewrite(text: &str, dependencies: &[Dependency], _base: &Tera) -> 
             return out;
         };
         let body = &rest[body_start..body_start + body_len];
-        if open == "{%" && body.trim_start().trim_start_matches('-').trim_start().starts_with("raw") {
+        if open == "{%"
+            && body
+                .trim_start()
+                .trim_start_matches('-')
+                .trim_start()
+                .starts_with("raw")
+        {
             // Leave `{% raw %}...{% endraw %}` exactly as written.
             let after = body_start + body_len + 2;
-            let end = rest[after..].find("endraw").map_or(rest.len(), |i| after + i);
+            let end = rest[after..]
+                .find("endraw")
+                .map_or(rest.len(), |i| after + i);
             out.push_str(&rest[body_start..end]);
             rest = &rest[end..];
             continue;
@@ -97,6 +113,65 @@ pub(crate) fn rewrite(text: &str, dependencies: &[Dependency], _base: &Tera) -> 
     }
     out.push_str(rest);
     out
+}
+
+fn import_tag_regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r#"\{%-?\s*import\s+["'][^"']+["']\s+as\s+[A-Za-z_][A-Za-z0-9_]*\s*-?%\}"#)
+            .expect("static regex")
+    })
+}
+
+/// Tera wants `{% import %}` before any content; the original's files put
+/// comments first. The tags move to the start of line 1, so no line moves.
+fn hoist_imports(text: &str) -> String {
+    let tags: Vec<_> = import_tag_regex().find_iter(text).collect();
+    let already_first = tags
+        .iter()
+        .try_fold(0usize, |at, m| {
+            text[at..m.start()].trim().is_empty().then_some(m.end())
+        })
+        .is_some();
+    if tags.is_empty() || already_first {
+        return text.to_string();
+    }
+    let mut out: String = tags.iter().map(|m| m.as_str()).collect();
+    let mut last = 0;
+    for m in &tags {
+        out.push_str(&text[last..m.start()]);
+        last = m.end();
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+/// A TOML comment line is documentation: `{{ x }}` written there (the original's
+/// files do that) is kept as text instead of failing the render.
+fn protect_comment_lines(text: &str) -> std::borrow::Cow<'_, str> {
+    let is_protected = |line: &str| {
+        let trimmed = line.trim_start();
+        trimmed.starts_with('#')
+            && trimmed.contains("{{")
+            && !trimmed.contains("{%")
+            && !trimmed.contains("%}")
+    };
+    if !text.lines().any(is_protected) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 64);
+    for line in text.split_inclusive('\n') {
+        if is_protected(line) {
+            let body = line.trim_end_matches(['\n', '\r']);
+            out.push_str("{% raw %}");
+            out.push_str(body);
+            out.push_str("{% endraw %}");
+            out.push_str(&line[body.len()..]);
+        } else {
+            out.push_str(line);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn find_tag_start(text: &str) -> Option<usize> {
@@ -188,7 +263,10 @@ fn matching_close(text: &str, open: usize) -> Option<usize> {
 
 fn macro_call_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"([A-Za-z_][A-Za-z0-9_]*)::([A-Za-z_][A-Za-z0-9_]*)\s*\(").expect("static regex"))
+    RE.get_or_init(|| {
+        Regex::new(r"([A-Za-z_][A-Za-z0-9_]*)::([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+            .expect("static regex")
+    })
 }
 
 fn keyword_regex() -> &'static Regex {
@@ -280,7 +358,9 @@ fn argument_value(value: &str, sigs: &Signatures) -> String {
         let mut pieces = Vec::new();
         let mut rest = inner;
         while let Some(open) = rest.find("{{") {
-            let Some(close) = rest[open..].find("}}") else { break };
+            let Some(close) = rest[open..].find("}}") else {
+                break;
+            };
             pieces.push(format!("{quote}{}{quote}", &rest[..open]));
             pieces.push(rest[open + 2..open + close].trim().to_string());
             rest = &rest[open + close + 2..];
@@ -328,13 +408,36 @@ mod tests {
     #[test]
     fn template_strings_in_arguments_become_concatenations() {
         let text = "{% import \"_macros.toml.tera\" as m %}{{ m::scenario(\"s\", \"svc\", \"echo {{ a }} and {{ b }}\") }}";
-        assert!(rw(text).contains("run=\"echo \" ~ a ~ \" and \" ~ b ~ \"\""), "{}", rw(text));
+        assert!(
+            rw(text).contains("run=\"echo \" ~ a ~ \" and \" ~ b ~ \"\""),
+            "{}",
+            rw(text)
+        );
     }
 
     #[test]
     fn toml_outside_tags_is_untouched() {
         let text = "env = { \"A\" = \"b\" }\nx = \"a::b\"\n{{ y }}";
         assert_eq!(rw(text), text);
+    }
+
+    #[test]
+    fn template_syntax_in_comment_lines_is_kept_as_text() {
+        assert_eq!(
+            rw("# use {{ vars.x }}\na = 1\n"),
+            "{% raw %}# use {{ vars.x }}{% endraw %}\na = 1\n"
+        );
+    }
+
+    #[test]
+    fn imports_move_to_the_start_without_moving_lines() {
+        let text = "# doc\n{% import \"_macros.toml.tera\" as m %}\nx = 1\n";
+        let out = hoist_imports(text);
+        assert_eq!(
+            out,
+            "{% import \"_macros.toml.tera\" as m %}# doc\n\nx = 1\n"
+        );
+        assert_eq!(out.lines().count(), text.lines().count());
     }
 
     #[test]

@@ -65,7 +65,8 @@ impl Default for TemplateEngine {
 fn tag_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r#"\{%-?\s*(?:import|include|extends)\s+["']([^"']+)["']"#).expect("static regex")
+        Regex::new(r#"\{%-?\s*(?:import|include|extends)\s+["']([^"']+)["']"#)
+            .expect("static regex")
     })
 }
 
@@ -88,7 +89,11 @@ impl TemplateEngine {
 
     /// Finds the templates `template` imports, beside `dir` first, then the
     /// shipped library. Errors point at the import tag.
-    pub fn dependencies(&self, template: &str, dir: Option<&Path>) -> Result<Vec<Dependency>, Diagnostic> {
+    pub fn dependencies(
+        &self,
+        template: &str,
+        dir: Option<&Path>,
+    ) -> Result<Vec<Dependency>, Diagnostic> {
         let mut found = Vec::new();
         let mut seen = HashSet::new();
         self.collect(template, dir, 0, &mut found, &mut seen, None)?;
@@ -105,7 +110,9 @@ impl TemplateEngine {
         parent: Option<&str>,
     ) -> Result<(), Diagnostic> {
         for caps in tag_regex().captures_iter(text) {
-            let (Some(tag), Some(name)) = (caps.get(0), caps.get(1)) else { continue };
+            let (Some(tag), Some(name)) = (caps.get(0), caps.get(1)) else {
+                continue;
+            };
             let span = tag.range();
             let in_parent = |d: Diagnostic| match parent {
                 Some(p) => d.with_note(format!("imported through `{p}`")),
@@ -151,15 +158,33 @@ impl TemplateEngine {
             };
             if let Err(v) = check_source(&dependency.text, &self.budget) {
                 return Err(in_parent(
-                    Diagnostic::error(Code::RenderBudget, v.message).with_note(format!("in `{name}`")),
+                    Diagnostic::error(Code::RenderBudget, v.message)
+                        .with_note(format!("in `{name}`")),
                 ));
             }
             seen.insert(name.to_string());
-            let nested_dir = dependency.path.as_deref().and_then(Path::parent).map(Path::to_path_buf);
+            let nested_dir = dependency
+                .path
+                .as_deref()
+                .and_then(Path::parent)
+                .map(Path::to_path_buf);
             let nested_text = dependency.text.clone();
             found.push(dependency);
-            self.collect(&nested_text, nested_dir.as_deref(), depth + 1, found, seen, Some(name))
-                .map_err(|d| if parent.is_none() { d.at(span.clone()) } else { d })?;
+            self.collect(
+                &nested_text,
+                nested_dir.as_deref(),
+                depth + 1,
+                found,
+                seen,
+                Some(name),
+            )
+            .map_err(|d| {
+                if parent.is_none() {
+                    d.at(span.clone())
+                } else {
+                    d
+                }
+            })?;
         }
         Ok(())
     }
@@ -174,10 +199,18 @@ impl TemplateEngine {
         let dependencies: Vec<(String, String)> = request
             .dependencies
             .iter()
-            .map(|d| (d.name.clone(), dialect::rewrite(&d.text, request.dependencies, &self.base)))
+            .map(|d| {
+                (
+                    d.name.clone(),
+                    dialect::rewrite(&d.text, request.dependencies, &self.base),
+                )
+            })
             .collect();
         let context = request.context.context.clone();
-        let state = RenderState::new(request.determinism.freeze_clock.clone(), request.determinism.seed);
+        let state = RenderState::new(
+            request.determinism.freeze_clock.clone(),
+            request.determinism.seed,
+        );
         let limit = self.budget.max_output_bytes;
         let (sender, receiver) = mpsc::channel();
         let worker_template = template.clone();
@@ -186,20 +219,29 @@ impl TemplateEngine {
             .stack_size(32 << 20)
             .spawn(move || {
                 let mut tera = (*base).clone();
-                let mut templates: Vec<(&str, &str)> =
-                    dependencies.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+                let mut templates: Vec<(&str, &str)> = dependencies
+                    .iter()
+                    .map(|(n, t)| (n.as_str(), t.as_str()))
+                    .collect();
                 templates.push((SCENARIO, &worker_template));
                 let result = tera.add_raw_templates(templates).and_then(|()| {
-                    let mut writer = CappedWriter { buffer: Vec::new(), limit };
-                    let (outcome, state) =
-                        functions::with_state(state, || tera.render_to(SCENARIO, &context, &mut writer));
+                    let mut writer = CappedWriter {
+                        buffer: Vec::new(),
+                        limit,
+                    };
+                    let (outcome, state) = functions::with_state(state, || {
+                        tera.render_to(SCENARIO, &context, &mut writer)
+                    });
                     outcome.map(|()| (writer.buffer, state))
                 });
                 // The receiver may have given up on a slow render; nothing to do then.
                 let _ = sender.send(result.map_err(|e| describe(&e)));
             });
         if let Err(e) = spawned {
-            return Err(Diagnostic::error(Code::TemplateError, format!("cannot start rendering: {e}")));
+            return Err(Diagnostic::error(
+                Code::TemplateError,
+                format!("cannot start rendering: {e}"),
+            ));
         }
         match receiver.recv_timeout(self.budget.time) {
             Ok(Ok((bytes, state))) => Ok(Rendered {
@@ -210,7 +252,10 @@ impl TemplateEngine {
             Ok(Err(failure)) => Err(failure.into_diagnostic(request.template, &template)),
             Err(_) => Err(Diagnostic::error(
                 Code::RenderBudget,
-                format!("render budget: rendering took longer than {:?}", self.budget.time),
+                format!(
+                    "render budget: rendering took longer than {:?}",
+                    self.budget.time
+                ),
             )
             .with_help("look for loops over large ranges or lists")),
         }
@@ -258,14 +303,28 @@ fn describe(error: &tera::Error) -> RenderFailure {
     let detail = chain
         .iter()
         .rev()
-        .find_map(|m| m.lines().find_map(|l| l.trim().strip_prefix("= ").map(str::to_string)))
-        .or_else(|| chain.last().map(|m| m.lines().next().unwrap_or_default().to_string()))
+        .find_map(|m| {
+            m.lines()
+                .find_map(|l| l.trim().strip_prefix("= ").map(str::to_string))
+        })
+        .or_else(|| {
+            chain
+                .last()
+                .map(|m| m.lines().next().unwrap_or_default().to_string())
+        })
         .unwrap_or_default();
-    let headline = chain[0].replace(SCENARIO, "the template");
-    let message = if detail.is_empty() || chain.len() == 1 {
-        headline
+    let headline = if chain[0].starts_with("Failed to parse") {
+        "the template does not parse"
     } else {
-        format!("{}: {}", headline.trim_end_matches('.'), detail.replace(SCENARIO, "the template"))
+        "the template does not render"
+    };
+    let detail = detail
+        .replace(&format!(" while rendering '{SCENARIO}'"), "")
+        .replace(&format!("'{SCENARIO}'"), "the template");
+    let message = if detail.is_empty() {
+        headline.to_string()
+    } else {
+        format!("{headline}: {detail}")
     };
     RenderFailure {
         budget: joined.contains("render budget"),
@@ -283,12 +342,17 @@ fn backtick_regex() -> &'static Regex {
 impl RenderFailure {
     /// Locates the failure in the original template text.
     fn into_diagnostic(self, original: &str, rewritten: &str) -> Diagnostic {
-        let code = if self.budget { Code::RenderBudget } else { Code::TemplateError };
+        let code = if self.budget {
+            Code::RenderBudget
+        } else {
+            Code::TemplateError
+        };
         let mut diagnostic = Diagnostic::error(code, self.message.clone());
         let in_scenario = self.template.as_deref().is_none_or(|t| t == SCENARIO);
         if !in_scenario {
             if let (Some(name), Some(loc)) = (&self.template, self.location) {
-                diagnostic = diagnostic.with_note(format!("in `{name}` at {}:{}", loc.line, loc.column));
+                diagnostic =
+                    diagnostic.with_note(format!("in `{name}` at {}:{}", loc.line, loc.column));
             }
             return diagnostic;
         }

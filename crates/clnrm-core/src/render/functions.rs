@@ -47,7 +47,9 @@ thread_local! {
 pub(crate) fn with_state<T>(state: RenderState, f: impl FnOnce() -> T) -> (T, RenderState) {
     STATE.with(|s| *s.borrow_mut() = Some(state));
     let out = f();
-    let state = STATE.with(|s| s.borrow_mut().take()).expect("render state installed above");
+    let state = STATE
+        .with(|s| s.borrow_mut().take())
+        .expect("render state installed above");
     (out, state)
 }
 
@@ -99,17 +101,23 @@ fn sha256(args: Args<'_>) -> Result<Json> {
     let text = match args.get("s") {
         Some(Json::String(s)) => s.clone(),
         Some(other) => other.to_string(),
-        None => return Err(Error::msg("`sha256` needs an `s` argument: sha256(s=\"text\")")),
+        None => {
+            return Err(Error::msg(
+                "`sha256` needs an `s` argument: sha256(s=\"text\")",
+            ));
+        }
     };
     Ok(Json::String(hex(&Sha256::digest(text.as_bytes()))))
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 fn uuid_v4(_: Args<'_>) -> Result<Json> {
@@ -128,15 +136,19 @@ fn uuid_v4(_: Args<'_>) -> Result<Json> {
     if !seeded {
         fastrand::fill(&mut bytes);
     }
-    Ok(Json::String(uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()))
+    Ok(Json::String(
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string(),
+    ))
 }
 
 fn toml_encode(args: Args<'_>) -> Result<Json> {
     let value = args
         .get("value")
         .ok_or_else(|| Error::msg("`toml_encode` needs a `value` argument"))?;
-    let toml_value = toml::Value::try_from(value)
-        .map_err(|e| Error::msg(format!("`toml_encode`: {e}")))?;
+    let toml_value =
+        toml::Value::try_from(value).map_err(|e| Error::msg(format!("`toml_encode`: {e}")))?;
     Ok(Json::String(toml_value.to_string()))
 }
 
@@ -147,7 +159,9 @@ fn dict(args: Args<'_>) -> Result<Json> {
         return Err(Error::msg("`dict` needs `pairs=[key, value, ...]`"));
     };
     if items.len() % 2 != 0 {
-        return Err(Error::msg("`dict`: `pairs` must hold key, value, key, value, ..."));
+        return Err(Error::msg(
+            "`dict`: `pairs` must hold key, value, key, value, ...",
+        ));
     }
     let mut map = serde_json::Map::new();
     for pair in items.chunks(2) {
@@ -191,14 +205,20 @@ fn range(args: Args<'_>) -> Result<Json> {
             "render budget: loops may produce at most {RANGE_BUDGET} elements in one file"
         )));
     }
-    Ok(Json::Array((0..len as i64).map(|i| Json::from(start + i * step)).collect()))
+    Ok(Json::Array(
+        (0..len as i64)
+            .map(|i| Json::from(start + i * step))
+            .collect(),
+    ))
 }
 
 fn string_filter(name: &'static str, f: fn(&str) -> String) -> impl tera::Filter {
     move |value: &Json, _: &HashMap<String, Json>| -> Result<Json> {
         match value {
             Json::String(s) => Ok(Json::String(f(s))),
-            other => Err(Error::msg(format!("filter `{name}` needs a string, found `{other}`"))),
+            other => Err(Error::msg(format!(
+                "filter `{name}` needs a string, found `{other}`"
+            ))),
         }
     }
 }
@@ -214,6 +234,9 @@ pub(crate) fn register(tera: &mut Tera) {
     tera.register_filter("snake", string_filter("snake", |s| s.to_snake_case()));
     tera.register_filter("kebab", string_filter("kebab", |s| s.to_kebab_case()));
     tera.register_filter("camel", string_filter("camel", |s| s.to_lower_camel_case()));
-    tera.register_filter("pascal", string_filter("pascal", |s| s.to_upper_camel_case()));
+    tera.register_filter(
+        "pascal",
+        string_filter("pascal", |s| s.to_upper_camel_case()),
+    );
     tera.register_filter("slug", string_filter("slug", |s| slug::slugify(s)));
 }

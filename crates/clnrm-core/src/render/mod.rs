@@ -6,12 +6,15 @@ mod context;
 mod dialect;
 mod engine;
 mod functions;
+mod linemap;
 
 pub use budget::{BudgetViolation, RenderBudget, check_source};
-pub use context::{BUILTIN_VARS, DEFAULT_RUNNER_IMAGE, ENV_VAR_PREFIX, RenderContext, VarInputs, lower_layers};
+pub use context::{
+    BUILTIN_VARS, DEFAULT_RUNNER_IMAGE, ENV_VAR_PREFIX, RenderContext, VarInputs, lower_layers,
+};
 pub use engine::{Dependency, MACRO_LIBRARY, RenderRequest, Rendered, TemplateEngine};
 pub use functions::RANGE_BUDGET;
-pub(crate) use functions::hex;
+pub use linemap::LineMap;
 
 /// Whether text must go through the template engine: `.tera` files, and any
 /// file that contains template syntax.

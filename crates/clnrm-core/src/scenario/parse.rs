@@ -30,7 +30,10 @@ const TOP_LEVEL_HINTS: &[(&str, &str)] = &[
         "network",
         "services already share the scenario's own network and reach each other by id; remove `network`",
     ),
-    ("resources", "resource limits live in `[limits]` (`cpu_millicores`, `memory_mb`)"),
+    (
+        "resources",
+        "resource limits live in `[limits]` (`cpu_millicores`, `memory_mb`)",
+    ),
     (
         "otel_expectations",
         "span expectations live in `[[expect.span]]`, `[expect.graph]`, `[expect.counts]`, ...",
@@ -42,7 +45,10 @@ const SERVICE_HINTS: &[(&str, &str)] = &[
         "network",
         "services already share the scenario's own network and reach each other by id; remove `network`",
     ),
-    ("resources", "resource limits live in the file's `[limits]` table"),
+    (
+        "resources",
+        "resource limits live in the file's `[limits]` table",
+    ),
 ];
 
 /// The result of parsing one rendered document.
@@ -82,7 +88,8 @@ fn syntax_diagnostic(error: &toml::de::Error) -> Diagnostic {
 }
 
 fn read_document(root: &DeTable<'_>, span: Range<usize>, diags: &Diagnostics) -> ScenarioFile {
-    let mut doc = TableReader::new(root, span.clone(), diags, String::new()).with_hints(TOP_LEVEL_HINTS);
+    let mut doc =
+        TableReader::new(root, span.clone(), diags, String::new()).with_hints(TOP_LEVEL_HINTS);
     let header = read_header(&mut doc);
     // Plain TOML tables read before rendering (see `prepare`); any content is accepted here.
     for key in ["vars", "matrix"] {
@@ -102,16 +109,24 @@ fn read_document(root: &DeTable<'_>, span: Range<usize>, diags: &Diagnostics) ->
                     "the file has both top-level `[[steps]]` and `[[scenario]]`",
                 )
                 .at(doc.key_span("scenario").unwrap_or(span.clone()))
-                .with_help("move the top-level steps into a `[[scenario]]` with `[[scenario.steps]]`"),
+                .with_help(
+                    "move the top-level steps into a `[[scenario]]` with `[[scenario.steps]]`",
+                ),
             );
         }
         scenarios.extend(read_scenarios(&list));
     }
-    let mut expect = doc.get("expect").map(|v| read_expect(&v)).unwrap_or_default();
+    let mut expect = doc
+        .get("expect")
+        .map(|v| read_expect(&v))
+        .unwrap_or_default();
     if let Some(old) = doc.get("otel_validation") {
         read_otel_validation(&old, &mut expect);
     }
-    let assertions = doc.get("assertions").map(|v| read_assertions(&v)).unwrap_or_default();
+    let assertions = doc
+        .get("assertions")
+        .map(|v| read_assertions(&v))
+        .unwrap_or_default();
     let otel = doc.get("otel").and_then(|v| read_otel(&v));
     let report = doc.get("report").and_then(|v| read_report(&v));
     let limits = doc.get("limits").and_then(|v| read_limits(&v));
@@ -149,9 +164,12 @@ fn read_header(doc: &mut TableReader<'_, '_>) -> Header {
         (Some(meta), other) => {
             if other.is_some() {
                 doc.diags().push(
-                    Diagnostic::error(Code::ConflictingKeys, "the file has both `[meta]` and `[test.metadata]`")
-                        .at(doc.key_span("test").unwrap_or(meta.span()))
-                        .with_help("keep one header: `[meta]`"),
+                    Diagnostic::error(
+                        Code::ConflictingKeys,
+                        "the file has both `[meta]` and `[test.metadata]`",
+                    )
+                    .at(doc.key_span("test").unwrap_or(meta.span()))
+                    .with_help("keep one header: `[meta]`"),
                 );
             }
             read_header_table(&meta, HeaderShape::Meta)
@@ -172,7 +190,10 @@ fn read_header(doc: &mut TableReader<'_, '_>) -> Header {
 
 fn read_header_table(value: &ValueRef<'_, '_>, shape: HeaderShape) -> Header {
     let Some(mut t) = value.table() else {
-        return Header { shape, ..Header::default() };
+        return Header {
+            shape,
+            ..Header::default()
+        };
     };
     let name = t
         .required_string("name")
@@ -189,7 +210,9 @@ fn read_header_table(value: &ValueRef<'_, '_>, shape: HeaderShape) -> Header {
             .into_iter()
             .map(|s| s.value)
             .collect(),
-        timeout: t.get_or_deprecated("timeout", "timeout_seconds").and_then(|v| v.duration(Duration::from_secs(1))),
+        timeout: t
+            .get_or_deprecated("timeout", "timeout_seconds")
+            .and_then(|v| v.duration(Duration::from_secs(1))),
         span: t.span(),
         ..Header::default()
     };
@@ -207,12 +230,18 @@ fn read_header_table(value: &ValueRef<'_, '_>, shape: HeaderShape) -> Header {
         header.build = t.get("build").and_then(|v| read_build(&v));
         if let (Some(image), Some(_)) = (&header.image, &header.build) {
             t.diags().push(
-                Diagnostic::error(Code::ConflictingKeys, "`meta` sets both `image` and `build`")
-                    .at(image.span.clone())
-                    .with_help("keep one: a ready image or a build context"),
+                Diagnostic::error(
+                    Code::ConflictingKeys,
+                    "`meta` sets both `image` and `build`",
+                )
+                .at(image.span.clone())
+                .with_help("keep one: a ready image or a build context"),
             );
         }
-        header.backend = t.get("backend").and_then(|v| read_backend(&v)).unwrap_or_default();
+        header.backend = t
+            .get("backend")
+            .and_then(|v| read_backend(&v))
+            .unwrap_or_default();
         header.strict = t.bool("strict").unwrap_or(false);
     }
     t.finish();
@@ -270,21 +299,32 @@ fn read_services(doc: &mut TableReader<'_, '_>) -> Vec<Service> {
     let plural = doc.get("services");
     if singular.is_some() && plural.is_some() {
         doc.diags().push(
-            Diagnostic::error(Code::ConflictingKeys, "the file has both `[service.*]` and `[services.*]` tables")
-                .at(doc.key_span("services").unwrap_or(doc.span()))
-                .with_help("both spellings are accepted, but use one of them for all services"),
+            Diagnostic::error(
+                Code::ConflictingKeys,
+                "the file has both `[service.*]` and `[services.*]` tables",
+            )
+            .at(doc.key_span("services").unwrap_or(doc.span()))
+            .with_help("both spellings are accepted, but use one of them for all services"),
         );
     }
     let mut services = Vec::new();
     for tables in [singular, plural].into_iter().flatten() {
-        let Some(mut t) = tables.table() else { continue };
+        let Some(mut t) = tables.table() else {
+            continue;
+        };
         for (id, value) in t.entries() {
             if let Some(service) = read_service(id, &value) {
-                if let Some(previous) = services.iter().find(|s: &&Service| s.id.value == service.id.value) {
+                if let Some(previous) = services
+                    .iter()
+                    .find(|s: &&Service| s.id.value == service.id.value)
+                {
                     doc.diags().push(
-                        Diagnostic::error(Code::DuplicateName, format!("service `{}` is defined twice", service.id.value))
-                            .at(service.id.span.clone())
-                            .with_note(format!("first defined at byte {}", previous.id.span.start)),
+                        Diagnostic::error(
+                            Code::DuplicateName,
+                            format!("service `{}` is defined twice", service.id.value),
+                        )
+                        .at(service.id.span.clone())
+                        .with_note(format!("first defined at byte {}", previous.id.span.start)),
                     );
                     continue;
                 }
@@ -318,13 +358,19 @@ fn read_service(id: Spanned<String>, value: &ValueRef<'_, '_>) -> Option<Service
         );
     }
     let image = t.string("image").map(ImageSource::Image);
-    let build = t.get("build").and_then(|v| read_build(&v)).map(ImageSource::Build);
+    let build = t
+        .get("build")
+        .and_then(|v| read_build(&v))
+        .map(ImageSource::Build);
     let image = match (image, build) {
         (Some(image), Some(_)) => {
             t.diags().push(
-                Diagnostic::error(Code::ConflictingKeys, format!("service `{}` sets both `image` and `build`", id.value))
-                    .at(t.key_span("build").unwrap_or(t.span()))
-                    .with_help("keep one: a ready image or a build context"),
+                Diagnostic::error(
+                    Code::ConflictingKeys,
+                    format!("service `{}` sets both `image` and `build`", id.value),
+                )
+                .at(t.key_span("build").unwrap_or(t.span()))
+                .with_help("keep one: a ready image or a build context"),
             );
             Some(image)
         }
@@ -332,18 +378,24 @@ fn read_service(id: Spanned<String>, value: &ValueRef<'_, '_>) -> Option<Service
     };
     if image.is_none() {
         t.diags().push(
-            Diagnostic::error(Code::MissingKey, format!("service `{}` has no `image` (or `build`)", id.value))
-                .at(id.span.clone())
-                .with_help("add `image = \"name:tag\"` or `build = { context = \"dir\" }`"),
+            Diagnostic::error(
+                Code::MissingKey,
+                format!("service `{}` has no `image` (or `build`)", id.value),
+            )
+            .at(id.span.clone())
+            .with_help("add `image = \"name:tag\"` or `build = { context = \"dir\" }`"),
         );
     }
     let args = t.get("args");
     let command = t.get("command");
     if args.is_some() && command.is_some() {
         t.diags().push(
-            Diagnostic::error(Code::ConflictingKeys, format!("service `{}` sets both `args` and `command`", id.value))
-                .at(t.key_span("command").unwrap_or(t.span()))
-                .with_help("they mean the same (the container's command); keep one"),
+            Diagnostic::error(
+                Code::ConflictingKeys,
+                format!("service `{}` sets both `args` and `command`", id.value),
+            )
+            .at(t.key_span("command").unwrap_or(t.span()))
+            .with_help("they mean the same (the container's command); keep one"),
         );
     }
     let args = args
@@ -351,9 +403,18 @@ fn read_service(id: Spanned<String>, value: &ValueRef<'_, '_>) -> Option<Service
         .and_then(|v| v.string_list())
         .map(|list| list.into_iter().map(|s| s.value).collect())
         .unwrap_or_default();
-    let env = t.get_or_deprecated("env", "environment").and_then(|v| v.string_map()).unwrap_or_default();
-    let ports = t.get("ports").and_then(|v| read_ports(&v)).unwrap_or_default();
-    let volumes = t.get("volumes").and_then(|v| read_volumes(&v)).unwrap_or_default();
+    let env = t
+        .get_or_deprecated("env", "environment")
+        .and_then(|v| v.string_map())
+        .unwrap_or_default();
+    let ports = t
+        .get("ports")
+        .and_then(|v| read_ports(&v))
+        .unwrap_or_default();
+    let volumes = t
+        .get("volumes")
+        .and_then(|v| read_volumes(&v))
+        .unwrap_or_default();
     let health_check = t.get("health_check").and_then(|v| read_health_check(&v));
     let wait_for_span = t.string("wait_for_span").map(|s| s.value);
     t.finish();
@@ -384,10 +445,12 @@ fn read_ports(value: &ValueRef<'_, '_>) -> Option<Vec<Spanned<PortMapping>>> {
         };
         match parsed {
             Some(Ok(port)) => ports.push(Spanned::new(port, item.span())),
-            Some(Err(reason)) => item.diags.push(
-                item.invalid(Code::InvalidPort, reason)
-                    .with_help("write a container port such as 8080, or \"8080:80\" (host:container)"),
-            ),
+            Some(Err(reason)) => {
+                item.diags
+                    .push(item.invalid(Code::InvalidPort, reason).with_help(
+                        "write a container port such as 8080, or \"8080:80\" (host:container)",
+                    ))
+            }
             None => {}
         }
     }
@@ -395,7 +458,10 @@ fn read_ports(value: &ValueRef<'_, '_>) -> Option<Vec<Spanned<PortMapping>>> {
 }
 
 fn parse_port_number(text: &str) -> Result<PortMapping, String> {
-    parse_u16_port(text).map(|container| PortMapping { host: None, container })
+    parse_u16_port(text).map(|container| PortMapping {
+        host: None,
+        container,
+    })
 }
 
 fn parse_u16_port(text: &str) -> Result<u16, String> {
@@ -450,15 +516,23 @@ fn read_volumes(value: &ValueRef<'_, '_>) -> Option<Vec<Volume>> {
             && !container.value.starts_with('/')
         {
             item.diags.push(
-                Diagnostic::error(Code::InvalidVolume, format!("`container_path` must be absolute, found `{}`", container.value))
-                    .at(container.span.clone())
-                    .with_help("start it with `/`"),
+                Diagnostic::error(
+                    Code::InvalidVolume,
+                    format!(
+                        "`container_path` must be absolute, found `{}`",
+                        container.value
+                    ),
+                )
+                .at(container.span.clone())
+                .with_help("start it with `/`"),
             );
             continue;
         }
         if let (Some(host), Some(container)) = (host, container) {
             if host.value.is_empty() {
-                item.diags.push(Diagnostic::error(Code::InvalidVolume, "`host_path` is empty").at(host.span));
+                item.diags.push(
+                    Diagnostic::error(Code::InvalidVolume, "`host_path` is empty").at(host.span),
+                );
                 continue;
             }
             volumes.push(Volume {
@@ -474,19 +548,29 @@ fn read_volumes(value: &ValueRef<'_, '_>) -> Option<Vec<Volume>> {
 fn read_health_check(value: &ValueRef<'_, '_>) -> Option<HealthCheck> {
     let mut t = value.table()?;
     let cmd = match t.get("cmd") {
-        Some(v) => v.string_list().map(|l| l.into_iter().map(|s| s.value).collect::<Vec<_>>()),
+        Some(v) => v
+            .string_list()
+            .map(|l| l.into_iter().map(|s| s.value).collect::<Vec<_>>()),
         None => {
             t.missing("cmd");
             None
         }
     };
-    let interval = t.get("interval").and_then(|v| v.duration(Duration::from_secs(1))).map(|d| d.value);
-    let timeout = t.get("timeout").and_then(|v| v.duration(Duration::from_secs(1))).map(|d| d.value);
+    let interval = t
+        .get("interval")
+        .and_then(|v| v.duration(Duration::from_secs(1)))
+        .map(|d| d.value);
+    let timeout = t
+        .get("timeout")
+        .and_then(|v| v.duration(Duration::from_secs(1)))
+        .map(|d| d.value);
     let retries = t.get("retries").and_then(|v| v.unsigned::<u32>());
     t.finish();
     let cmd = cmd?;
     if cmd.is_empty() {
-        value.diags.push(value.invalid(Code::InvalidCommand, "`health_check.cmd` is empty"));
+        value
+            .diags
+            .push(value.invalid(Code::InvalidCommand, "`health_check.cmd` is empty"));
         return None;
     }
     Some(HealthCheck {
@@ -507,7 +591,9 @@ fn read_assertions(value: &ValueRef<'_, '_>) -> Vec<Assertion> {
         .map(|(key, v)| {
             let value = match v.value {
                 DeValue::Boolean(b) => AssertionValue::Bool(*b),
-                DeValue::Integer(_) => v.integer().map_or(AssertionValue::Other("?".into()), AssertionValue::Integer),
+                DeValue::Integer(_) => v
+                    .integer()
+                    .map_or(AssertionValue::Other("?".into()), AssertionValue::Integer),
                 DeValue::String(s) => AssertionValue::Text(s.to_string()),
                 other => AssertionValue::Other(super::reader::type_name(other).to_string()),
             };
@@ -524,9 +610,10 @@ fn known_claim(key: &str, value: &AssertionValue) -> Option<KnownClaim> {
         ("container_should_have_executed_commands", AssertionValue::Integer(n)) => {
             u32::try_from(*n).ok().map(KnownClaim::ExecutedCommands)
         }
-        ("all_steps_should_succeed" | "all_commands_should_succeed", AssertionValue::Bool(true)) => {
-            Some(KnownClaim::AllStepsSucceed)
-        }
+        (
+            "all_steps_should_succeed" | "all_commands_should_succeed",
+            AssertionValue::Bool(true),
+        ) => Some(KnownClaim::AllStepsSucceed),
         ("execution_should_be_hermetic", AssertionValue::Bool(true)) => Some(KnownClaim::Hermetic),
         _ => None,
     }
@@ -539,15 +626,24 @@ fn read_otel(value: &ValueRef<'_, '_>) -> Option<Otel> {
         endpoint: t.string("endpoint").map(|s| s.value),
         protocol: t.string("protocol").map(|s| s.value),
         sample_ratio: t.get("sample_ratio").and_then(|v| v.float()),
-        resources: t.get("resources").and_then(|v| v.string_map()).unwrap_or_default(),
-        headers: t.get("headers").and_then(|v| v.string_map()).unwrap_or_default(),
+        resources: t
+            .get("resources")
+            .and_then(|v| v.string_map())
+            .unwrap_or_default(),
+        headers: t
+            .get("headers")
+            .and_then(|v| v.string_map())
+            .unwrap_or_default(),
     };
     if let Some(ratio) = otel.sample_ratio
         && !(0.0..=1.0).contains(&ratio)
     {
         t.diags().push(
-            Diagnostic::error(Code::InvalidValue, format!("`otel.sample_ratio` must be between 0 and 1, found {ratio}"))
-                .at(t.key_span("sample_ratio").unwrap_or(t.span())),
+            Diagnostic::error(
+                Code::InvalidValue,
+                format!("`otel.sample_ratio` must be between 0 and 1, found {ratio}"),
+            )
+            .at(t.key_span("sample_ratio").unwrap_or(t.span())),
         );
     }
     t.finish();
@@ -582,17 +678,23 @@ pub(crate) fn read_determinism(value: &ValueRef<'_, '_>) -> Option<Determinism> 
         DeValue::Datetime(dt) => Some(Spanned::new(dt.to_string(), v.span())),
         _ => v.string(),
     });
-    let freeze_clock = freeze_clock.and_then(|clock| match humantime::parse_rfc3339_weak(&clock.value) {
-        Ok(_) => Some(clock.value),
-        Err(e) => {
-            t.diags().push(
-                Diagnostic::error(Code::InvalidValue, format!("`determinism.freeze_clock` is not an RFC 3339 time ({e})"))
+    let freeze_clock =
+        freeze_clock.and_then(|clock| match humantime::parse_rfc3339_weak(&clock.value) {
+            // Written as a template (`"{{ freeze_clock }}"`): checked once rendered.
+            Err(_) if clock.value.contains("{{") => Some(clock.value),
+            Ok(_) => Some(clock.value),
+            Err(e) => {
+                t.diags().push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!("`determinism.freeze_clock` is not an RFC 3339 time ({e})"),
+                    )
                     .at(clock.span)
                     .with_help("write a time such as \"2025-01-01T00:00:00Z\""),
-            );
-            None
-        }
-    });
+                );
+                None
+            }
+        });
     t.finish();
     Some(Determinism { seed, freeze_clock })
 }
@@ -603,9 +705,27 @@ mod tests {
 
     #[test]
     fn port_strings() {
-        assert_eq!(parse_port_string("8080:80"), Ok(PortMapping { host: Some(8080), container: 80 }));
-        assert_eq!(parse_port_string("127.0.0.1:8080:80"), Ok(PortMapping { host: Some(8080), container: 80 }));
-        assert_eq!(parse_port_string("80"), Ok(PortMapping { host: None, container: 80 }));
+        assert_eq!(
+            parse_port_string("8080:80"),
+            Ok(PortMapping {
+                host: Some(8080),
+                container: 80
+            })
+        );
+        assert_eq!(
+            parse_port_string("127.0.0.1:8080:80"),
+            Ok(PortMapping {
+                host: Some(8080),
+                container: 80
+            })
+        );
+        assert_eq!(
+            parse_port_string("80"),
+            Ok(PortMapping {
+                host: None,
+                container: 80
+            })
+        );
         assert!(parse_port_string("0").is_err());
         assert!(parse_port_string("70000").is_err());
         assert!(parse_port_string("http").is_err());

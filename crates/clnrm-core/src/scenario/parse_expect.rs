@@ -12,7 +12,10 @@ pub(crate) fn read_expect(value: &ValueRef<'_, '_>) -> Expectations {
         return expect;
     };
     if let Some(list) = t.get("span") {
-        expect.spans = tables_of(&list).iter().filter_map(|v| read_span(v, false)).collect();
+        expect.spans = tables_of(&list)
+            .iter()
+            .filter_map(|v| read_span(v, false))
+            .collect();
     }
     expect.graph = t.get("graph").and_then(|v| read_graph(&v));
     expect.counts = t.get("counts").and_then(|v| read_counts(&v));
@@ -39,14 +42,21 @@ fn read_span(value: &ValueRef<'_, '_>, older: bool) -> Option<SpanExpectation> {
     let mut t = value.table()?;
     let name = t.required_string("name");
     let parent = t.string("parent").map(|s| s.value);
-    let kind_value = if older { t.get("kind").or_else(|| t.get("span_kind")) } else { t.get("kind") };
+    let kind_value = if older {
+        t.get("kind").or_else(|| t.get("span_kind"))
+    } else {
+        t.get("kind")
+    };
     let kind = kind_value.and_then(|v| {
         let text = v.string()?;
         let kind = SpanKind::parse(&text.value);
         if kind.is_none() {
             v.diags.push(
-                v.invalid(Code::InvalidValue, format!("unknown span kind `{}`", text.value))
-                    .with_help(format!("use one of: {}", SpanKind::NAMES.join(", "))),
+                v.invalid(
+                    Code::InvalidValue,
+                    format!("unknown span kind `{}`", text.value),
+                )
+                .with_help(format!("use one of: {}", SpanKind::NAMES.join(", "))),
             );
         }
         kind
@@ -58,21 +68,31 @@ fn read_span(value: &ValueRef<'_, '_>, older: bool) -> Option<SpanExpectation> {
         ..SpanExpectation::default()
     };
     if let Some(mut attrs) = t.get("attrs").and_then(|v| v.table()) {
-        span.attrs_all = attrs.get("all").and_then(|v| v.string_map()).unwrap_or_default();
-        span.attrs_any = attrs.get("any").and_then(|v| v.string_map()).unwrap_or_default();
+        span.attrs_all = attrs
+            .get("all")
+            .and_then(|v| v.string_map())
+            .unwrap_or_default();
+        span.attrs_any = attrs
+            .get("any")
+            .and_then(|v| v.string_map())
+            .unwrap_or_default();
         attrs.finish();
     }
     if older {
         if let Some(attributes) = t.get("attributes") {
-            span.attrs_all.extend(attributes.string_map().unwrap_or_default());
+            span.attrs_all
+                .extend(attributes.string_map().unwrap_or_default());
         }
         // The original's `required = false` made a span optional, which checks nothing.
         if let Some(required) = t.get("required")
             && required.bool() == Some(false)
         {
             t.diags().push(
-                Diagnostic::warning(Code::NotSupportedYet, "`required = false` expects nothing; the span is checked as required")
-                    .at(required.span()),
+                Diagnostic::warning(
+                    Code::NotSupportedYet,
+                    "`required = false` expects nothing; the span is checked as required",
+                )
+                .at(required.span()),
             );
         }
     }
@@ -88,8 +108,11 @@ fn read_span(value: &ValueRef<'_, '_>, older: bool) -> Option<SpanExpectation> {
             && min > max
         {
             duration.diags().push(
-                Diagnostic::error(Code::InvalidValue, format!("`duration_ms.min` ({min}) is greater than `max` ({max})"))
-                    .at(duration.span()),
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("`duration_ms.min` ({min}) is greater than `max` ({max})"),
+                )
+                .at(duration.span()),
             );
         }
         duration.finish();
@@ -100,13 +123,20 @@ fn read_span(value: &ValueRef<'_, '_>, older: bool) -> Option<SpanExpectation> {
 }
 
 fn strings(list: Option<Vec<super::spanned::Spanned<String>>>) -> Vec<String> {
-    list.unwrap_or_default().into_iter().map(|s| s.value).collect()
+    list.unwrap_or_default()
+        .into_iter()
+        .map(|s| s.value)
+        .collect()
 }
 
 /// `[[a, b], ...]`: pairs of span names.
 fn read_pairs(value: Option<ValueRef<'_, '_>>) -> Vec<(String, String)> {
-    let Some(value) = value else { return Vec::new() };
-    let Some(items) = value.array() else { return Vec::new() };
+    let Some(value) = value else {
+        return Vec::new();
+    };
+    let Some(items) = value.array() else {
+        return Vec::new();
+    };
     items
         .iter()
         .filter_map(|item| {
@@ -116,7 +146,11 @@ fn read_pairs(value: Option<ValueRef<'_, '_>>) -> Vec<(String, String)> {
                 Err(list) => {
                     item.diags.push(item.invalid(
                         Code::WrongType,
-                        format!("`{}` must be a pair [\"a\", \"b\"], found {} names", item.path(), list.len()),
+                        format!(
+                            "`{}` must be a pair [\"a\", \"b\"], found {} names",
+                            item.path(),
+                            list.len()
+                        ),
                     ));
                     None
                 }
@@ -146,17 +180,26 @@ fn read_bound(value: &ValueRef<'_, '_>) -> Option<CountBound> {
     };
     if bound == CountBound::default() {
         t.diags().push(
-            Diagnostic::error(Code::MissingKey, format!("`{}` sets no bound", value.path()))
-                .at(value.span())
-                .with_help("write `{ gte = N }`, `{ lte = N }` or `{ eq = N }`"),
+            Diagnostic::error(
+                Code::MissingKey,
+                format!("`{}` sets no bound", value.path()),
+            )
+            .at(value.span())
+            .with_help("write `{ gte = N }`, `{ lte = N }` or `{ eq = N }`"),
         );
     }
     if let (Some(gte), Some(lte)) = (bound.gte, bound.lte)
         && gte > lte
     {
         t.diags().push(
-            Diagnostic::error(Code::InvalidValue, format!("`{}`: gte ({gte}) is greater than lte ({lte})", value.path()))
-                .at(value.span()),
+            Diagnostic::error(
+                Code::InvalidValue,
+                format!(
+                    "`{}`: gte ({gte}) is greater than lte ({lte})",
+                    value.path()
+                ),
+            )
+            .at(value.span()),
         );
     }
     t.finish();
@@ -225,7 +268,10 @@ fn read_status_value(value: &ValueRef<'_, '_>) -> Option<SpanStatus> {
     if status.is_none() {
         value.diags.push(
             value
-                .invalid(Code::InvalidValue, format!("unknown span status `{}`", text.value))
+                .invalid(
+                    Code::InvalidValue,
+                    format!("unknown span status `{}`", text.value),
+                )
                 .with_help(format!("use one of: {}", SpanStatus::NAMES.join(", "))),
         );
     }
@@ -268,8 +314,10 @@ fn read_hermeticity(value: &ValueRef<'_, '_>) -> Option<HermeticityExpectation> 
         let has_must_match = matches!(attrs.value, DeValue::Table(table) if table.iter().any(|(k, _)| k.get_ref() == "must_match"));
         if has_must_match {
             if let Some(mut inner) = attrs.table() {
-                hermeticity.resource_attrs_must_match =
-                    inner.get("must_match").and_then(|v| v.string_map()).unwrap_or_default();
+                hermeticity.resource_attrs_must_match = inner
+                    .get("must_match")
+                    .and_then(|v| v.string_map())
+                    .unwrap_or_default();
                 inner.finish();
             }
         } else {
@@ -304,14 +352,20 @@ pub(crate) fn read_otel_validation(value: &ValueRef<'_, '_>, expect: &mut Expect
     if let Some(overhead) = t.get("max_overhead_ms") {
         overhead.float();
         t.diags().push(
-            Diagnostic::warning(Code::NotSupportedYet, "`otel_validation.max_overhead_ms` is not checked")
-                .at(overhead.span())
-                .with_help("remove it; performance claims belong in benchmarks"),
+            Diagnostic::warning(
+                Code::NotSupportedYet,
+                "`otel_validation.max_overhead_ms` is not checked",
+            )
+            .at(overhead.span())
+            .with_help("remove it; performance claims belong in benchmarks"),
         );
     }
     let mut mapped = Expectations::default();
     if let Some(list) = t.get("expected_spans") {
-        mapped.spans = tables_of(&list).iter().filter_map(|v| read_span(v, true)).collect();
+        mapped.spans = tables_of(&list)
+            .iter()
+            .filter_map(|v| read_span(v, true))
+            .collect();
     }
     if let Some(mut traces) = t.get("expected_traces").and_then(|v| v.table()) {
         let mut graph = GraphExpectation {
@@ -320,7 +374,9 @@ pub(crate) fn read_otel_validation(value: &ValueRef<'_, '_>, expect: &mut Expect
         };
         if let Some(list) = traces.get("parent_child") {
             for item in tables_of(&list) {
-                let Some(mut pair) = item.table() else { continue };
+                let Some(mut pair) = item.table() else {
+                    continue;
+                };
                 let parent = pair.required_string("parent");
                 let child = pair.required_string("child");
                 pair.finish();
@@ -337,11 +393,17 @@ pub(crate) fn read_otel_validation(value: &ValueRef<'_, '_>, expect: &mut Expect
         for item in tables_of(&list) {
             let Some(mut c) = item.table() else { continue };
             order.span = item.span();
-            for (key, target) in [("must_precede", &mut order.must_precede), ("must_follow", &mut order.must_follow)] {
+            for (key, target) in [
+                ("must_precede", &mut order.must_precede),
+                ("must_follow", &mut order.must_follow),
+            ] {
                 if let Some(pair) = c.get(key).and_then(|v| {
                     let list = v.string_list()?;
                     <[_; 2]>::try_from(list).ok().or_else(|| {
-                        v.diags.push(v.invalid(Code::WrongType, format!("`{}` must be a pair of span names", v.path())));
+                        v.diags.push(v.invalid(
+                            Code::WrongType,
+                            format!("`{}` must be a pair of span names", v.path()),
+                        ));
                         None
                     })
                 }) {
@@ -363,9 +425,12 @@ pub(crate) fn read_otel_validation(value: &ValueRef<'_, '_>, expect: &mut Expect
     if !enabled {
         if !mapped.is_empty() {
             value.diags.push(
-                Diagnostic::warning(Code::NotSupportedYet, "`otel_validation.enabled = false`: its expectations are not checked")
-                    .at(value.span())
-                    .with_help("remove the disabled expectations, or enable them"),
+                Diagnostic::warning(
+                    Code::NotSupportedYet,
+                    "`otel_validation.enabled = false`: its expectations are not checked",
+                )
+                .at(value.span())
+                .with_help("remove the disabled expectations, or enable them"),
             );
         }
         return;

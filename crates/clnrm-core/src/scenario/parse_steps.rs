@@ -14,7 +14,10 @@ const STEP_HINTS: &[(&str, &str)] = &[
         "expected_output",
         "use `expected_output_regex` (a regex) or `stdout_contains = [..]` (plain text)",
     ),
-    ("shell", "commands are argv; to use a shell write `command = [\"sh\", \"-c\", \"...\"]`"),
+    (
+        "shell",
+        "commands are argv; to use a shell write `command = [\"sh\", \"-c\", \"...\"]`",
+    ),
 ];
 
 /// The older shape: top-level `[[steps]]` form one scenario named after the header.
@@ -40,7 +43,10 @@ pub(crate) fn read_scenarios(value: &ValueRef<'_, '_>) -> Vec<Scenario> {
     items.iter().filter_map(read_scenario).collect()
 }
 
-fn read_step_list(value: &ValueRef<'_, '_>, inherited_service: Option<&Spanned<String>>) -> Option<Vec<Step>> {
+fn read_step_list(
+    value: &ValueRef<'_, '_>,
+    inherited_service: Option<&Spanned<String>>,
+) -> Option<Vec<Step>> {
     Some(
         value
             .array()?
@@ -57,7 +63,10 @@ fn read_scenario(value: &ValueRef<'_, '_>) -> Option<Scenario> {
     let timeout = read_timeout(&mut t);
     let run = t.get("run");
     let concurrent = t.bool("concurrent").unwrap_or(false);
-    let collect = t.get("artifacts").and_then(|v| read_artifacts(&v)).unwrap_or_default();
+    let collect = t
+        .get("artifacts")
+        .and_then(|v| read_artifacts(&v))
+        .unwrap_or_default();
     // Accepted as written; the runner checks the parts it understands.
     t.get("policy");
     let expect_failure = t.get("expect_failure").and_then(|v| match v.value {
@@ -74,7 +83,12 @@ fn read_scenario(value: &ValueRef<'_, '_>) -> Option<Scenario> {
     if let Some(run) = run {
         // `service` + `run`: one step named after the scenario, run before any nested steps.
         if let Some(command) = split_run(&run) {
-            steps.push(Step::new(name.clone(), command, service.clone(), run.span()));
+            steps.push(Step::new(
+                name.clone(),
+                command,
+                service.clone(),
+                run.span(),
+            ));
         }
     }
     if let Some(list) = t.get("steps") {
@@ -82,9 +96,12 @@ fn read_scenario(value: &ValueRef<'_, '_>) -> Option<Scenario> {
     }
     if steps.is_empty() && !t.has("run") {
         t.diags().push(
-            Diagnostic::error(Code::EmptyScenario, format!("scenario `{}` has no steps", name.value))
-                .at(name.span.clone())
-                .with_help("add `run = \"...\"` or `[[scenario.steps]]` with a `command`"),
+            Diagnostic::error(
+                Code::EmptyScenario,
+                format!("scenario `{}` has no steps", name.value),
+            )
+            .at(name.span.clone())
+            .with_help("add `run = \"...\"` or `[[scenario.steps]]` with a `command`"),
         );
     }
     t.finish();
@@ -106,12 +123,17 @@ fn read_artifacts(value: &ValueRef<'_, '_>) -> Option<Vec<Spanned<String>>> {
     let collect = t.string_list("collect").unwrap_or_default();
     t.finish();
     for item in &collect {
-        let known = ["spans:", "logs:"].iter().any(|p| item.value.starts_with(p));
+        let known = ["spans:", "logs:"]
+            .iter()
+            .any(|p| item.value.starts_with(p));
         if !known {
             value.diags.push(
-                Diagnostic::error(Code::InvalidValue, format!("unknown artifact `{}`", item.value))
-                    .at(item.span.clone())
-                    .with_help("collect `spans:<name>` (spans the program prints) or `logs:<name>`"),
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("unknown artifact `{}`", item.value),
+                )
+                .at(item.span.clone())
+                .with_help("collect `spans:<name>` (spans the program prints) or `logs:<name>`"),
             );
         }
     }
@@ -123,13 +145,21 @@ fn read_timeout(t: &mut TableReader<'_, '_>) -> Option<Spanned<Duration>> {
     let timeout = t
         .get_or_deprecated("timeout", "timeout_seconds")
         .and_then(|v| v.duration(Duration::from_secs(1)));
-    let timeout_ms = t.get("timeout_ms").and_then(|v| v.duration(Duration::from_millis(1)));
+    let timeout_ms = t
+        .get("timeout_ms")
+        .and_then(|v| v.duration(Duration::from_millis(1)));
     match (timeout, timeout_ms) {
         (Some(a), Some(_)) => {
             t.diags().push(
-                Diagnostic::error(Code::ConflictingKeys, format!("`{}` sets both `timeout` and `timeout_ms`", t.display_path()))
-                    .at(t.key_span("timeout_ms").unwrap_or(t.span()))
-                    .with_help("keep one"),
+                Diagnostic::error(
+                    Code::ConflictingKeys,
+                    format!(
+                        "`{}` sets both `timeout` and `timeout_ms`",
+                        t.display_path()
+                    ),
+                )
+                .at(t.key_span("timeout_ms").unwrap_or(t.span()))
+                .with_help("keep one"),
             );
             Some(a)
         }
@@ -142,7 +172,9 @@ fn split_run(value: &ValueRef<'_, '_>) -> Option<Spanned<Vec<String>>> {
     match shlex::split(&text.value) {
         Some(words) if !words.is_empty() => Some(Spanned::new(words, text.span)),
         Some(_) => {
-            value.diags.push(value.invalid(Code::InvalidCommand, format!("`{}` is empty", value.path())));
+            value
+                .diags
+                .push(value.invalid(Code::InvalidCommand, format!("`{}` is empty", value.path())));
             None
         }
         None => {
@@ -157,7 +189,12 @@ fn split_run(value: &ValueRef<'_, '_>) -> Option<Spanned<Vec<String>>> {
 }
 
 impl Step {
-    fn new(name: Spanned<String>, command: Spanned<Vec<String>>, service: Option<Spanned<String>>, span: std::ops::Range<usize>) -> Self {
+    fn new(
+        name: Spanned<String>,
+        command: Spanned<Vec<String>>,
+        service: Option<Spanned<String>>,
+        span: std::ops::Range<usize>,
+    ) -> Self {
         Step {
             name,
             command,
@@ -177,7 +214,10 @@ impl Step {
     }
 }
 
-fn read_step(value: &ValueRef<'_, '_>, inherited_service: Option<&Spanned<String>>) -> Option<Step> {
+fn read_step(
+    value: &ValueRef<'_, '_>,
+    inherited_service: Option<&Spanned<String>>,
+) -> Option<Step> {
     let mut t = value.table()?.with_hints(STEP_HINTS);
     let name = t.required_string("name");
     let command = t.get("command").and_then(|v| match v.value {
@@ -185,19 +225,26 @@ fn read_step(value: &ValueRef<'_, '_>, inherited_service: Option<&Spanned<String
         _ => {
             let list = v.string_list()?;
             if list.is_empty() {
-                v.diags.push(v.invalid(Code::InvalidCommand, format!("`{}` is empty", v.path())));
+                v.diags
+                    .push(v.invalid(Code::InvalidCommand, format!("`{}` is empty", v.path())));
                 return None;
             }
-            Some(Spanned::new(list.into_iter().map(|s| s.value).collect(), v.span()))
+            Some(Spanned::new(
+                list.into_iter().map(|s| s.value).collect(),
+                v.span(),
+            ))
         }
     });
     let run = t.get("run").and_then(|v| split_run(&v));
     let command = match (command, run) {
         (Some(command), Some(_)) => {
             t.diags().push(
-                Diagnostic::error(Code::ConflictingKeys, "a step sets both `command` and `run`")
-                    .at(t.key_span("run").unwrap_or(t.span()))
-                    .with_help("keep one: `command` is argv, `run` a string split into words"),
+                Diagnostic::error(
+                    Code::ConflictingKeys,
+                    "a step sets both `command` and `run`",
+                )
+                .at(t.key_span("run").unwrap_or(t.span()))
+                .with_help("keep one: `command` is argv, `run` a string split into words"),
             );
             Some(command)
         }
@@ -207,12 +254,16 @@ fn read_step(value: &ValueRef<'_, '_>, inherited_service: Option<&Spanned<String
         t.missing("command");
     }
     let mut step = Step::new(
-        name.clone().unwrap_or_else(|| Spanned::new(String::new(), t.span())),
+        name.clone()
+            .unwrap_or_else(|| Spanned::new(String::new(), t.span())),
         command.unwrap_or_else(|| Spanned::new(Vec::new(), t.span())),
         t.string("service").or_else(|| inherited_service.cloned()),
         value.span(),
     );
-    step.env = t.get_or_deprecated("env", "environment").and_then(|v| v.string_map()).unwrap_or_default();
+    step.env = t
+        .get_or_deprecated("env", "environment")
+        .and_then(|v| v.string_map())
+        .unwrap_or_default();
     step.workdir = t.string("workdir").map(|s| s.value);
     step.stdin = t.string("stdin").map(|s| s.value);
     step.expected_exit_code = t
@@ -222,7 +273,10 @@ fn read_step(value: &ValueRef<'_, '_>, inherited_service: Option<&Spanned<String
             match i32::try_from(code) {
                 Ok(code) => Some(code),
                 Err(_) => {
-                    v.diags.push(v.invalid(Code::InvalidValue, format!("exit code {code} is out of range")));
+                    v.diags.push(v.invalid(
+                        Code::InvalidValue,
+                        format!("exit code {code} is out of range"),
+                    ));
                     None
                 }
             }

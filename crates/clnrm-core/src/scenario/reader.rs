@@ -114,17 +114,18 @@ impl<'t, 'i> ValueRef<'t, 'i> {
 
     pub(crate) fn integer(&self) -> Option<i64> {
         match self.value {
-            DeValue::Integer(i) => match i64::from_str_radix(&i.as_str().replace('_', ""), i.radix())
-            {
-                Ok(v) => Some(v),
-                Err(_) => {
-                    self.diags.push(self.invalid(
-                        Code::InvalidValue,
-                        format!("`{}` is out of range", self.path),
-                    ));
-                    None
+            DeValue::Integer(i) => {
+                match i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()) {
+                    Ok(v) => Some(v),
+                    Err(_) => {
+                        self.diags.push(self.invalid(
+                            Code::InvalidValue,
+                            format!("`{}` is out of range", self.path),
+                        ));
+                        None
+                    }
                 }
-            },
+            }
             _ => {
                 self.wrong_type("an integer");
                 None
@@ -140,7 +141,10 @@ impl<'t, 'i> ValueRef<'t, 'i> {
             _ => {
                 self.diags.push(self.invalid(
                     Code::InvalidValue,
-                    format!("`{}` must be a non-negative integer in range, found {value}", self.path),
+                    format!(
+                        "`{}` must be a non-negative integer in range, found {value}",
+                        self.path
+                    ),
                 ));
                 None
             }
@@ -255,8 +259,11 @@ impl<'t, 'i> ValueRef<'t, 'i> {
             Ok(d) if !d.is_zero() => Some(Spanned::new(d, self.span())),
             Ok(_) => {
                 self.diags.push(
-                    self.invalid(Code::InvalidDuration, format!("`{}` must be greater than zero", self.path))
-                        .with_help("write a duration such as \"500ms\", \"30s\" or \"2m\""),
+                    self.invalid(
+                        Code::InvalidDuration,
+                        format!("`{}` must be greater than zero", self.path),
+                    )
+                    .with_help("write a duration such as \"500ms\", \"30s\" or \"2m\""),
                 );
                 None
             }
@@ -326,7 +333,13 @@ impl<'t, 'i> TableReader<'t, 'i> {
         }
     }
 
-    fn entry(&self, key: &str) -> Option<(&'t toml::Spanned<std::borrow::Cow<'i, str>>, &'t RawValue<'i>)> {
+    fn entry(
+        &self,
+        key: &str,
+    ) -> Option<(
+        &'t toml::Spanned<std::borrow::Cow<'i, str>>,
+        &'t RawValue<'i>,
+    )> {
         self.table.iter().find(|(k, _)| k.get_ref().as_ref() == key)
     }
 
@@ -362,23 +375,34 @@ impl<'t, 'i> TableReader<'t, 'i> {
         };
         self.used.insert(old.to_string());
         let path = self.child_path(old);
-        if current.is_some() {
+        let same_value = current
+            .as_ref()
+            .is_some_and(|c| format!("{:?}", c.value) == format!("{:?}", raw.get_ref()));
+        if current.is_some() && !same_value {
             self.diags.push(
                 Diagnostic::error(
                     Code::ConflictingKeys,
-                    format!("both `{}` and its older spelling `{path}` are set", self.child_path(key)),
+                    format!(
+                        "both `{}` and its older spelling `{path}` are set",
+                        self.child_path(key)
+                    ),
                 )
                 .at(old_key.span())
                 .with_help(format!("remove `{old}`")),
             );
             return current;
         }
+        let help = if same_value {
+            format!("remove `{old}`: `{key}` says the same")
+        } else {
+            format!("rename `{old}` to `{key}`")
+        };
         self.diags.push(
             Diagnostic::warning(Code::DeprecatedKey, format!("`{path}` is deprecated"))
                 .at(old_key.span())
-                .with_help(format!("rename `{old}` to `{key}`")),
+                .with_help(help),
         );
-        Some(ValueRef::new(raw, self.diags, path))
+        current.or_else(|| Some(ValueRef::new(raw, self.diags, path)))
     }
 
     /// Takes every entry, for free-form tables (`[assertions]`, `[vars]`, ...).
@@ -390,7 +414,10 @@ impl<'t, 'i> TableReader<'t, 'i> {
                 let key = k.get_ref().to_string();
                 self.used.insert(key.clone());
                 let path = self.child_path(&key);
-                (Spanned::new(key, k.span()), ValueRef::new(raw, self.diags, path))
+                (
+                    Spanned::new(key, k.span()),
+                    ValueRef::new(raw, self.diags, path),
+                )
             })
             .collect()
     }
@@ -421,14 +448,21 @@ impl<'t, 'i> TableReader<'t, 'i> {
         self.diags.push(
             Diagnostic::error(
                 Code::MissingKey,
-                format!("`{}` is missing its required key `{key}`", self.display_path()),
+                format!(
+                    "`{}` is missing its required key `{key}`",
+                    self.display_path()
+                ),
             )
             .at(self.span.clone()),
         );
     }
 
     pub(crate) fn display_path(&self) -> &str {
-        if self.path.is_empty() { "the file" } else { &self.path }
+        if self.path.is_empty() {
+            "the file"
+        } else {
+            &self.path
+        }
     }
 
     /// Reports every key nobody asked for.
@@ -439,8 +473,8 @@ impl<'t, 'i> TableReader<'t, 'i> {
                 continue;
             }
             let path = self.child_path(name);
-            let mut diagnostic = Diagnostic::error(Code::UnknownKey, format!("unknown key `{path}`"))
-                .at(key.span());
+            let mut diagnostic =
+                Diagnostic::error(Code::UnknownKey, format!("unknown key `{path}`")).at(key.span());
             if let Some((_, hint)) = self.hints.iter().find(|(k, _)| *k == name) {
                 diagnostic = diagnostic.with_help(*hint);
             } else if let Some(suggestion) = closest(name, &self.asked) {
@@ -449,7 +483,11 @@ impl<'t, 'i> TableReader<'t, 'i> {
                 diagnostic = diagnostic.with_help(format!(
                     "the keys of `{}` are: {}",
                     self.display_path(),
-                    self.asked.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                    self.asked
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
             self.diags.push(diagnostic);
@@ -473,8 +511,14 @@ mod tests {
 
     #[test]
     fn typos_find_their_key() {
-        assert_eq!(closest("comand", &["name", "command", "service"]), Some("command"));
-        assert_eq!(closest("enviroment", &["env", "environment"]), Some("environment"));
+        assert_eq!(
+            closest("comand", &["name", "command", "service"]),
+            Some("command")
+        );
+        assert_eq!(
+            closest("enviroment", &["env", "environment"]),
+            Some("environment")
+        );
         assert_eq!(closest("zzz", &["name", "command"]), None);
     }
 }

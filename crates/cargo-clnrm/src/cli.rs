@@ -1,0 +1,95 @@
+//! The command line, as clap structs. Option structs turn into core settings
+//! in the command modules; nothing here does work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Hermetic integration tests from TOML scenarios.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo clnrm",
+    bin_name = "cargo clnrm",
+    version,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Coloring: auto, always, never (also CARGO_TERM_COLOR; NO_COLOR is honoured)
+    #[arg(long, value_enum, global = true, value_name = "WHEN")]
+    pub color: Option<ColorWhen>,
+    /// More log output (-v info, -vv debug, -vvv trace); CLNRM_LOG overrides
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors in the log
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum MessageFormat {
+    /// Readable text, diagnostics in the style of rustc
+    #[default]
+    Human,
+    /// One JSON object per line, with cargo's `reason` field
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check scenario files without running anything (no containers)
+    #[command(visible_alias = "dry-run")]
+    Validate(ValidateArgs),
+    /// List the tests the scenario files define, as the harness names them
+    List(ListArgs),
+}
+
+/// Which files, and how they are read.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Scenario files or folders (default: the configured scenario roots)
+    #[arg(value_name = "PATHS")]
+    pub paths: Vec<PathBuf>,
+    /// Set a template variable, overriding `[vars]` (repeatable)
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t, value_name = "FMT")]
+    pub message_format: MessageFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Treat unverified `[assertions]` claims as errors (also CLNRM_STRICT)
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
+}

@@ -1,0 +1,5 @@
+//! One module per subcommand; `workspace` holds what they share.
+
+pub mod list;
+pub mod validate;
+mod workspace;

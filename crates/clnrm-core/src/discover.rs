@@ -1,0 +1,184 @@
+//! The discover stage: find scenario files under paths or configured roots.
+
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+/// File name endings that mark a scenario file.
+pub const SCENARIO_SUFFIXES: &[&str] = &[".clnrm.toml", ".clnrm.toml.tera"];
+
+/// One scenario file and the root its test name is relative to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DiscoveredFile {
+    /// Path relative to the root, forward slashes: the first part of test names.
+    pub name: String,
+    pub path: PathBuf,
+    pub root: PathBuf,
+}
+
+/// Something discovery passed over (a symlink loop, an unreadable folder).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveryIssue {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Discovery {
+    pub files: Vec<DiscoveredFile>,
+    pub issues: Vec<DiscoveryIssue>,
+}
+
+pub fn is_scenario_file(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+        SCENARIO_SUFFIXES
+            .iter()
+            .any(|s| n.ends_with(s) && n.len() > s.len())
+    })
+}
+
+fn is_skipped_dir(name: &str) -> bool {
+    name == "target" || (name.starts_with('.') && name != "." && name != "..")
+}
+
+/// The test name of `path` relative to `root`, with forward slashes.
+pub fn test_path_name(path: &Path, root: &Path) -> String {
+    let relative = path.strip_prefix(root).unwrap_or(path);
+    relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Finds scenario files. Explicit paths win over roots; a file named
+/// explicitly is a scenario whatever its name. A file inside a root is named
+/// relative to that root, so every command names it as the harness does.
+pub fn discover(paths: &[PathBuf], roots: &[PathBuf]) -> Discovery {
+    let mut discovery = Discovery::default();
+    let search: Vec<PathBuf> = if paths.is_empty() {
+        roots.to_vec()
+    } else {
+        paths.to_vec()
+    };
+    for start in &search {
+        if start.is_file() {
+            let root = root_for(start, roots)
+                .unwrap_or_else(|| start.parent().map(Path::to_path_buf).unwrap_or_default());
+            discovery.files.push(DiscoveredFile {
+                name: test_path_name(start, &root),
+                path: start.clone(),
+                root,
+            });
+            continue;
+        }
+        if !start.exists() {
+            if !paths.is_empty() {
+                discovery.issues.push(DiscoveryIssue {
+                    path: start.clone(),
+                    message: "no such file or directory".into(),
+                });
+            }
+            continue;
+        }
+        walk(start, roots, &mut discovery);
+    }
+    discovery
+        .files
+        .sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.path.cmp(&b.path)));
+    discovery.files.dedup_by(|a, b| a.path == b.path);
+    discovery
+}
+
+fn root_for(path: &Path, roots: &[PathBuf]) -> Option<PathBuf> {
+    roots
+        .iter()
+        .filter(|root| path.starts_with(root))
+        .max_by_key(|root| root.components().count())
+        .cloned()
+}
+
+fn walk(dir: &Path, roots: &[PathBuf], discovery: &mut Discovery) {
+    let root = root_for(dir, roots).unwrap_or_else(|| dir.to_path_buf());
+    let walker = WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            e.depth() == 0
+                || !(e.file_type().is_dir() && e.file_name().to_str().is_some_and(is_skipped_dir))
+        });
+    for entry in walker {
+        match entry {
+            Ok(entry) if entry.file_type().is_file() && is_scenario_file(entry.path()) => {
+                discovery.files.push(DiscoveredFile {
+                    name: test_path_name(entry.path(), &root),
+                    path: entry.path().to_path_buf(),
+                    root: root.clone(),
+                });
+            }
+            Ok(_) => {}
+            Err(error) => discovery.issues.push(DiscoveryIssue {
+                path: error
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| dir.to_path_buf()),
+                message: if error.loop_ancestor().is_some() {
+                    "symlink loop; not followed".into()
+                } else {
+                    error.to_string()
+                },
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenario_suffixes() {
+        assert!(is_scenario_file(Path::new("a/b.clnrm.toml")));
+        assert!(is_scenario_file(Path::new("b.clnrm.toml.tera")));
+        assert!(!is_scenario_file(Path::new(".clnrm.toml")));
+        assert!(!is_scenario_file(Path::new("b.toml")));
+    }
+
+    #[test]
+    fn finds_sorted_skips_target_and_hidden_and_survives_loops() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for p in [
+            "b.clnrm.toml",
+            "a/z.clnrm.toml.tera",
+            "a/y.clnrm.toml",
+            "target/t.clnrm.toml",
+            ".git/h.clnrm.toml",
+            "a/notes.toml",
+        ] {
+            let path = root.join(p);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(root, root.join("a/loop")).unwrap();
+        let found = discover(&[], &[root.to_path_buf()]);
+        let names: Vec<_> = found.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["a/y.clnrm.toml", "a/z.clnrm.toml.tera", "b.clnrm.toml"]
+        );
+        #[cfg(unix)]
+        assert!(found.issues.iter().any(|i| i.message.contains("loop")));
+    }
+
+    #[test]
+    fn explicit_files_count_whatever_their_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("old.toml");
+        std::fs::write(&file, "").unwrap();
+        let found = discover(&[file], &[]);
+        assert_eq!(found.files[0].name, "old.toml");
+    }
+}

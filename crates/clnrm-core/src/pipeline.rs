@@ -1,0 +1,355 @@
+//! One file through prepare -> render -> parse -> validate, shared by every driver.
+
+use std::path::Path;
+
+use serde_json::{Map, Value as Json};
+
+use crate::cache::{CacheKey, RenderCache};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::discover::DiscoveredFile;
+use crate::prepare::{Combination, prepare};
+use crate::render::{
+    Dependency, LineMap, RenderContext, RenderRequest, TemplateEngine, VarInputs, lower_layers,
+    needs_rendering,
+};
+use crate::scenario::{Determinism, ScenarioFile, parse_scenario};
+use crate::source::{Location, SourceFile};
+use crate::validate::{ValidateOptions, validate};
+
+/// One matrix combination of a file, rendered and parsed.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub combination: Combination,
+    /// The model; its spans point into `rendered` (or the raw text if not a template).
+    pub file: Option<ScenarioFile>,
+    pub rendered: Option<SourceFile>,
+    pub line_map: LineMap,
+    pub cache_hit: bool,
+}
+
+impl Variant {
+    /// Where a model span is in the file the user wrote.
+    pub fn locate(&self, raw: &SourceFile, span: std::ops::Range<usize>) -> Location {
+        match &self.rendered {
+            Some(rendered) => raw.location(self.line_map.map_span(rendered, raw, span).start),
+            None => raw.location(span.start),
+        }
+    }
+}
+
+/// Everything known about one scenario file after validation.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    pub discovered: DiscoveredFile,
+    pub source: SourceFile,
+    pub variants: Vec<Variant>,
+    /// Every problem, with spans in `source`, in file order, without repeats.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Templates read besides the file (for watch: a change there affects it).
+    pub dependencies: Vec<Dependency>,
+}
+
+impl FileReport {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// The stages from reading a file to its diagnostics.
+#[derive(Debug, Default)]
+pub struct Pipeline {
+    pub engine: TemplateEngine,
+    pub cache: RenderCache,
+    pub inputs: VarInputs,
+    pub options: ValidateOptions,
+}
+
+impl Pipeline {
+    pub fn new(inputs: VarInputs, options: ValidateOptions) -> Self {
+        Self {
+            inputs,
+            options,
+            ..Self::default()
+        }
+    }
+
+    /// Reads and processes one discovered file.
+    pub fn process(&self, discovered: &DiscoveredFile) -> FileReport {
+        match std::fs::read_to_string(&discovered.path) {
+            Ok(text) => self.process_text(discovered, text),
+            Err(e) => FileReport {
+                discovered: discovered.clone(),
+                source: SourceFile::new(&discovered.path, ""),
+                variants: Vec::new(),
+                diagnostics: vec![Diagnostic::error(
+                    Code::Io,
+                    format!("cannot read the file: {e}"),
+                )],
+                dependencies: Vec::new(),
+            },
+        }
+    }
+
+    /// Processes text as if read from `discovered.path`.
+    pub fn process_text(&self, discovered: &DiscoveredFile, text: String) -> FileReport {
+        let source = SourceFile::new(&discovered.path, text);
+        let prepared = prepare(source.text());
+        let mut diagnostics = prepared.diagnostics.clone();
+        let mut variants = Vec::with_capacity(prepared.combinations.len());
+        let mut dependencies = Vec::new();
+        let templated = needs_rendering(&discovered.path, source.text());
+        if templated {
+            match self
+                .engine
+                .dependencies(source.text(), discovered.path.parent())
+            {
+                Ok(found) => dependencies = found,
+                Err(d) => diagnostics.push(d),
+            }
+        }
+        let blocked = diagnostics.iter().any(Diagnostic::is_error);
+        for combination in &prepared.combinations {
+            if blocked {
+                break;
+            }
+            let variant = if templated {
+                self.render_variant(
+                    &source,
+                    &dependencies,
+                    &prepared.vars,
+                    &prepared.determinism,
+                    combination,
+                    &mut diagnostics,
+                )
+            } else {
+                let parsed = parse_scenario(source.text());
+                diagnostics.extend(parsed.diagnostics);
+                Some(Variant {
+                    combination: combination.clone(),
+                    file: parsed.file,
+                    rendered: None,
+                    line_map: LineMap::identity(),
+                    cache_hit: false,
+                })
+            };
+            let Some(variant) = variant else { continue };
+            if let Some(file) = &variant.file {
+                let found = validate(file, self.options);
+                diagnostics.extend(match &variant.rendered {
+                    Some(rendered) => found
+                        .into_iter()
+                        .map(|d| map_to_template(d, rendered, &source, &variant.line_map))
+                        .collect(),
+                    None => found,
+                });
+            }
+            variants.push(variant);
+        }
+        diagnostics.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
+        dedup_unordered(&mut diagnostics);
+        FileReport {
+            discovered: discovered.clone(),
+            source,
+            variants,
+            diagnostics,
+            dependencies,
+        }
+    }
+
+    fn render_variant(
+        &self,
+        source: &SourceFile,
+        dependencies: &[Dependency],
+        file_vars: &Map<String, Json>,
+        determinism: &Determinism,
+        combination: &Combination,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<Variant> {
+        let vars = match self.resolve_vars(file_vars, determinism) {
+            Ok(vars) => vars,
+            Err(d) => {
+                diagnostics.push(d.at(vars_span(source.text())));
+                return None;
+            }
+        };
+        let context = RenderContext::new(vars, &combination.values, &self.inputs.bins);
+        let determinism = &match self.resolve_determinism(determinism, &context) {
+            Ok(resolved) => resolved,
+            Err(d) => {
+                diagnostics.push(
+                    d.at(source
+                        .text()
+                        .find("[determinism]")
+                        .map_or(0..0, |i| i..i + 13)),
+                );
+                return None;
+            }
+        };
+        let key = CacheKey::new(source.text(), dependencies, &context);
+        let (text, cache_hit) = match self.cache.get(&key) {
+            Some(text) => (text, true),
+            None => {
+                let request = RenderRequest {
+                    template: source.text(),
+                    dependencies,
+                    context: &context,
+                    determinism,
+                };
+                match self.engine.render(request) {
+                    Ok(rendered) => (self.cache.insert(key, &rendered), false),
+                    Err(d) => {
+                        diagnostics.push(d);
+                        return None;
+                    }
+                }
+            }
+        };
+        let rendered = SourceFile::new(source.path(), text.to_string());
+        let line_map = LineMap::new(source.text(), rendered.text());
+        let parsed = parse_scenario(rendered.text());
+        diagnostics.extend(
+            parsed
+                .diagnostics
+                .into_iter()
+                .map(|d| map_to_template(d, &rendered, source, &line_map)),
+        );
+        Some(Variant {
+            combination: combination.clone(),
+            file: parsed.file,
+            rendered: Some(rendered),
+            line_map,
+            cache_hit,
+        })
+    }
+
+    /// A `freeze_clock` written as a template is rendered with the file's variables.
+    fn resolve_determinism(
+        &self,
+        determinism: &Determinism,
+        context: &RenderContext,
+    ) -> Result<Determinism, Diagnostic> {
+        let Some(clock) = determinism
+            .freeze_clock
+            .as_deref()
+            .filter(|c| c.contains("{{"))
+        else {
+            return Ok(determinism.clone());
+        };
+        let frozen = Determinism {
+            seed: determinism.seed,
+            freeze_clock: None,
+        };
+        let request = RenderRequest {
+            template: clock,
+            dependencies: &[],
+            context,
+            determinism: &frozen,
+        };
+        let rendered = self.engine.render(request).map_err(|d| {
+            Diagnostic::error(
+                d.code,
+                format!("in `[determinism]` `freeze_clock`: {}", d.message),
+            )
+        })?;
+        let text = rendered.text.trim().to_string();
+        humantime::parse_rfc3339_weak(&text).map_err(|e| {
+            Diagnostic::error(
+                Code::InvalidValue,
+                format!(
+                    "`determinism.freeze_clock` renders to {text:?}, not an RFC 3339 time ({e})"
+                ),
+            )
+        })?;
+        Ok(Determinism {
+            seed: determinism.seed,
+            freeze_clock: Some(text),
+        })
+    }
+
+    /// `--var` > `[vars]` > environment > defaults; a `[vars]` value with
+    /// template syntax (`svc = "{{ svc }}"`) is rendered against the lower layers.
+    fn resolve_vars(
+        &self,
+        file_vars: &Map<String, Json>,
+        determinism: &Determinism,
+    ) -> Result<Map<String, Json>, Diagnostic> {
+        let lower = lower_layers();
+        let lower_context = RenderContext::new(lower.clone(), &[], &self.inputs.bins);
+        let mut merged = lower;
+        for (key, value) in file_vars {
+            let value = match value {
+                Json::String(s) if s.contains("{{") || s.contains("{%") => {
+                    let request = RenderRequest {
+                        template: s,
+                        dependencies: &[],
+                        context: &lower_context,
+                        determinism,
+                    };
+                    let rendered = self.engine.render(request).map_err(|d| {
+                        Diagnostic::error(d.code, format!("in `[vars]` `{key}`: {}", d.message))
+                    })?;
+                    Json::String(rendered.text)
+                }
+                other => other.clone(),
+            };
+            merged.insert(key.clone(), value);
+        }
+        for (key, value) in &self.inputs.overrides {
+            merged.insert(key.clone(), Json::String(value.clone()));
+        }
+        Ok(merged)
+    }
+}
+
+fn vars_span(text: &str) -> std::ops::Range<usize> {
+    text.find("[vars]").map_or(0..0, |i| i..i + "[vars]".len())
+}
+
+fn map_to_template(
+    mut d: Diagnostic,
+    rendered: &SourceFile,
+    template: &SourceFile,
+    map: &LineMap,
+) -> Diagnostic {
+    if let Some(span) = d.span.take() {
+        d.span = Some(map.map_span(rendered, template, span));
+    }
+    d
+}
+
+/// The same problem found in several matrix combinations is reported once.
+fn dedup_unordered(diagnostics: &mut Vec<Diagnostic>) {
+    let mut seen = std::collections::HashSet::new();
+    diagnostics.retain(|d| seen.insert((d.code, d.message.clone(), d.span.clone())));
+}
+
+/// Processes files on all cores, keeping their order.
+pub fn process_all(pipeline: &Pipeline, files: &[DiscoveredFile]) -> Vec<FileReport> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len().max(1));
+    if workers <= 1 || files.len() < 8 {
+        return files.iter().map(|f| pipeline.process(f)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut slots: Vec<Option<FileReport>> = vec![None; files.len()];
+    let results = std::sync::Mutex::new(&mut slots);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(file) = files.get(i) else { break };
+                    let report = pipeline.process(file);
+                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(report);
+                }
+            });
+        }
+    });
+    slots.into_iter().flatten().collect()
+}
+
+/// A file's path as given, for messages when it has no root.
+pub fn display_name(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}

@@ -1,0 +1,154 @@
+//! The validate stage: checks across the whole model that no single table can
+//! make (undefined services, duplicate names, regexes, unverified claims).
+
+use std::collections::HashMap;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::scenario::{ScenarioFile, Spanned, closest};
+
+/// Options that change what is an error.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ValidateOptions {
+    /// Unverified `[assertions]` claims are errors, not warnings.
+    pub strict: bool,
+}
+
+/// Semantic diagnostics for one parsed file; spans point into its text.
+pub fn validate(file: &ScenarioFile, options: ValidateOptions) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let strict = options.strict || file.header.strict;
+    if file.header.name.value.trim().is_empty() && !file.header.name.span.is_empty() {
+        out.push(
+            Diagnostic::error(Code::InvalidValue, "the scenario name is empty").at(file
+                .header
+                .name
+                .span
+                .clone()),
+        );
+    }
+    check_service_references(file, &mut out);
+    check_duplicates(file, &mut out);
+    check_regexes(file, &mut out);
+    check_claims(file, strict, &mut out);
+    out
+}
+
+fn check_service_references(file: &ScenarioFile, out: &mut Vec<Diagnostic>) {
+    let ids: Vec<&str> = file.services.iter().map(|s| s.id.value.as_str()).collect();
+    let mut check = |reference: &Spanned<String>, who: String| {
+        if ids.contains(&reference.value.as_str()) {
+            return;
+        }
+        let mut d = Diagnostic::error(
+            Code::UndefinedService,
+            format!(
+                "{who} names service `{}`, which is not defined",
+                reference.value
+            ),
+        )
+        .at(reference.span.clone());
+        d = match closest(&reference.value, &ids) {
+            Some(s) => d.with_help(format!("did you mean `{s}`?")),
+            None if ids.is_empty() => d.with_help(format!(
+                "define it with `[service.{}]` and an `image`, or remove `service` to run in the runner container",
+                reference.value
+            )),
+            None => d.with_help(format!("defined services: {}", ids.join(", "))),
+        };
+        out.push(d);
+    };
+    for scenario in &file.scenarios {
+        if let Some(service) = &scenario.service {
+            check(service, format!("scenario `{}`", scenario.name.value));
+        }
+        for step in &scenario.steps {
+            // Steps that inherit the scenario's service were reported with it.
+            if let Some(service) = &step.service
+                && scenario
+                    .service
+                    .as_ref()
+                    .is_none_or(|s| s.span != service.span)
+            {
+                check(service, format!("step `{}`", step.name.value));
+            }
+        }
+    }
+}
+
+fn duplicate(
+    out: &mut Vec<Diagnostic>,
+    what: &str,
+    name: &Spanned<String>,
+    first: &Spanned<String>,
+) {
+    out.push(
+        Diagnostic::error(
+            Code::DuplicateName,
+            format!("{what} `{}` is defined more than once", name.value),
+        )
+        .at(name.span.clone())
+        .with_help(format!(
+            "{what} names must be unique; the first one is at byte {}",
+            first.span.start
+        )),
+    );
+}
+
+fn check_duplicates(file: &ScenarioFile, out: &mut Vec<Diagnostic>) {
+    let mut scenarios: HashMap<&str, &Spanned<String>> = HashMap::new();
+    for scenario in &file.scenarios {
+        if let Some(first) = scenarios.insert(&scenario.name.value, &scenario.name) {
+            duplicate(out, "scenario", &scenario.name, first);
+        }
+        let mut steps: HashMap<&str, &Spanned<String>> = HashMap::new();
+        for step in &scenario.steps {
+            // A `run` step shares its scenario's name (and span): not a duplicate.
+            if let Some(first) = steps.insert(&step.name.value, &step.name)
+                && first.span != step.name.span
+            {
+                duplicate(out, "step", &step.name, first);
+            }
+        }
+    }
+}
+
+fn check_regexes(file: &ScenarioFile, out: &mut Vec<Diagnostic>) {
+    let regexes = file
+        .scenarios
+        .iter()
+        .flat_map(|s| &s.steps)
+        .flat_map(|step| [&step.expected_output_regex, &step.expected_stderr_regex])
+        .flatten();
+    for pattern in regexes {
+        if let Err(error) = regex::Regex::new(&pattern.value) {
+            let detail = error.to_string();
+            let reason = detail
+                .lines()
+                .last()
+                .unwrap_or(&detail)
+                .trim()
+                .trim_start_matches("error: ");
+            out.push(
+                Diagnostic::error(Code::InvalidRegex, format!("invalid regex {:?}: {reason}", pattern.value))
+                    .at(pattern.span.clone())
+                    .with_help("expectations use the `regex` crate's syntax; escape literal characters such as `.` `(` `[` with `\\\\`"),
+            );
+        }
+    }
+}
+
+fn check_claims(file: &ScenarioFile, strict: bool, out: &mut Vec<Diagnostic>) {
+    for assertion in file.assertions.iter().filter(|a| a.claim.is_none()) {
+        let message = format!(
+            "unverified claim `{} = {}`: nothing checks it",
+            assertion.key.value, assertion.value
+        );
+        let help = "express it as a step expectation or an `[expect.*]` table; enforced claims are `container_should_have_executed_commands`, `all_steps_should_succeed`, `all_commands_should_succeed`, `execution_should_be_hermetic`";
+        let d = if strict {
+            Diagnostic::error(Code::UnverifiedClaim, message)
+        } else {
+            Diagnostic::warning(Code::UnverifiedClaim, message)
+        };
+        out.push(d.at(assertion.key.span.clone()).with_help(help));
+    }
+}
