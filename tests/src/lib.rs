@@ -1,1 +1,23 @@
-//! placeholder
+//! Helpers shared by the end-to-end tests.
+
+use std::path::{Path, PathBuf};
+
+use clnrm_core::discover::{DiscoveredFile, test_path_name};
+use clnrm_core::pipeline::{FileReport, Pipeline};
+
+/// The folder of checked-in fixtures.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// Runs one fixture file through the pipeline, named relative to `fixtures/`.
+pub fn process_fixture(relative: &str) -> FileReport {
+    let root = fixtures();
+    let path = root.join(relative);
+    let discovered = DiscoveredFile {
+        name: test_path_name(&path, &root),
+        path,
+        root,
+    };
+    Pipeline::default().process(&discovered)
+}

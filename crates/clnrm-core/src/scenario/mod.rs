@@ -10,7 +10,7 @@ mod spanned;
 
 pub use expect::*;
 pub use model::*;
-pub use parse::{Parsed, parse_scenario};
+pub use parse::{Parsed, accepted_keys, parse_scenario};
 pub use spanned::Spanned;
 
 pub(crate) use parse::read_determinism;

@@ -78,6 +78,15 @@ pub fn parse_scenario(text: &str) -> Parsed {
     }
 }
 
+/// Every key path (`scenario.steps.command`, ...) the parser reads in `text`;
+/// for documentation checks. Free-form tables (`[vars]`, `env`) are not listed.
+pub fn accepted_keys(text: &str) -> std::collections::BTreeSet<String> {
+    let (root, _) = DeTable::parse_recoverable(text);
+    let diags = Diagnostics::recording_keys();
+    read_document(root.get_ref(), 0..text.len(), &diags);
+    diags.take_keys()
+}
+
 fn syntax_diagnostic(error: &toml::de::Error) -> Diagnostic {
     let message = error.message().trim_end().trim_end_matches('.');
     let mut diagnostic = Diagnostic::error(Code::TomlSyntax, format!("invalid TOML: {message}"));

@@ -6,7 +6,8 @@
 //! such as `comand` can never silently assert nothing.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
+use std::sync::OnceLock;
 use std::ops::Range;
 use std::time::Duration;
 
@@ -20,9 +21,25 @@ pub(crate) const DOC_KEYS: &[&str] = &["description", "author", "tags", "version
 
 /// Collects diagnostics while readers walk the document.
 #[derive(Debug, Default)]
-pub(crate) struct Diagnostics(RefCell<Vec<Diagnostic>>);
+pub(crate) struct Diagnostics(RefCell<Vec<Diagnostic>>, RefCell<Option<BTreeSet<String>>>);
 
 impl Diagnostics {
+    /// Also records every key readers ask for (see [`super::accepted_keys`]).
+    pub(crate) fn recording_keys() -> Self {
+        Self(RefCell::default(), RefCell::new(Some(BTreeSet::new())))
+    }
+
+    fn record_key(&self, table: &str, key: &str) {
+        if let Some(keys) = self.1.borrow_mut().as_mut() {
+            let table = index_regex().replace_all(table, "");
+            keys.insert(if table.is_empty() { key.to_string() } else { format!("{table}.{key}") });
+        }
+    }
+
+    pub(crate) fn take_keys(&self) -> BTreeSet<String> {
+        self.1.borrow_mut().take().unwrap_or_default()
+    }
+
     pub(crate) fn push(&self, diagnostic: Diagnostic) {
         self.0.borrow_mut().push(diagnostic);
     }
@@ -30,6 +47,11 @@ impl Diagnostics {
     pub(crate) fn into_vec(self) -> Vec<Diagnostic> {
         self.0.into_inner()
     }
+}
+
+fn index_regex() -> &'static regex::Regex {
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    RE.get_or_init(|| regex::Regex::new(r"\[\d+\]").expect("static regex"))
 }
 
 pub(crate) type RawValue<'i> = toml::Spanned<DeValue<'i>>;
@@ -357,6 +379,7 @@ impl<'t, 'i> TableReader<'t, 'i> {
     pub(crate) fn get(&mut self, key: &'static str) -> Option<ValueRef<'t, 'i>> {
         if !self.asked.contains(&key) {
             self.asked.push(key);
+            self.diags.record_key(&self.path, key);
         }
         let (_, raw) = self.entry(key)?;
         self.used.insert(key.to_string());
