@@ -203,7 +203,7 @@ fn find_unquoted(text: &str, needle: &str) -> Option<usize> {
             Some(q) if b == q => quote = None,
             Some(_) => {}
             None if b == b'"' || b == b'\'' || b == b'`' => quote = Some(b),
-            None if text[i..].starts_with(needle) => return Some(i),
+            None if bytes[i..].starts_with(needle.as_bytes()) => return Some(i),
             None => {}
         }
         i += 1;

@@ -7,8 +7,8 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashSet};
-use std::sync::OnceLock;
 use std::ops::Range;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use toml::de::{DeTable, DeValue};
@@ -32,7 +32,11 @@ impl Diagnostics {
     fn record_key(&self, table: &str, key: &str) {
         if let Some(keys) = self.1.borrow_mut().as_mut() {
             let table = index_regex().replace_all(table, "");
-            keys.insert(if table.is_empty() { key.to_string() } else { format!("{table}.{key}") });
+            keys.insert(if table.is_empty() {
+                key.to_string()
+            } else {
+                format!("{table}.{key}")
+            });
         }
     }
 
@@ -503,15 +507,12 @@ impl<'t, 'i> TableReader<'t, 'i> {
             } else if let Some(suggestion) = closest(name, &self.asked) {
                 diagnostic = diagnostic.with_help(format!("did you mean `{suggestion}`?"));
             } else if !self.asked.is_empty() {
-                diagnostic = diagnostic.with_help(format!(
-                    "the keys of `{}` are: {}",
-                    self.display_path(),
-                    self.asked
-                        .iter()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+                let known: Vec<String> = self.asked.iter().map(|k| format!("`{k}`")).collect();
+                diagnostic = diagnostic.with_help(if self.path.is_empty() {
+                    format!("the top-level tables are: {}", known.join(", "))
+                } else {
+                    format!("the keys of `{}` are: {}", self.path, known.join(", "))
+                });
             }
             self.diags.push(diagnostic);
         }
