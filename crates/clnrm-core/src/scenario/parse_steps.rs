@@ -94,7 +94,7 @@ fn read_scenario(value: &ValueRef<'_, '_>) -> Option<Scenario> {
     if let Some(list) = t.get("steps") {
         steps.extend(read_step_list(&list, service.as_ref()).unwrap_or_default());
     }
-    if steps.is_empty() && !t.has("run") {
+    if steps.is_empty() && !t.has("run") && !t.has("steps") {
         t.diags().push(
             Diagnostic::error(
                 Code::EmptyScenario,

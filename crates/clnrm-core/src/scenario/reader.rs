@@ -343,10 +343,6 @@ impl<'t, 'i> TableReader<'t, 'i> {
         self.span.clone()
     }
 
-    pub(crate) fn path(&self) -> &str {
-        &self.path
-    }
-
     pub(crate) fn diags(&self) -> &'t Diagnostics {
         self.diags
     }

@@ -1,0 +1,320 @@
+//! The real binary, run as cargo runs it: exit codes, formats, colours, roots.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+fn fixtures() -> PathBuf {
+    workspace().join("tests/fixtures")
+}
+
+/// The binary with a clean colour and configuration environment.
+fn binary(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cargo-clnrm"));
+    command
+        .current_dir(dir)
+        .env_remove("CARGO_TERM_COLOR")
+        .env_remove("NO_COLOR")
+        .env_remove("CLNRM_LOG")
+        .env_remove("CLNRM_STRICT")
+        .env_remove("CLNRM_ROOTS");
+    command
+}
+
+/// `cargo-clnrm clnrm <args>` in `dir`, as cargo runs it.
+fn clnrm(dir: &Path, args: &[&str]) -> Output {
+    binary(dir)
+        .arg("clnrm")
+        .args(args)
+        .output()
+        .expect("run cargo-clnrm")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn json_lines(output: &Output) -> Vec<serde_json::Value> {
+    text(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        &["--help"][..],
+        &["validate", "--help"],
+        &["dry-run", "--help"],
+        &["list", "--help"],
+    ] {
+        let out = clnrm(&workspace(), args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("Usage: cargo clnrm"), "{args:?}");
+    }
+}
+
+#[test]
+fn runs_directly_without_the_cargo_prefix() {
+    let out = binary(&workspace())
+        .args(["validate", "--help"])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = clnrm(&workspace(), &["validate", "--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = clnrm(&workspace(), &["validate", "does/not/exist.clnrm.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("does/not/exist.clnrm.toml"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_bad_manifest_is_a_setup_error_with_its_cause() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("Cargo.toml"), "[package\nname = 1").expect("write");
+    let out = clnrm(dir.path(), &["validate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("error: the clnrm configuration could not be loaded"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Caused by:"), "{stderr}");
+}
+
+#[test]
+fn valid_files_exit_0_and_warnings_do_not_fail() {
+    let out = clnrm(
+        &fixtures(),
+        &["validate", "compat/basic-health-check.clnrm.toml"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("warning[clnrm::unverified-claim]"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("validated 1 file: 0 with errors; 0 errors, 3 warnings"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn strict_turns_unverified_claims_into_errors() {
+    let file = "compat/basic-health-check.clnrm.toml";
+    let flagged = clnrm(&fixtures(), &["validate", "--strict", file]);
+    assert_eq!(flagged.status.code(), Some(1));
+    let from_env = binary(&fixtures())
+        .args(["clnrm", "validate", file])
+        .env("CLNRM_STRICT", "1")
+        .output()
+        .expect("run");
+    assert_eq!(from_env.status.code(), Some(1));
+}
+
+type Place = (String, usize, usize);
+
+/// The `# expect: <code> <line>:<col>` comments of a fixture.
+fn expectations(source: &str) -> Vec<Place> {
+    source
+        .lines()
+        .filter_map(|l| l.strip_prefix("# expect: "))
+        .map(|l| {
+            let (code, at) = l.split_once(' ').expect("code and place");
+            let (line, col) = at.split_once(':').expect("line:col");
+            (
+                code.to_string(),
+                line.parse().expect("line"),
+                col.parse().expect("col"),
+            )
+        })
+        .collect()
+}
+
+/// Every expected problem of every invalid fixture is reported at its place.
+#[test]
+fn invalid_fixtures_report_every_expected_problem_at_its_place() {
+    let dir = fixtures().join("invalid");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("fixtures")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.to_string_lossy().contains(".clnrm.toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10);
+    for file in files {
+        let expected = expectations(&std::fs::read_to_string(&file).expect("read"));
+        assert!(
+            !expected.is_empty(),
+            "{} has no expectations",
+            file.display()
+        );
+        let path = file.to_str().expect("utf-8");
+        let out = clnrm(&dir, &["validate", "--message-format", "json", path]);
+        assert_eq!(out.status.code(), Some(1), "{}", file.display());
+        let found: Vec<Place> = json_lines(&out)
+            .into_iter()
+            .filter(|v| v["reason"] == "diagnostic" && v["severity"] == "error")
+            .map(|v| {
+                assert_eq!(v["format_version"], 1);
+                let number = |key: &str| v[key].as_u64().unwrap_or(0) as usize;
+                let code = v["code"].as_str().expect("code").to_string();
+                (code, number("line"), number("column"))
+            })
+            .collect();
+        for e in &expected {
+            assert!(
+                found.contains(e),
+                "{}: expected {e:?}, found {found:?}",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn human_output_names_file_line_and_column_and_suggests() {
+    let out = clnrm(
+        &fixtures(),
+        &[
+            "validate",
+            "invalid/typo-key.clnrm.toml",
+            "--color",
+            "never",
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("invalid/typo-key.clnrm.toml:9:1"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("help: did you mean `command`?"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no colour with --color never");
+}
+
+#[test]
+fn colour_follows_flag_and_environment() {
+    let file = "invalid/typo-key.clnrm.toml";
+    let coloured = clnrm(&fixtures(), &["validate", "--color", "always", file]);
+    assert!(text(&coloured.stderr).contains('\u{1b}'));
+    let forced = binary(&fixtures())
+        .args(["clnrm", "validate", file])
+        .env("CARGO_TERM_COLOR", "always")
+        .output()
+        .expect("run");
+    assert!(text(&forced.stderr).contains('\u{1b}'));
+    let plain = binary(&fixtures())
+        .args(["clnrm", "validate", file])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run");
+    assert!(!text(&plain.stderr).contains('\u{1b}'));
+}
+
+#[test]
+fn a_broken_file_never_stops_the_others() {
+    let out = clnrm(
+        &fixtures(),
+        &["validate", "--message-format", "json", "compat"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let lines = json_lines(&out);
+    let finished = lines.last().expect("summary line");
+    assert_eq!(finished["reason"], "validate-finished");
+    assert_eq!(finished["files"], 6);
+    let files_with_errors: std::collections::BTreeSet<_> = lines
+        .iter()
+        .filter(|v| v["severity"] == "error")
+        .map(|v| v["file"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(files_with_errors.len(), 1, "{files_with_errors:?}");
+}
+
+fn write(path: &Path, content: &str) {
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, content).expect("write");
+}
+
+const SCENARIO: &str = "[meta]\nname = \"NAME\"\n[[scenario]]\nname = \"first\"\nrun = \"true\"\n[[scenario]]\nname = \"second\"\nrun = \"true\"\n";
+
+#[test]
+fn list_names_tests_from_every_member_of_a_virtual_workspace() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    write(
+        &root.join("Cargo.toml"),
+        "[workspace]\nmembers = [\"a\", \"b\"]\n",
+    );
+    write(&root.join("a/Cargo.toml"), "[package]\nname = \"a\"\n");
+    write(
+        &root.join("b/Cargo.toml"),
+        "[package]\nname = \"b\"\n[package.metadata.clnrm]\nroots = [\"scenarios\"]\n",
+    );
+    write(
+        &root.join("a/tests/clnrm/z.clnrm.toml"),
+        &SCENARIO.replace("NAME", "z"),
+    );
+    write(
+        &root.join("a/tests/clnrm/sub/m.clnrm.toml.tera"),
+        "[meta]\nname = \"m\"\n[matrix]\nos = [\"x\", \"y\"]\n[[steps]]\nname = \"s\"\ncommand = [\"echo\", \"{{ os }}\"]\n",
+    );
+    write(
+        &root.join("a/tests/clnrm/target/skip.clnrm.toml"),
+        &SCENARIO.replace("NAME", "skip"),
+    );
+    write(&root.join("b/scenarios/broken.clnrm.toml"), "[meta\n");
+    let out = clnrm(root, &["list"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).lines().collect::<Vec<_>>(),
+        [
+            "sub/m.clnrm.toml.tera::m[os=x]",
+            "sub/m.clnrm.toml.tera::m[os=y]",
+            "z.clnrm.toml::first",
+            "z.clnrm.toml::second",
+            "broken.clnrm.toml",
+        ]
+    );
+    // From inside a member: only its own roots.
+    let out = clnrm(&root.join("b"), &["list"]);
+    assert_eq!(text(&out.stdout).trim(), "broken.clnrm.toml");
+}
+
+#[test]
+fn list_json_gives_places_for_editors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    write(&root.join("Cargo.toml"), "[package]\nname = \"p\"\n");
+    let scenario = SCENARIO.replace("NAME", "a").replace(
+        "[meta]\n",
+        "[meta]\nignore = \"flaky\"\ntags = [\"smoke\"]\n",
+    );
+    write(&root.join("tests/clnrm/a.clnrm.toml"), &scenario);
+    let out = clnrm(root, &["list", "--message-format", "json"]);
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["reason"], "test");
+    assert_eq!(lines[0]["name"], "a.clnrm.toml::first");
+    assert_eq!(lines[0]["line"], 6);
+    assert_eq!(lines[0]["column"], 8);
+    assert_eq!(lines[0]["ignored"], true);
+    assert_eq!(lines[0]["ignore_reason"], "flaky");
+    assert_eq!(lines[0]["tags"][0], "smoke");
+    assert_eq!(lines[1]["line"], 9);
+}
