@@ -39,6 +39,8 @@ fn main() -> ExitCode {
     let _ = out.flush();
     match result {
         Ok(code) => ExitCode::from(code),
+        // A closed pipe (`cargo clnrm list | head`) is not a failure.
+        Err(CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             let _ = write!(err, "{}", e.report());
             ExitCode::from(e.exit_code())

@@ -83,19 +83,36 @@ pub fn discover(paths: &[PathBuf], roots: &[PathBuf]) -> Discovery {
         }
         walk(start, roots, &mut discovery);
     }
+    // Root by root (as configured), then by name: one package's tests stay together.
+    let root_rank = |f: &DiscoveredFile| {
+        search
+            .iter()
+            .position(|s| f.path.starts_with(s))
+            .unwrap_or(usize::MAX)
+    };
     discovery
         .files
-        .sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.path.cmp(&b.path)));
+        .sort_by(|a, b| (root_rank(a), &a.name, &a.path).cmp(&(root_rank(b), &b.name, &b.path)));
     discovery.files.dedup_by(|a, b| a.path == b.path);
     discovery
 }
 
 fn root_for(path: &Path, roots: &[PathBuf]) -> Option<PathBuf> {
+    // Roots are absolute; a path given on the command line may be relative.
+    let absolute = std::path::absolute(path).ok()?;
     roots
         .iter()
-        .filter(|root| path.starts_with(root))
+        .filter(|root| absolute.starts_with(root))
         .max_by_key(|root| root.components().count())
-        .cloned()
+        .map(|root| {
+            // Name the file relative to the root, in the spelling the path was given.
+            let depth = absolute.components().count() - root.components().count();
+            let mut prefix = path.to_path_buf();
+            for _ in 0..depth {
+                prefix.pop();
+            }
+            prefix
+        })
 }
 
 fn walk(dir: &Path, roots: &[PathBuf], discovery: &mut Discovery) {
@@ -111,6 +128,7 @@ fn walk(dir: &Path, roots: &[PathBuf], discovery: &mut Discovery) {
     for entry in walker {
         match entry {
             Ok(entry) if entry.file_type().is_file() && is_scenario_file(entry.path()) => {
+                let root = root_for(entry.path(), roots).unwrap_or_else(|| root.clone());
                 discovery.files.push(DiscoveredFile {
                     name: test_path_name(entry.path(), &root),
                     path: entry.path().to_path_buf(),
