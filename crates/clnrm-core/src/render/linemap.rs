@@ -26,20 +26,42 @@ impl LineMap {
 
     pub fn new(template: &str, rendered: &str) -> Self {
         let template_lines: Vec<&str> = template.lines().collect();
+        let last = template_lines.len().max(1);
+        // Pass 1: anchors, rendered lines found verbatim (in order) in the template.
         let mut cursor = 0usize;
-        let mut lines = Vec::new();
+        let mut anchors: Vec<Option<usize>> = Vec::new();
         for line in rendered.lines() {
             let exact = (cursor..template_lines.len().min(cursor + WINDOW))
                 .find(|&t| template_lines[t] == line && (!line.trim().is_empty() || t == cursor));
-            match exact {
+            if let Some(t) = exact {
+                cursor = t + 1;
+            }
+            anchors.push(exact);
+        }
+        // Pass 2: lines between two anchors walk the template lines between them,
+        // one for one, staying on the last when the rendering produced more.
+        let mut lines = Vec::with_capacity(anchors.len());
+        let mut gap_start = 0usize;
+        let mut in_gap = 0usize;
+        for (r, anchor) in anchors.iter().enumerate() {
+            match anchor {
                 Some(t) => {
                     lines.push((t + 1, true));
-                    cursor = t + 1;
+                    gap_start = t + 1;
+                    in_gap = 0;
                 }
-                None => lines.push((
-                    cursor.min(template_lines.len().saturating_sub(1)) + 1,
-                    false,
-                )),
+                None => {
+                    let next_anchor = anchors[r..]
+                        .iter()
+                        .flatten()
+                        .next()
+                        .copied()
+                        .unwrap_or(last);
+                    let gap_end = next_anchor.max(gap_start + 1);
+                    let t = (gap_start + in_gap).min(gap_end - 1).min(last - 1);
+                    lines.push((t + 1, false));
+                    in_gap += 1;
+                }
             }
         }
         Self { lines }

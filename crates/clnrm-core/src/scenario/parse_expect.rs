@@ -415,11 +415,11 @@ pub(crate) fn read_otel_validation(value: &ValueRef<'_, '_>, expect: &mut Expect
         }
         mapped.order = Some(order);
     }
-    if let Some(counts) = t.get("expect_counts") {
-        if let Some(mut c) = counts.table() {
-            mapped.counts = Some(counts_from(&mut c, &counts));
-            c.finish();
-        }
+    if let Some(counts) = t.get("expect_counts")
+        && let Some(mut c) = counts.table()
+    {
+        mapped.counts = Some(counts_from(&mut c, &counts));
+        c.finish();
     }
     t.finish();
     if !enabled {
