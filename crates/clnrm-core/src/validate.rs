@@ -26,6 +26,27 @@ pub fn validate(file: &ScenarioFile, options: ValidateOptions) -> Vec<Diagnostic
                 .clone()),
         );
     }
+    if file.scenarios.is_empty() && !file.header.name.span.is_empty() {
+        out.push(
+            Diagnostic::error(
+                Code::EmptyScenario,
+                "the file defines no scenario, so it would test nothing",
+            )
+            .at(file.header.name.span.clone())
+            .with_help("add `[[scenario]]` with steps, or top-level `[[steps]]`"),
+        );
+    }
+    for scenario in file
+        .scenarios
+        .iter()
+        .filter(|s| s.name.value.trim().is_empty())
+    {
+        out.push(
+            Diagnostic::error(Code::InvalidValue, "a scenario name is empty")
+                .at(scenario.name.span.clone())
+                .with_help("scenario names become test names; give it one"),
+        );
+    }
     check_service_references(file, &mut out);
     check_duplicates(file, &mut out);
     check_regexes(file, &mut out);

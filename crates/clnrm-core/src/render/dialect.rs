@@ -70,7 +70,8 @@ fn signatures(text: &str, dependencies: &[Dependency]) -> Signatures {
 
 /// Rewrites the original dialect; returns the text unchanged when there is none.
 pub(crate) fn rewrite(text: &str, dependencies: &[Dependency], _base: &Tera) -> String {
-    let text = protect_comment_lines(&hoist_imports(text)).into_owned();
+    // Comment lines first, so a hoisted import never joins a comment line.
+    let text = hoist_imports(&protect_comment_lines(text));
     if !text.contains("::") && !text.contains(": ") {
         return text;
     }
@@ -438,6 +439,13 @@ mod tests {
             "{% import \"_macros.toml.tera\" as m %}# doc\n\nx = 1\n"
         );
         assert_eq!(out.lines().count(), text.lines().count());
+    }
+
+    #[test]
+    fn a_comment_on_line_one_stays_a_comment_when_imports_move() {
+        let text = "# doc {{ not_a_var }}\n{% import \"_macros.toml.tera\" as m %}\nx = 1\n";
+        let out = rw(text);
+        assert!(out.starts_with("{% import \"_macros.toml.tera\" as m %}{% raw %}# doc {{ not_a_var }}{% endraw %}\n"), "{out}");
     }
 
     #[test]

@@ -225,6 +225,8 @@ fn string_filter(name: &'static str, f: fn(&str) -> String) -> impl tera::Filter
 
 pub(crate) fn register(tera: &mut Tera) {
     tera.register_function("env", env);
+    // Tera's own `get_env` would bypass the tracking the render cache relies on.
+    tera.register_function("get_env", env);
     tera.register_function("now_rfc3339", now_rfc3339);
     tera.register_function("sha256", sha256);
     tera.register_function("uuid_v4", uuid_v4);

@@ -443,8 +443,17 @@ pub(crate) fn read_otel_validation(value: &ValueRef<'_, '_>, expect: &mut Expect
         a.must_precede.extend(b.must_precede);
         a.must_follow.extend(b.must_follow);
     });
-    if expect.counts.is_none() {
-        expect.counts = mapped.counts;
+    match (&expect.counts, mapped.counts) {
+        (None, counts) => expect.counts = counts,
+        (Some(_), Some(dropped)) => value.diags.push(
+            Diagnostic::error(
+                Code::ConflictingKeys,
+                "both `[expect.counts]` and `[otel_validation.expect_counts]` are set",
+            )
+            .at(dropped.span)
+            .with_help("keep the counts in `[expect.counts]`"),
+        ),
+        (Some(_), None) => {}
     }
 }
 
