@@ -1,1 +1,103 @@
-//! placeholder
+//! Small helpers shared by the clnrm benchmarks (plain `fn main` benches, no
+//! criterion): timing, and order statistics over samples.
+
+use std::time::{Duration, Instant};
+
+/// Runs `f` once and returns its result with the wall time it took.
+pub fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let value = f();
+    (value, start.elapsed())
+}
+
+/// Runs `f` `runs` times and returns every wall time, in run order.
+pub fn sample(runs: usize, mut f: impl FnMut()) -> Vec<Duration> {
+    (0..runs).map(|_| time(&mut f).1).collect()
+}
+
+/// The `p`-th percentile (0..=100) of `samples`, nearest-rank; zero when empty.
+pub fn percentile(samples: &[Duration], p: f64) -> Duration {
+    if samples.is_empty() {
+        return Duration::ZERO;
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort_unstable();
+    let rank = (p.clamp(0.0, 100.0) / 100.0 * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// The median of `samples` (the mean of the two middle ones for an even count).
+pub fn median(samples: &[Duration]) -> Duration {
+    if samples.is_empty() {
+        return Duration::ZERO;
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort_unstable();
+    let mid = sorted.len() / 2;
+    if sorted.len().is_multiple_of(2) {
+        (sorted[mid - 1] + sorted[mid]) / 2
+    } else {
+        sorted[mid]
+    }
+}
+
+/// Median, 95th percentile and minimum of a set of samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    pub median: Duration,
+    pub p95: Duration,
+    pub min: Duration,
+    pub runs: usize,
+}
+
+impl Summary {
+    pub fn of(samples: &[Duration]) -> Self {
+        Self {
+            median: median(samples),
+            p95: percentile(samples, 95.0),
+            min: samples.iter().min().copied().unwrap_or_default(),
+            runs: samples.len(),
+        }
+    }
+}
+
+/// Milliseconds with fractions, for printing.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Microseconds with fractions, for printing.
+pub fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// A positive integer from the environment variable `name`, else `default`.
+pub fn env_count(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(default)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms_list(values: &[u64]) -> Vec<Duration> {
+        values.iter().map(|&v| Duration::from_millis(v)).collect()
+    }
+
+    #[test]
+    fn order_statistics() {
+        let s = ms_list(&[5, 1, 4, 2, 3]);
+        assert_eq!(median(&s), Duration::from_millis(3));
+        assert_eq!(percentile(&s, 95.0), Duration::from_millis(5));
+        assert_eq!(percentile(&s, 0.0), Duration::from_millis(1));
+        assert_eq!(median(&ms_list(&[1, 2, 3, 4])), Duration::from_micros(2500));
+        let summary = Summary::of(&s);
+        assert_eq!(summary.min, Duration::from_millis(1));
+        assert_eq!(summary.runs, 5);
+        assert_eq!(median(&[]), Duration::ZERO);
+    }
+}
