@@ -62,6 +62,8 @@ pub struct Pipeline {
     pub cache: RenderCache,
     pub inputs: VarInputs,
     pub options: ValidateOptions,
+    /// Environment and default variables, read once per process.
+    lower_layers: std::sync::OnceLock<Map<String, Json>>,
 }
 
 impl Pipeline {
@@ -273,16 +275,18 @@ impl Pipeline {
         file_vars: &Map<String, Json>,
         determinism: &Determinism,
     ) -> Result<Map<String, Json>, Diagnostic> {
-        let lower = lower_layers();
-        let lower_context = RenderContext::new(lower.clone(), &[], &self.inputs.bins);
-        let mut merged = lower;
+        let mut merged = self.lower_layers.get_or_init(lower_layers).clone();
+        let needs_lower_context = file_vars
+            .values()
+            .any(|v| matches!(v, Json::String(s) if s.contains("{{") || s.contains("{%")));
+        let lower_context = needs_lower_context.then(|| RenderContext::new(merged.clone(), &[], &self.inputs.bins));
         for (key, value) in file_vars {
             let value = match value {
-                Json::String(s) if s.contains("{{") || s.contains("{%") => {
+                Json::String(s) if let Some(lower_context) = lower_context.as_ref() && (s.contains("{{") || s.contains("{%")) => {
                     let request = RenderRequest {
                         template: s,
                         dependencies: &[],
-                        context: &lower_context,
+                        context: lower_context,
                         determinism,
                     };
                     let rendered = self.engine.render(request).map_err(|d| {
