@@ -279,10 +279,14 @@ impl Pipeline {
         let needs_lower_context = file_vars
             .values()
             .any(|v| matches!(v, Json::String(s) if s.contains("{{") || s.contains("{%")));
-        let lower_context = needs_lower_context.then(|| RenderContext::new(merged.clone(), &[], &self.inputs.bins));
+        let lower_context =
+            needs_lower_context.then(|| RenderContext::new(merged.clone(), &[], &self.inputs.bins));
         for (key, value) in file_vars {
             let value = match value {
-                Json::String(s) if let Some(lower_context) = lower_context.as_ref() && (s.contains("{{") || s.contains("{%")) => {
+                Json::String(s)
+                    if let Some(lower_context) = lower_context.as_ref()
+                        && (s.contains("{{") || s.contains("{%")) =>
+                {
                     let request = RenderRequest {
                         template: s,
                         dependencies: &[],
