@@ -356,8 +356,3 @@ pub fn process_all(pipeline: &Pipeline, files: &[DiscoveredFile]) -> Vec<FileRep
     });
     slots.into_iter().flatten().collect()
 }
-
-/// A file's path as given, for messages when it has no root.
-pub fn display_name(path: &Path) -> String {
-    path.to_string_lossy().replace('\\', "/")
-}
