@@ -1,7 +1,5 @@
 //! One file through prepare -> render -> parse -> validate, shared by every driver.
 
-use std::path::Path;
-
 use serde_json::{Map, Value as Json};
 
 use crate::cache::{CacheKey, RenderCache};
