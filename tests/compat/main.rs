@@ -27,6 +27,13 @@ fn model(report: &FileReport) -> &ScenarioFile {
     report.variants[0].file.as_ref().expect("parsed")
 }
 
+fn test_names(report: &FileReport) -> Vec<String> {
+    plan(std::slice::from_ref(report))
+        .into_iter()
+        .map(|t| t.name)
+        .collect()
+}
+
 fn warnings_with(report: &FileReport, code: Code) -> usize {
     report
         .diagnostics
@@ -51,10 +58,7 @@ fn basic_health_check_older_shape() {
     );
     // Free-form claims: three, none checked, each a warning.
     assert_eq!(warnings_with(&report, Code::UnverifiedClaim), 3);
-    let names: Vec<_> = plan(std::slice::from_ref(&report))
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
+    let names = test_names(&report);
     assert_eq!(
         names,
         ["compat/basic-health-check.clnrm.toml::optimus_prime_health_check"]
@@ -136,10 +140,7 @@ fn prd_workflow_scenarios_with_service_and_run() {
         [KnownClaim::ExecutedCommands(2), KnownClaim::Hermetic]
     );
     assert_eq!(warnings_with(&report, Code::UnverifiedClaim), 1);
-    let names: Vec<_> = plan(std::slice::from_ref(&report))
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
+    let names = test_names(&report);
     assert_eq!(
         names,
         [

@@ -53,20 +53,15 @@ pub fn load(
     }
     if discovery.files.is_empty() {
         let searched = if input.paths.is_empty() {
-            config
-                .roots
-                .iter()
-                .map(|r| r.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            &config.roots
         } else {
-            input
-                .paths
-                .iter()
-                .map(|r| r.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            &input.paths
         };
+        let searched = searched
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         writeln!(
             stderr,
             "warning: no scenario files (*.clnrm.toml, *.clnrm.toml.tera) found in {searched}"
