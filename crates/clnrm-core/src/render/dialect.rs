@@ -16,7 +16,6 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use regex::Regex;
-use tera::Tera;
 
 use super::engine::{Dependency, MACRO_LIBRARY};
 
@@ -69,7 +68,7 @@ fn signatures(text: &str, dependencies: &[Dependency]) -> Signatures {
 }
 
 /// Rewrites the original dialect; returns the text unchanged when there is none.
-pub(crate) fn rewrite(text: &str, dependencies: &[Dependency], _base: &Tera) -> String {
+pub(crate) fn rewrite(text: &str, dependencies: &[Dependency]) -> String {
     // Comment lines first, so a hoisted import never joins a comment line.
     let text = hoist_imports(&protect_comment_lines(text));
     if !text.contains("::") && !text.contains(": ") {
@@ -394,7 +393,7 @@ mod tests {
     use super::*;
 
     fn rw(text: &str) -> String {
-        rewrite(text, &[], &Tera::default())
+        rewrite(text, &[])
     }
 
     #[test]

@@ -2,15 +2,16 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock, mpsc};
+use std::sync::{Arc, OnceLock};
 
 use regex::Regex;
 use tera::Tera;
 
-use super::budget::{CappedWriter, RenderBudget, check_source};
+use super::budget::{RenderBudget, check_source};
 use super::context::RenderContext;
 use super::dialect;
 use super::functions::{self, RenderState};
+use super::worker;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::scenario::Determinism;
 use crate::source::{Location, SourceFile};
@@ -194,63 +195,42 @@ impl TemplateEngine {
         if let Err(v) = check_source(request.template, &self.budget) {
             return Err(Diagnostic::error(Code::RenderBudget, v.message).at(v.span));
         }
-        let template = dialect::rewrite(request.template, request.dependencies, &self.base);
-        let base = Arc::clone(&self.base);
-        let dependencies: Vec<(String, String)> = request
+        let template = dialect::rewrite(request.template, request.dependencies);
+        let mut templates: Vec<(String, String)> = request
             .dependencies
             .iter()
             .map(|d| {
                 (
                     d.name.clone(),
-                    dialect::rewrite(&d.text, request.dependencies, &self.base),
+                    dialect::rewrite(&d.text, request.dependencies),
                 )
             })
             .collect();
-        let context = request.context.context.clone();
-        let state = RenderState::new(
-            request.determinism.freeze_clock.clone(),
-            request.determinism.seed,
-        );
-        let limit = self.budget.max_output_bytes;
-        let (sender, receiver) = mpsc::channel();
-        let worker_template = template.clone();
-        let spawned = std::thread::Builder::new()
-            .name("clnrm-render".into())
-            .stack_size(32 << 20)
-            .spawn(move || {
-                let mut tera = (*base).clone();
-                let mut templates: Vec<(&str, &str)> = dependencies
-                    .iter()
-                    .map(|(n, t)| (n.as_str(), t.as_str()))
-                    .collect();
-                templates.push((SCENARIO, &worker_template));
-                let result = tera.add_raw_templates(templates).and_then(|()| {
-                    let mut writer = CappedWriter {
-                        buffer: Vec::new(),
-                        limit,
-                    };
-                    let (outcome, state) = functions::with_state(state, || {
-                        tera.render_to(SCENARIO, &context, &mut writer)
-                    });
-                    outcome.map(|()| (writer.buffer, state))
-                });
-                // The receiver may have given up on a slow render; nothing to do then.
-                let _ = sender.send(result.map_err(|e| describe(&e)));
-            });
-        if let Err(e) = spawned {
-            return Err(Diagnostic::error(
-                Code::TemplateError,
-                format!("cannot start rendering: {e}"),
-            ));
-        }
-        match receiver.recv_timeout(self.budget.time) {
-            Ok(Ok((bytes, state))) => Ok(Rendered {
+        templates.push((SCENARIO.to_string(), template.clone()));
+        let job = worker::Job {
+            base: Arc::clone(&self.base),
+            templates,
+            context: request.context.context.clone(),
+            state: RenderState::new(
+                request.determinism.freeze_clock.clone(),
+                request.determinism.seed,
+            ),
+            output_limit: self.budget.max_output_bytes,
+        };
+        match worker::render(job, self.budget.time) {
+            worker::Outcome::Done(Ok((bytes, state))) => Ok(Rendered {
                 text: String::from_utf8_lossy(&bytes).into_owned(),
                 deterministic: !state.nondeterministic,
                 env_reads: state.env_reads,
             }),
-            Ok(Err(failure)) => Err(failure.into_diagnostic(request.template, &template)),
-            Err(_) => Err(Diagnostic::error(
+            worker::Outcome::Done(Err(error)) => {
+                Err(describe(&error).into_diagnostic(request.template, &template))
+            }
+            worker::Outcome::Unavailable(reason) => Err(Diagnostic::error(
+                Code::TemplateError,
+                format!("cannot render: {reason}"),
+            )),
+            worker::Outcome::TimedOut => Err(Diagnostic::error(
                 Code::RenderBudget,
                 format!(
                     "render budget: rendering took longer than {:?}",
@@ -390,4 +370,43 @@ fn find_in_tags(text: &str, token: &str) -> Option<std::ops::Range<usize>> {
         from = at + token.len().max(1);
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn render(engine: &TemplateEngine, template: &str) -> Result<Rendered, Diagnostic> {
+        let context = RenderContext::new(serde_json::Map::new(), &[], &Default::default());
+        engine.render(RenderRequest {
+            template,
+            dependencies: &[],
+            context: &context,
+            determinism: &Determinism::default(),
+        })
+    }
+
+    #[test]
+    fn a_render_past_its_deadline_is_abandoned_and_the_next_one_works() {
+        let engine = TemplateEngine::new(RenderBudget {
+            time: Duration::from_millis(1),
+            ..RenderBudget::default()
+        });
+        let slow =
+            "{% for a in range(end=300) %}{% for b in range(end=300) %}{% endfor %}{% endfor %}";
+        let err = render(&engine, slow).expect_err("times out");
+        assert_eq!(err.code, Code::RenderBudget);
+        let engine = TemplateEngine::default();
+        assert_eq!(render(&engine, "a{{ 1 + 1 }}").expect("renders").text, "a2");
+    }
+
+    #[test]
+    fn a_failed_render_leaves_the_worker_clean() {
+        let engine = TemplateEngine::default();
+        assert!(render(&engine, "{{ missing }}").is_err());
+        assert!(render(&engine, "{% import \"_macros.toml.tera\" as m %}ok").is_ok());
+        assert_eq!(render(&engine, "x").expect("renders").text, "x");
+    }
 }
