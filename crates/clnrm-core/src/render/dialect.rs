@@ -264,7 +264,8 @@ fn matching_close(text: &str, open: usize) -> Option<usize> {
 fn macro_call_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"([A-Za-z_][A-Za-z0-9_]*)::([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+        // Anchored: tried at each word start, so it must not scan ahead.
+        Regex::new(r"^([A-Za-z_][A-Za-z0-9_]*)::([A-Za-z_][A-Za-z0-9_]*)\s*\(")
             .expect("static regex")
     })
 }
@@ -288,7 +289,6 @@ fn rewrite_expr(expr: &str, sigs: &Signatures) -> String {
             continue;
         }
         if let Some(caps) = macro_call_regex().captures(rest)
-            && caps.get(0).is_some_and(|m| m.start() == 0)
             && let (Some(alias), Some(name), Some(whole)) = (caps.get(1), caps.get(2), caps.get(0))
         {
             let open = whole.end() - 1;
