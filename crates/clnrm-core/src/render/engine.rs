@@ -11,7 +11,7 @@ use super::budget::{RenderBudget, check_source};
 use super::context::RenderContext;
 use super::dialect;
 use super::functions::{self, RenderState};
-use super::worker;
+use super::{substitute, worker};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::scenario::Determinism;
 use crate::source::{Location, SourceFile};
@@ -194,6 +194,17 @@ impl TemplateEngine {
     pub fn render(&self, request: RenderRequest<'_>) -> Result<Rendered, Diagnostic> {
         if let Err(v) = check_source(request.template, &self.budget) {
             return Err(Diagnostic::error(Code::RenderBudget, v.message).at(v.span));
+        }
+        if let Some(text) = substitute::try_render(
+            request.template,
+            &request.context.context,
+            self.budget.max_output_bytes,
+        ) {
+            return Ok(Rendered {
+                text,
+                deterministic: true,
+                env_reads: Vec::new(),
+            });
         }
         let template = dialect::rewrite(request.template, request.dependencies);
         let mut templates: Vec<(String, String)> = request

@@ -7,6 +7,7 @@ mod dialect;
 mod engine;
 mod functions;
 mod linemap;
+mod substitute;
 mod worker;
 
 pub use budget::{BudgetViolation, RenderBudget, check_source};
