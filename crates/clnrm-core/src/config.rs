@@ -344,13 +344,28 @@ impl Config {
             .unwrap_or_default();
         let env = env_layer()?;
         workspace_layer.apply(&mut config);
-        // Roots: the package's own, or every member's from a virtual workspace root.
-        let packages: Vec<PathBuf> = match (&package, &workspace) {
-            (Some(p), Some(w)) if cwd_is(cwd, &w.dir) && !cwd_is(cwd, &p.dir) => w.members(),
-            (Some(p), Some(w)) if p.dir == w.dir && !w.members().is_empty() => w.members(),
-            (Some(p), _) => vec![p.dir.clone()],
-            (None, Some(w)) => w.members(),
-            (None, None) => Vec::new(),
+        // Roots: the package's own, or, at a workspace root, every member's
+        // (and the root package's, when the root is a package too).
+        let members = workspace
+            .as_ref()
+            .map(Manifest::members)
+            .unwrap_or_default();
+        let at_workspace_root = workspace.as_ref().is_some_and(|w| cwd_is(cwd, &w.dir));
+        let root_package = package
+            .as_ref()
+            .filter(|p| workspace.as_ref().is_some_and(|w| w.dir == p.dir));
+        let packages: Vec<PathBuf> = match &package {
+            _ if at_workspace_root => {
+                let mut all = members;
+                if let Some(p) = root_package
+                    && !all.contains(&p.dir)
+                {
+                    all.insert(0, p.dir.clone());
+                }
+                all
+            }
+            Some(p) => vec![p.dir.clone()],
+            None => members,
         };
         let mut roots = Vec::new();
         for dir in &packages {
@@ -446,6 +461,24 @@ mod tests {
         )
         .unwrap();
         assert!(!flagged.strict);
+    }
+
+    #[test]
+    fn a_root_package_counts_at_its_workspace_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            &root.join("Cargo.toml"),
+            "[package]\nname = \"top\"\n[workspace]\nmembers = [\"m\"]\n",
+        );
+        write(&root.join("m/Cargo.toml"), "[package]\nname = \"m\"\n");
+        let config = Config::load(root, &ConfigOverrides::default()).unwrap();
+        assert_eq!(
+            config.roots,
+            vec![root.join("tests/clnrm"), root.join("m/tests/clnrm")]
+        );
+        let member = Config::load(&root.join("m"), &ConfigOverrides::default()).unwrap();
+        assert_eq!(member.roots, vec![root.join("m/tests/clnrm")]);
     }
 
     #[test]

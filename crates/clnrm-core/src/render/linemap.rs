@@ -40,6 +40,14 @@ impl LineMap {
         }
         // Pass 2: lines between two anchors walk the template lines between them,
         // one for one, staying on the last when the rendering produced more.
+        let mut next_anchors = vec![last; anchors.len()];
+        let mut next = last;
+        for (r, anchor) in anchors.iter().enumerate().rev() {
+            if let Some(t) = anchor {
+                next = *t;
+            }
+            next_anchors[r] = next;
+        }
         let mut lines = Vec::with_capacity(anchors.len());
         let mut gap_start = 0usize;
         let mut in_gap = 0usize;
@@ -51,12 +59,7 @@ impl LineMap {
                     in_gap = 0;
                 }
                 None => {
-                    let next_anchor = anchors[r..]
-                        .iter()
-                        .flatten()
-                        .next()
-                        .copied()
-                        .unwrap_or(last);
+                    let next_anchor = next_anchors[r];
                     let gap_end = next_anchor.max(gap_start + 1);
                     let t = (gap_start + in_gap).min(gap_end - 1).min(last - 1);
                     lines.push((t + 1, false));
