@@ -70,15 +70,18 @@ pub struct InputArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t, value_name = "FMT")]
     pub message_format: MessageFormat,
+    /// Scenario root to search instead of the configured ones (repeatable; also CLNRM_ROOTS)
+    #[arg(long = "root", value_name = "DIR")]
+    pub roots: Vec<PathBuf>,
+    /// Treat unverified `[assertions]` claims as errors (also CLNRM_STRICT)
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Treat unverified `[assertions]` claims as errors (also CLNRM_STRICT)
-    #[arg(long)]
-    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

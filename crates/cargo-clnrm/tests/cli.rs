@@ -318,3 +318,71 @@ fn list_json_gives_places_for_editors() {
     assert_eq!(lines[0]["tags"][0], "smoke");
     assert_eq!(lines[1]["line"], 9);
 }
+
+#[test]
+fn root_flag_replaces_the_configured_roots() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    write(&root.join("Cargo.toml"), "[package]\nname = \"p\"\n");
+    write(
+        &root.join("tests/clnrm/a.clnrm.toml"),
+        &SCENARIO.replace("NAME", "a"),
+    );
+    write(
+        &root.join("other/b.clnrm.toml"),
+        &SCENARIO.replace("NAME", "b"),
+    );
+    let out = clnrm(root, &["list", "--root", "other"]);
+    assert_eq!(
+        text(&out.stdout).lines().collect::<Vec<_>>(),
+        ["b.clnrm.toml::first", "b.clnrm.toml::second"]
+    );
+}
+
+#[test]
+fn list_honours_strict_like_validate() {
+    let file = "compat/basic-health-check.clnrm.toml";
+    let relaxed = clnrm(&fixtures(), &["list", file]);
+    assert!(text(&relaxed.stdout).contains("::optimus_prime_health_check"));
+    let strict = clnrm(&fixtures(), &["list", "--strict", file]);
+    assert_eq!(text(&strict.stdout).trim(), "basic-health-check.clnrm.toml");
+}
+
+#[test]
+fn warnings_are_json_lines_in_json_mode() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(&dir.path().join("Cargo.toml"), "[package]\nname = \"p\"\n");
+    let out = clnrm(dir.path(), &["validate", "--message-format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let lines = json_lines(&out);
+    assert_eq!(lines[0]["reason"], "warning");
+    assert!(
+        lines[0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no scenario files")
+    );
+    assert_eq!(lines[1]["reason"], "validate-finished");
+    assert!(text(&out.stderr).is_empty(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn logging_follows_verbosity_and_clnrm_log_and_stays_on_stderr() {
+    let file = "compat/basic-health-check.clnrm.toml";
+    let quiet = clnrm(&fixtures(), &["list", file]);
+    assert!(!text(&quiet.stderr).contains("scenario roots"));
+    let verbose = clnrm(&fixtures(), &["-vv", "list", file]);
+    assert!(
+        text(&verbose.stderr).contains("scenario roots"),
+        "{}",
+        text(&verbose.stderr)
+    );
+    let from_env = binary(&fixtures())
+        .args(["clnrm", "-q", "list", file])
+        .env("CLNRM_LOG", "cargo_clnrm=debug")
+        .output()
+        .expect("run");
+    assert!(text(&from_env.stderr).contains("scenario roots"));
+    // Results never go through the log: stdout is the same list either way.
+    assert_eq!(text(&verbose.stdout), text(&quiet.stdout));
+}

@@ -30,7 +30,7 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<u8, CliError> {
-    let loaded = super::workspace::load(&args.input, None, stderr)?;
+    let loaded = super::workspace::load(&args.input, stdout, stderr)?;
     for test in plan(&loaded.reports) {
         match args.input.message_format {
             MessageFormat::Human => writeln!(stdout, "{}", test.name)?,

@@ -24,7 +24,7 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<u8, CliError> {
-    let loaded = super::workspace::load(&args.input, args.strict.then_some(true), stderr)?;
+    let loaded = super::workspace::load(&args.input, stdout, stderr)?;
     let mut tally = Tally::default();
     for report in &loaded.reports {
         let file_tally = Tally::of(&report.diagnostics);

@@ -1,6 +1,7 @@
 //! Configuration, discovery and the pipeline run, shared by `validate` and `list`.
 
 use std::io::Write;
+use std::path::Path;
 
 use clnrm_core::config::{Config, ConfigOverrides};
 use clnrm_core::discover::discover;
@@ -8,7 +9,8 @@ use clnrm_core::pipeline::{FileReport, Pipeline, process_all};
 use clnrm_core::render::VarInputs;
 use clnrm_core::validate::ValidateOptions;
 
-use crate::cli::InputArgs;
+use crate::cli::{InputArgs, MessageFormat};
+use crate::diagnostics::FORMAT_VERSION;
 use crate::error::CliError;
 
 /// The files of one command, processed up to validation.
@@ -19,14 +21,15 @@ pub struct Loaded {
 
 pub fn load(
     input: &InputArgs,
-    strict: Option<bool>,
+    stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<Loaded, CliError> {
     let cwd = std::env::current_dir().map_err(CliError::CurrentDir)?;
     let config = Config::load(
         &cwd,
         &ConfigOverrides {
-            strict,
+            roots: input.roots.clone(),
+            strict: input.strict.then_some(true),
             ..ConfigOverrides::default()
         },
     )?;
@@ -43,13 +46,25 @@ pub fn load(
             missing.message
         )));
     }
+    let mut warn = |path: Option<&Path>, message: &str| -> std::io::Result<()> {
+        match input.message_format {
+            MessageFormat::Json => {
+                let line = serde_json::json!({
+                    "reason": "warning",
+                    "format_version": FORMAT_VERSION,
+                    "file": path.map(|p| p.to_string_lossy().replace('\\', "/")),
+                    "message": message,
+                });
+                writeln!(stdout, "{line}")
+            }
+            MessageFormat::Human => match path {
+                Some(path) => writeln!(stderr, "warning: {}: {message}", path.display()),
+                None => writeln!(stderr, "warning: {message}"),
+            },
+        }
+    };
     for issue in &discovery.issues {
-        writeln!(
-            stderr,
-            "warning: {}: {}",
-            issue.path.display(),
-            issue.message
-        )?;
+        warn(Some(&issue.path), &issue.message)?;
     }
     if discovery.files.is_empty() {
         let searched = if input.paths.is_empty() {
@@ -62,9 +77,9 @@ pub fn load(
             .map(|p| p.display().to_string())
             .collect::<Vec<_>>()
             .join(", ");
-        writeln!(
-            stderr,
-            "warning: no scenario files (*.clnrm.toml, *.clnrm.toml.tera) found in {searched}"
+        warn(
+            None,
+            &format!("no scenario files (*.clnrm.toml, *.clnrm.toml.tera) found in {searched}"),
         )?;
     }
     let pipeline = Pipeline::new(
