@@ -152,11 +152,28 @@ fn check_regexes(file: &ScenarioFile, out: &mut Vec<Diagnostic>) {
                 .trim_start_matches("error: ");
             out.push(
                 Diagnostic::error(Code::InvalidRegex, format!("invalid regex {:?}: {reason}", pattern.value))
-                    .at(pattern.span.clone())
+                    .at(error_span(pattern, &error))
                     .with_help("expectations use the `regex` crate's syntax; escape literal characters such as `.` `(` `[` with `\\\\`"),
             );
         }
     }
+}
+
+/// Where in the file the regex error is: inside the string when it is written
+/// verbatim (`"..."` or `'...'` with no escapes), else the whole string.
+fn error_span(pattern: &Spanned<String>, error: &regex_syntax::Error) -> std::ops::Range<usize> {
+    let verbatim = pattern.span.len() == pattern.value.len() + 2;
+    let at = match error {
+        regex_syntax::Error::Parse(e) => e.span().start.offset,
+        regex_syntax::Error::Translate(e) => e.span().start.offset,
+        _ => return pattern.span.clone(),
+    };
+    if !verbatim {
+        return pattern.span.clone();
+    }
+    let start = pattern.span.start + 1 + at;
+    let width = pattern.value[at..].chars().next().map_or(0, char::len_utf8);
+    start..start + width
 }
 
 fn check_claims(file: &ScenarioFile, strict: bool, out: &mut Vec<Diagnostic>) {
