@@ -5,10 +5,13 @@
 //! stage is a module with named input and output types. The core logs with
 //! `tracing` and never prints.
 
+pub mod backend;
 pub mod cache;
 pub mod config;
 pub mod diagnostic;
 pub mod discover;
+pub mod executor;
+pub mod expect;
 pub mod pipeline;
 pub mod plan;
 pub mod prepare;

@@ -1,5 +1,81 @@
-//! clnrm-harness: turns every discovered scenario into its own libtest-mimic
-//! test, so `cargo test` and `cargo nextest run` run them.
+//! clnrm-harness: every scenario as its own libtest-mimic test, so `cargo test`
+//! and `cargo nextest run` run, filter, list and report them.
 //!
-//! The harness is the next piece of work; this crate holds its place in the
-//! workspace so the layout and dependency graph are settled.
+//! In the crate under test, `Cargo.toml`:
+//!
+//! ```toml
+//! [[test]]
+//! name = "clnrm"
+//! harness = false
+//!
+//! [dev-dependencies]
+//! clnrm-harness = "0.1"
+//! ```
+//!
+//! and `tests/clnrm.rs`:
+//!
+//! ```ignore
+//! clnrm_harness::main!();
+//! ```
+
+mod junit;
+mod trials;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+pub use trials::{TestRecord, collect_trials};
+
+/// Defines `main` for a `harness = false` test target.
+#[macro_export]
+macro_rules! main {
+    () => {
+        fn main() -> ::std::process::ExitCode {
+            $crate::run(env!("CARGO_MANIFEST_DIR"))
+        }
+    };
+}
+
+/// Runs the scenarios of the package at `manifest_dir` with libtest's command line.
+///
+/// Cargo and nextest set `CARGO_MANIFEST_DIR` when they run tests; the
+/// compile-time value is the fallback (a binary run by hand).
+pub fn run(compiled_manifest_dir: &str) -> ExitCode {
+    let args = libtest_mimic::Arguments::from_args();
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(compiled_manifest_dir));
+    run_with(&args, &manifest_dir)
+}
+
+/// [`run`] with explicit arguments and package folder.
+pub fn run_with(args: &libtest_mimic::Arguments, manifest_dir: &Path) -> ExitCode {
+    let collected = match collect_trials(args, manifest_dir) {
+        Ok(collected) => collected,
+        Err(message) => {
+            // Setup problems: one clear message, libtest's failure code.
+            let mut stderr = std::io::stderr().lock();
+            let _ =
+                std::io::Write::write_all(&mut stderr, format!("error: {message}\n").as_bytes());
+            return ExitCode::from(101);
+        }
+    };
+    let conclusion = libtest_mimic::run(args, collected.trials);
+    if let Some(path) = std::env::var_os("CLNRM_JUNIT").filter(|_| !args.list) {
+        let records = collected
+            .records
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default();
+        if let Err(e) = junit::write(Path::new(&path), &records) {
+            let mut stderr = std::io::stderr().lock();
+            let message = format!(
+                "error: cannot write JUnit report `{}`: {e}\n",
+                Path::new(&path).display()
+            );
+            let _ = std::io::Write::write_all(&mut stderr, message.as_bytes());
+            return ExitCode::from(101);
+        }
+    }
+    conclusion.exit_code()
+}

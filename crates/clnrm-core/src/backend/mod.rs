@@ -1,0 +1,71 @@
+//! Where steps run. The executor talks to a [`Backend`]; `local` runs argv as
+//! host processes, the container backend (next) execs into containers.
+
+mod cancel;
+mod local;
+
+pub use cancel::CancelToken;
+pub use local::LocalBackend;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// One step to run: argv, never a shell string.
+#[derive(Debug, Clone)]
+pub struct StepRequest {
+    pub argv: Vec<String>,
+    /// The complete environment of the program (nothing is inherited).
+    pub env: Vec<(String, String)>,
+    pub workdir: PathBuf,
+    pub stdin: Option<String>,
+    pub timeout: Duration,
+}
+
+/// How a step's program ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepEnd {
+    /// It exited (or was killed by a signal it did not get from us).
+    Exited,
+    /// Killed at its time limit.
+    TimedOut,
+    /// Killed because the run was cancelled (Ctrl-C, fail-fast).
+    Cancelled,
+}
+
+/// What a step did.
+#[derive(Debug, Clone)]
+pub struct StepOutput {
+    pub end: StepEnd,
+    /// `None` when the program was ended by a signal.
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub duration: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("`{program}`: command not found")]
+    NotFound { program: String },
+    #[error("`{program}` could not be started: {source}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the step has an empty command")]
+    EmptyCommand,
+}
+
+/// Runs steps. Implementations own what they create and clean it up.
+pub trait Backend {
+    fn run_step(
+        &self,
+        request: &StepRequest,
+        cancel: &CancelToken,
+    ) -> Result<StepOutput, BackendError>;
+
+    /// True when steps run on the host (so execution is not hermetic).
+    fn runs_on_host(&self) -> bool;
+}

@@ -1,0 +1,8 @@
+//! The execute stage: run one scenario's steps on its backend, within its
+//! limits, and judge the result.
+
+mod outcome;
+mod scenario;
+
+pub use outcome::{ScenarioRun, StepRun, Verdict};
+pub use scenario::{RunSettings, run_scenario};

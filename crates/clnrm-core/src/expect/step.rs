@@ -1,0 +1,113 @@
+//! Step expectations: exit code, output regexes, text that must (not) appear.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::backend::{StepEnd, StepOutput};
+use crate::scenario::Step;
+
+/// One way a step did not do what was expected ("expected X, was Y").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mismatch {
+    /// The program could not be started.
+    NotStarted(String),
+    TimedOut(Duration),
+    Cancelled,
+    ExitCode {
+        expected: i32,
+        actual: Option<i32>,
+        signal: Option<i32>,
+    },
+    StdoutRegex(String),
+    StderrRegex(String),
+    MissingText(String),
+    UnwantedText(String),
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mismatch::NotStarted(reason) => write!(f, "the step did not start: {reason}"),
+            Mismatch::TimedOut(limit) => write!(
+                f,
+                "timed out after {}; killed",
+                humantime::format_duration(*limit)
+            ),
+            Mismatch::Cancelled => f.write_str("cancelled; killed"),
+            Mismatch::ExitCode {
+                expected,
+                actual: Some(code),
+                ..
+            } => {
+                write!(f, "expected exit code {expected}, was {code}")
+            }
+            Mismatch::ExitCode {
+                expected, signal, ..
+            } => write!(
+                f,
+                "expected exit code {expected}, was killed by signal {}",
+                signal.map_or("?".to_string(), |s| s.to_string())
+            ),
+            Mismatch::StdoutRegex(pattern) => {
+                write!(f, "expected stdout to match regex `{pattern}`; it did not")
+            }
+            Mismatch::StderrRegex(pattern) => {
+                write!(f, "expected stderr to match regex `{pattern}`; it did not")
+            }
+            Mismatch::MissingText(text) => {
+                write!(f, "expected stdout to contain {text:?}; it did not")
+            }
+            Mismatch::UnwantedText(text) => {
+                write!(f, "expected stdout not to contain {text:?}; it did")
+            }
+        }
+    }
+}
+
+/// Output as the original tool matched it: trailing newlines trimmed.
+fn trimmed(text: &str) -> &str {
+    text.trim_end_matches(['\n', '\r'])
+}
+
+fn matches(pattern: &str, text: &str) -> bool {
+    // Validated before running; an invalid pattern never matches.
+    regex::Regex::new(pattern).is_ok_and(|re| re.is_match(trimmed(text)))
+}
+
+/// Every expectation of `step` that `output` does not meet.
+pub fn judge_step(step: &Step, output: &StepOutput, timeout: Duration) -> Vec<Mismatch> {
+    match output.end {
+        StepEnd::TimedOut => return vec![Mismatch::TimedOut(timeout)],
+        StepEnd::Cancelled => return vec![Mismatch::Cancelled],
+        StepEnd::Exited => {}
+    }
+    let mut found = Vec::new();
+    if output.exit_code != Some(step.expected_exit_code) {
+        found.push(Mismatch::ExitCode {
+            expected: step.expected_exit_code,
+            actual: output.exit_code,
+            signal: output.signal,
+        });
+    }
+    if let Some(pattern) = &step.expected_output_regex
+        && !matches(pattern, &output.stdout)
+    {
+        found.push(Mismatch::StdoutRegex(pattern.value.clone()));
+    }
+    if let Some(pattern) = &step.expected_stderr_regex
+        && !matches(pattern, &output.stderr)
+    {
+        found.push(Mismatch::StderrRegex(pattern.value.clone()));
+    }
+    for text in &step.stdout_contains {
+        if !output.stdout.contains(text.as_str()) {
+            found.push(Mismatch::MissingText(text.clone()));
+        }
+    }
+    for text in &step.stdout_not_contains {
+        if output.stdout.contains(text.as_str()) {
+            found.push(Mismatch::UnwantedText(text.clone()));
+        }
+    }
+    found
+}

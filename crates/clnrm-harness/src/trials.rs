@@ -1,0 +1,150 @@
+//! Discovered scenarios -> libtest-mimic trials, named as `cargo clnrm list` names them.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clnrm_core::config::{Config, ConfigOverrides};
+use clnrm_core::diagnostic::LocatedDiagnostic;
+use clnrm_core::discover::{DiscoveredFile, Discovery, discover};
+use clnrm_core::executor::{RunSettings, run_scenario};
+use clnrm_core::pipeline::{FileReport, Pipeline, process_all};
+use clnrm_core::plan::{PlannedTest, plan};
+use clnrm_core::render::VarInputs;
+use clnrm_core::validate::ValidateOptions;
+use libtest_mimic::{Arguments, Failed, Trial};
+
+/// The result of one test, kept for the JUnit report.
+#[derive(Debug, Clone)]
+pub struct TestRecord {
+    pub name: String,
+    pub file: String,
+    pub line: usize,
+    pub passed: bool,
+    pub message: String,
+    pub duration: Duration,
+}
+
+/// The trials, and where they record their results.
+#[derive(Debug)]
+pub struct Collected {
+    pub trials: Vec<Trial>,
+    pub records: Arc<Mutex<Vec<TestRecord>>>,
+}
+
+/// `--exact NAME`: the file is the part of the name before `::`, so only that
+/// file is read, rendered and planned (O(1) in the size of the suite).
+fn exact_file(args: &Arguments, roots: &[std::path::PathBuf]) -> Option<Discovery> {
+    let name = args.filter.as_deref().filter(|_| args.exact)?;
+    let path_part = name.split("::").next()?;
+    roots.iter().find_map(|root| {
+        let path = root.join(path_part);
+        path.is_file().then(|| Discovery {
+            files: vec![DiscoveredFile {
+                name: path_part.to_string(),
+                path,
+                root: root.clone(),
+            }],
+            issues: Vec::new(),
+        })
+    })
+}
+
+pub fn collect_trials(args: &Arguments, manifest_dir: &Path) -> Result<Collected, String> {
+    let config = Config::load(manifest_dir, &ConfigOverrides::default()).map_err(|e| {
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            message.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        message
+    })?;
+    let discovery = exact_file(args, &config.roots).unwrap_or_else(|| discover(&[], &config.roots));
+    let pipeline = Pipeline::new(
+        VarInputs::default().with_cargo_bins(),
+        ValidateOptions {
+            strict: config.strict,
+        },
+    );
+    let reports = process_all(&pipeline, &discovery.files);
+    let tests = plan(&reports);
+    let reports: Vec<Arc<FileReport>> = reports.into_iter().map(Arc::new).collect();
+    let settings = Arc::new(RunSettings::from_config(&config));
+    let records = Arc::new(Mutex::new(Vec::new()));
+    let trials = tests
+        .into_iter()
+        .map(|test| {
+            let report = Arc::clone(&reports[test.file_index]);
+            trial(test, report, &settings, &records)
+        })
+        .collect();
+    Ok(Collected { trials, records })
+}
+
+fn trial(
+    test: PlannedTest,
+    report: Arc<FileReport>,
+    settings: &Arc<RunSettings>,
+    records: &Arc<Mutex<Vec<TestRecord>>>,
+) -> Trial {
+    let settings = Arc::clone(settings);
+    let records = Arc::clone(records);
+    let ignored = test.ignored.is_some();
+    let name = test.name.clone();
+    Trial::test(name, move || {
+        let started = std::time::Instant::now();
+        let (passed, message) = run_test(&test, &report, &settings);
+        let record = TestRecord {
+            name: test.name.clone(),
+            file: report.source.path().to_string_lossy().into_owned(),
+            line: test.location.line,
+            passed,
+            message: message.clone(),
+            duration: started.elapsed(),
+        };
+        if let Ok(mut all) = records.lock() {
+            all.push(record);
+        }
+        if passed {
+            Ok(())
+        } else {
+            Err(Failed::from(message))
+        }
+    })
+    .with_ignored_flag(ignored)
+}
+
+fn run_test(test: &PlannedTest, report: &FileReport, settings: &RunSettings) -> (bool, String) {
+    let Some(target) = test.target else {
+        let lines: Vec<String> = report
+            .diagnostics
+            .iter()
+            .map(|d| LocatedDiagnostic::new(d, &report.source).to_string())
+            .collect();
+        return (
+            false,
+            format!("the file has problems:\n{}", lines.join("\n")),
+        );
+    };
+    let variant = &report.variants[target.variant];
+    let Some(file) = &variant.file else {
+        return (false, "the file did not parse".into());
+    };
+    let run = run_scenario(file, target.scenario, settings);
+    let locate = |span: std::ops::Range<usize>| {
+        let at = variant.locate(&report.source, span);
+        format!("{}:{}", display_path(report.source.path()), at.line)
+    };
+    let verdict = run.verdict(&file.scenarios[target.scenario], &locate);
+    (verdict.passed, verdict.message)
+}
+
+/// Paths relative to the working directory (the package, under cargo), as
+/// cargo and rustc print them.
+fn display_path(path: &Path) -> String {
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
+    relative.as_deref().unwrap_or(path).display().to_string()
+}
