@@ -1,0 +1,340 @@
+//! The harness under the real runners: `cargo test` and `cargo nextest run` on
+//! the example crate (all green) and on `fixtures/failing` (every test must
+//! fail, with the message its file names in `# fails-with:` comments).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+/// Cargo as the test runner gave it to us, in the workspace, sharing its target dir.
+fn cargo(args: &[&str]) -> Output {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .current_dir(workspace())
+        .env_remove("CLNRM_JUNIT")
+        .output()
+        .expect("run cargo")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn nextest_available() -> bool {
+    cargo(&["nextest", "--version"]).status.success()
+}
+
+/// What each failing fixture must (and must not) say, by test name.
+fn failing_expectations() -> Vec<(String, Vec<String>, Vec<String>)> {
+    let dir = workspace().join("tests/fixtures/failing/tests/clnrm");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("fixtures")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|path| {
+            let source = std::fs::read_to_string(path).expect("read");
+            let pick = |prefix: &str| -> Vec<String> {
+                source
+                    .lines()
+                    .filter_map(|l| l.strip_prefix(prefix))
+                    .map(str::to_string)
+                    .collect()
+            };
+            let file_name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            (file_name, pick("# fails-with: "), pick("# not: "))
+        })
+        .collect()
+}
+
+/// Splits runner output into (test name, its text) at lines that start a test's section.
+fn sections(output: &str, starts: impl Fn(&str) -> Option<String>) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = Vec::new();
+    for line in output.lines() {
+        if let Some(name) = starts(line) {
+            found.push((name.trim().to_string(), String::new()));
+        } else if let Some((_, body)) = found.last_mut() {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    found
+}
+
+fn check_failures(runner: &str, found: &[(String, String)]) {
+    for (file, must, must_not) in failing_expectations() {
+        let (name, body) = found
+            .iter()
+            .find(|(name, _)| name.split("::").next() == Some(file.as_str()))
+            .unwrap_or_else(|| panic!("{runner}: no failure reported for {file}"));
+        for text in &must {
+            assert!(
+                body.contains(text.as_str()),
+                "{runner}: {name} does not say {text:?}:\n{body}"
+            );
+        }
+        for text in &must_not {
+            assert!(
+                !body.contains(text.as_str()),
+                "{runner}: {name} says {text:?}:\n{body}"
+            );
+        }
+    }
+}
+
+#[test]
+fn failing_scenarios_fail_with_their_message_under_cargo_test() {
+    let out = cargo(&[
+        "test",
+        "-q",
+        "-p",
+        "clnrm-failing-fixtures",
+        "--test",
+        "clnrm",
+    ]);
+    assert!(!out.status.success());
+    let output = text(&out);
+    let count = failing_expectations().len();
+    assert!(
+        output.contains(&format!("0 passed; {count} failed")),
+        "{output}"
+    );
+    let found = sections(&output, |line| {
+        line.strip_prefix("---- ")
+            .and_then(|l| l.strip_suffix(" ----"))
+            .map(str::to_string)
+    });
+    check_failures("cargo test", &found);
+}
+
+#[test]
+fn failing_scenarios_fail_with_their_message_under_nextest() {
+    if !nextest_available() {
+        panic!("cargo-nextest is not installed; the project's test command needs it");
+    }
+    let out = cargo(&[
+        "nextest",
+        "run",
+        "-p",
+        "clnrm-failing-fixtures",
+        "--test",
+        "clnrm",
+        "--no-fail-fast",
+        "--color",
+        "never",
+    ]);
+    assert!(!out.status.success());
+    let output = text(&out);
+    let count = failing_expectations().len();
+    assert!(
+        output.contains(&format!("{count} tests run: 0 passed, {count} failed")),
+        "{output}"
+    );
+    // Each test's captured output follows its `FAIL [...] binary NAME` line.
+    let found = sections(&output, |line| {
+        let rest = line.trim_start().strip_prefix("FAIL [")?;
+        rest.split("clnrm-failing-fixtures::clnrm ")
+            .nth(1)
+            .map(str::to_string)
+    });
+    check_failures("nextest", &found);
+}
+
+/// The example's test binary and its `greet` binary, built by cargo.
+struct Example {
+    test: PathBuf,
+    greet: PathBuf,
+}
+
+fn example_binaries() -> Example {
+    let out = cargo(&[
+        "test",
+        "-p",
+        "hello-clnrm",
+        "--test",
+        "clnrm",
+        "--no-run",
+        "--message-format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let artifacts: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let executable = |target: &str| {
+        artifacts
+            .iter()
+            .find_map(|v| {
+                (v["target"]["name"] == target)
+                    .then(|| v["executable"].as_str().map(PathBuf::from))
+                    .flatten()
+            })
+            .unwrap_or_else(|| panic!("no executable for {target}"))
+    };
+    Example {
+        test: executable("clnrm"),
+        greet: executable("greet"),
+    }
+}
+
+/// Runs the test binary the way cargo and nextest do (package folder, env).
+fn example(binaries: &Example, args: &[&str]) -> Output {
+    run_example(binaries, args, None)
+}
+
+fn run_example(binaries: &Example, args: &[&str], junit: Option<&Path>) -> Output {
+    let mut command = Command::new(&binaries.test);
+    command
+        .args(args)
+        .current_dir(workspace().join("examples/hello"))
+        .env("CARGO_MANIFEST_DIR", workspace().join("examples/hello"))
+        .env("CARGO_BIN_EXE_greet", &binaries.greet)
+        .env_remove("CLNRM_JUNIT");
+    if let Some(path) = junit {
+        command.env("CLNRM_JUNIT", path);
+    }
+    command.output().expect("run the example's test binary")
+}
+
+const EXAMPLE_TESTS: &[&str] = &[
+    "services.clnrm.toml::fetch_by_host_name",
+    "steps.clnrm.toml::argv_and_output",
+    "templates/matrix.clnrm.toml.tera::greets[who=world]",
+    "templates/matrix.clnrm.toml.tera::greets[who=clnrm]",
+];
+
+/// What nextest relies on: `--list --format terse` (and `--ignored`) print only
+/// `name: test` lines, and `--exact NAME` runs exactly that test.
+#[test]
+fn the_libtest_protocol_nextest_uses() {
+    let binary = example_binaries();
+    let listed = example(&binary, &["--list", "--format", "terse"]);
+    assert!(listed.status.success());
+    let stdout = String::from_utf8_lossy(&listed.stdout).into_owned();
+    let names: Vec<&str> = stdout
+        .lines()
+        .map(|l| {
+            l.strip_suffix(": test")
+                .unwrap_or_else(|| panic!("stray line {l:?}"))
+        })
+        .collect();
+    assert_eq!(names, EXAMPLE_TESTS);
+    let ignored = example(&binary, &["--list", "--format", "terse", "--ignored"]);
+    assert_eq!(
+        String::from_utf8_lossy(&ignored.stdout).trim(),
+        "services.clnrm.toml::fetch_by_host_name: test"
+    );
+    let exact = example(&binary, &["--exact", "steps.clnrm.toml::argv_and_output"]);
+    let exact_out = String::from_utf8_lossy(&exact.stdout).into_owned();
+    assert!(exact.status.success(), "{exact_out}");
+    // Only the named file was read: the other files never became trials.
+    assert!(
+        exact_out.contains("1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out"),
+        "{exact_out}"
+    );
+    // A name that is not a file reads nothing and runs nothing.
+    let none = example(&binary, &["--exact", "nope.clnrm.toml::x"]);
+    assert!(String::from_utf8_lossy(&none.stdout).contains("0 passed; 0 failed"));
+}
+
+#[test]
+fn libtest_json_events_for_ides() {
+    let binary = example_binaries();
+    let out = example(
+        &binary,
+        &[
+            "-Z",
+            "unstable-options",
+            "--format",
+            "json",
+            "--show-output",
+            "--exact",
+            "steps.clnrm.toml::argv_and_output",
+        ],
+    );
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(
+        events.iter().any(|e| e["type"] == "test"
+            && e["event"] == "ok"
+            && e["name"] == "steps.clnrm.toml::argv_and_output"),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn nextest_partitions_run_every_scenario_exactly_once() {
+    if !nextest_available() {
+        panic!("cargo-nextest is not installed; the project's test command needs it");
+    }
+    let mut seen = Vec::new();
+    for part in ["count:1/2", "count:2/2"] {
+        let out = cargo(&[
+            "nextest",
+            "run",
+            "-p",
+            "hello-clnrm",
+            "--test",
+            "clnrm",
+            "--partition",
+            part,
+            "--color",
+            "never",
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+        for line in text(&out).lines() {
+            if let Some(name) = line
+                .trim_start()
+                .strip_prefix("PASS [")
+                .and_then(|r| r.split("hello-clnrm::clnrm ").nth(1))
+            {
+                seen.push(name.trim().to_string());
+            }
+        }
+    }
+    let unique: BTreeSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "a scenario ran twice: {seen:?}");
+    let expected: BTreeSet<String> = EXAMPLE_TESTS[1..].iter().map(|s| s.to_string()).collect();
+    assert_eq!(
+        unique.into_iter().cloned().collect::<BTreeSet<_>>(),
+        expected
+    );
+}
+
+#[test]
+fn junit_under_plain_cargo_test() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = dir.path().join("clnrm.xml");
+    let binary = example_binaries();
+    let out = run_example(&binary, &[], Some(&report));
+    assert!(out.status.success());
+    let xml = std::fs::read_to_string(&report).expect("report written");
+    assert_eq!(xml.matches("<testcase").count(), 3, "{xml}");
+    assert!(
+        xml.contains("name=\"steps.clnrm.toml::argv_and_output\""),
+        "{xml}"
+    );
+    assert!(xml.contains("classname=\"steps.clnrm.toml\""), "{xml}");
+    assert!(xml.contains("line=\""), "{xml}");
+    assert!(xml.contains("file=\""), "{xml}");
+}
