@@ -1,0 +1,156 @@
+//! Step execution on the local backend, against real processes.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clnrm_core::discover::DiscoveredFile;
+use clnrm_core::executor::{RunSettings, ScenarioRun, run_scenario};
+use clnrm_core::pipeline::Pipeline;
+use clnrm_core::scenario::ScenarioFile;
+
+fn settings() -> RunSettings {
+    RunSettings::from_config(&clnrm_core::config::Config::default())
+}
+
+fn parse(toml: &str) -> ScenarioFile {
+    let report = Pipeline::default().process_text(
+        &DiscoveredFile {
+            name: "t.clnrm.toml".into(),
+            path: PathBuf::from("t.clnrm.toml"),
+            root: PathBuf::new(),
+        },
+        format!("[meta]\nname = \"t\"\nbackend = \"local\"\n{toml}"),
+    );
+    assert!(!report.has_errors(), "{:?}", report.diagnostics);
+    report.variants[0].file.clone().expect("parsed")
+}
+
+fn run(toml: &str) -> ScenarioRun {
+    run_scenario(&parse(toml), 0, &settings())
+}
+
+fn stdout(run: &ScenarioRun, step: usize) -> String {
+    run.steps[step].output.as_ref().expect("ran").stdout.clone()
+}
+
+#[test]
+fn arguments_reach_the_program_unchanged() {
+    let r = run(r#"[[steps]]
+name = "a"
+command = ["printf", "%s|", "a  b", "$HOME", "'q'", "\"d\"", "two\nlines"]
+"#);
+    assert!(!r.failed(), "{}", r.failure_report(&|_| String::new()));
+    assert_eq!(stdout(&r, 0), "a  b|$HOME|'q'|\"d\"|two\nlines|");
+}
+
+#[test]
+fn shell_exit_codes_are_not_swallowed() {
+    let r = run("[[steps]]\nname = \"a\"\ncommand = [\"sh\", \"-c\", \"exit 1\"]\n");
+    assert!(r.failed());
+    assert!(
+        r.failure_report(&|_| "f:1".into())
+            .contains("expected exit code 0, was 1")
+    );
+}
+
+#[test]
+fn the_environment_is_clean_but_for_path_and_declared_env() {
+    let r = run(r#"[[steps]]
+name = "env"
+command = ["env"]
+env = { GREETING = "hi" }
+"#);
+    let env = stdout(&r, 0);
+    let names: Vec<&str> = env.lines().filter_map(|l| l.split('=').next()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["GREETING", "PATH"], "{env}");
+}
+
+#[test]
+fn steps_share_a_fresh_working_directory_and_honour_workdir_and_stdin() {
+    let r = run(r#"[[steps]]
+name = "write"
+command = ["sh", "-c", "mkdir sub && echo data > sub/file && pwd"]
+[[steps]]
+name = "read"
+command = ["cat", "file"]
+workdir = "sub"
+[[steps]]
+name = "stdin"
+command = ["cat"]
+stdin = "from stdin"
+"#);
+    assert!(!r.failed(), "{}", r.failure_report(&|_| String::new()));
+    let dir = PathBuf::from(stdout(&r, 0).trim());
+    assert!(
+        dir.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("clnrm-"))
+    );
+    assert_eq!(stdout(&r, 1), "data\n");
+    assert_eq!(stdout(&r, 2), "from stdin");
+    assert!(
+        !dir.exists(),
+        "the scenario's directory is removed afterwards"
+    );
+}
+
+/// Processes whose command line is exactly `argv`.
+fn count_processes(argv: &[&str]) -> usize {
+    let wanted: String = argv.iter().map(|a| format!("{a}\u{0}")).collect();
+    std::fs::read_dir("/proc")
+        .expect("proc")
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .filter(|cmdline| String::from_utf8_lossy(cmdline) == wanted)
+        .count()
+}
+
+#[test]
+fn a_timeout_kills_the_whole_process_group() {
+    let started = Instant::now();
+    let r = run(
+        "[[steps]]\nname = \"hangs\"\ncommand = [\"sh\", \"-c\", \"sleep 1017 & exec sleep 1018\"]\ntimeout = \"300ms\"\n[[steps]]\nname = \"never\"\ncommand = [\"true\"]\n",
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(r.steps.len(), 1, "a timed-out step ends the scenario");
+    assert!(
+        r.failure_report(&|_| String::new())
+            .contains("timed out after 300ms")
+    );
+    // The backgrounded sleep was in the step's group: gone too.
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        count_processes(&["sleep", "1017"]) + count_processes(&["sleep", "1018"]),
+        0
+    );
+}
+
+#[test]
+fn cancellation_stops_a_running_step() {
+    let file = parse("[[steps]]\nname = \"long\"\ncommand = [\"sleep\", \"30\"]\n");
+    let settings = settings();
+    let cancel = settings.cancel.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        cancel.cancel();
+    });
+    let started = Instant::now();
+    let r = run_scenario(&file, 0, &settings);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(r.failure_report(&|_| String::new()).contains("cancelled"));
+}
+
+#[test]
+fn enforced_claims_are_checked() {
+    let r = run(
+        "[[steps]]\nname = \"a\"\ncommand = [\"true\"]\n[assertions]\ncontainer_should_have_executed_commands = 2\n",
+    );
+    assert!(
+        r.failure_report(&|_| String::new())
+            .contains("1 command(s) ran")
+    );
+    let ok = run(
+        "[[steps]]\nname = \"a\"\ncommand = [\"true\"]\n[[steps]]\nname = \"b\"\ncommand = [\"true\"]\n[assertions]\ncontainer_should_have_executed_commands = 2\nall_steps_should_succeed = true\n",
+    );
+    assert!(!ok.failed(), "{}", ok.failure_report(&|_| String::new()));
+}
