@@ -56,6 +56,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// List the tests the scenario files define, as the harness names them
     List(ListArgs),
+    /// Run scenario files directly, without compiling anything
+    Run(RunArgs),
 }
 
 /// Which files, and how they are read.
@@ -88,6 +90,33 @@ pub struct ValidateArgs {
 pub struct ListArgs {
     #[command(flatten)]
     pub input: InputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Scenarios to run at once (default: the number of CPUs)
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Stop at the first failure, cancelling the scenarios still running
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Only scenarios whose `[meta] tags` include TAG (repeatable: any of them)
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Run ignored scenarios too
+    #[arg(long)]
+    pub include_ignored: bool,
+    /// Run every scenario on this backend, whatever `[meta] backend` says
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub backend: Option<BackendChoice>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    Local,
+    Container,
 }
 
 fn parse_var(text: &str) -> Result<(String, String), String> {

@@ -9,6 +9,8 @@ pub mod exit {
     pub const PROBLEMS: u8 = 1;
     /// A usage or setup error (bad manifest, missing path, ...).
     pub const SETUP: u8 = 2;
+    /// Interrupted (Ctrl-C / SIGTERM), as shells report it: 128 + SIGINT.
+    pub const INTERRUPTED: u8 = 130;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
     let result: Result<u8, CliError> = match &cli.command {
         Command::Validate(args) => commands::validate::run(args, color, &mut out, &mut err),
         Command::List(args) => commands::list::run(args, &mut out, &mut err),
+        Command::Run(args) => commands::run::run(args, color, &mut out, &mut err),
     };
     let _ = out.flush();
     match result {

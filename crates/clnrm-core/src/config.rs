@@ -44,6 +44,9 @@ pub struct Config {
     pub strict: bool,
     /// Environment variables passed through to steps (besides PATH).
     pub env_passthrough: Vec<String>,
+    /// The packages' own binaries, where a debug build of them exists
+    /// (`bin.<name>` when cargo does not set `CARGO_BIN_EXE_<name>`).
+    pub binaries: std::collections::BTreeMap<String, PathBuf>,
 }
 
 impl Default for Config {
@@ -56,6 +59,7 @@ impl Default for Config {
             scenario_timeout: Duration::from_secs(15 * 60),
             strict: false,
             env_passthrough: Vec::new(),
+            binaries: Default::default(),
         }
     }
 }
@@ -205,6 +209,36 @@ impl Manifest {
 
     fn get(&self, dotted: &str) -> Option<&toml::Value> {
         dotted.split('.').try_fold(&self.value, |v, k| v.get(k))
+    }
+
+    /// Binary target names: `[[bin]]` entries, `src/main.rs` (named after the
+    /// package) and `src/bin/*.rs`, as cargo finds them.
+    fn binary_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .get("bin")
+            .and_then(|v| v.as_array())
+            .map(|bins| {
+                bins.iter()
+                    .filter_map(|b| b.get("name")?.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if self.dir.join("src/main.rs").is_file()
+            && let Some(package) = self.get("package.name").and_then(|v| v.as_str())
+        {
+            names.push(package.to_string());
+        }
+        if let Ok(entries) = std::fs::read_dir(self.dir.join("src/bin")) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.extension().is_some_and(|e| e == "rs")
+                    && let Some(stem) = path.file_stem()
+                {
+                    names.push(stem.to_string_lossy().into_owned());
+                }
+            }
+        }
+        names
     }
 
     fn is_package(&self) -> bool {
@@ -367,18 +401,28 @@ impl Config {
             Some(p) => vec![p.dir.clone()],
             None => members,
         };
+        let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+            .map(|t| cwd.join(t))
+            .unwrap_or_else(|| {
+                let top = workspace
+                    .as_ref()
+                    .or(package.as_ref())
+                    .map_or(cwd, |m| m.dir.as_path());
+                top.join("target")
+            });
         let mut roots = Vec::new();
         for dir in &packages {
-            let layer = if package.as_ref().is_some_and(|p| &p.dir == dir) {
-                package
-                    .as_ref()
-                    .map(Manifest::package_layer)
-                    .transpose()?
-                    .unwrap_or_default()
-            } else {
-                Manifest::read(&dir.join("Cargo.toml"))?.package_layer()?
+            let is_current = package.as_ref().is_some_and(|p| &p.dir == dir);
+            let read;
+            let manifest = match &package {
+                Some(p) if is_current => p,
+                _ => {
+                    read = Manifest::read(&dir.join("Cargo.toml"))?;
+                    &read
+                }
             };
-            if package.as_ref().is_some_and(|p| &p.dir == dir) {
+            let layer = manifest.package_layer()?;
+            if is_current {
                 layer.apply(&mut config);
             }
             let relative = layer
@@ -386,6 +430,12 @@ impl Config {
                 .or_else(|| workspace_layer.roots.clone())
                 .unwrap_or_else(|| vec![DEFAULT_ROOT.to_string()]);
             roots.extend(relative.iter().map(|r| dir.join(r)));
+            for name in manifest.binary_names() {
+                let path = target_dir.join("debug").join(&name);
+                if path.is_file() {
+                    config.binaries.entry(name).or_insert(path);
+                }
+            }
         }
         if packages.is_empty() {
             roots.push(cwd.join(DEFAULT_ROOT));

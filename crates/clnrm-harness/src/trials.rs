@@ -5,9 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clnrm_core::config::{Config, ConfigOverrides};
-use clnrm_core::diagnostic::LocatedDiagnostic;
 use clnrm_core::discover::{DiscoveredFile, Discovery, discover};
-use clnrm_core::executor::{RunSettings, run_scenario};
+use clnrm_core::executor::{RunSettings, run_planned};
 use clnrm_core::pipeline::{FileReport, Pipeline, process_all};
 use clnrm_core::plan::{PlannedTest, plan};
 use clnrm_core::render::VarInputs;
@@ -62,7 +61,9 @@ pub fn collect_trials(args: &Arguments, manifest_dir: &Path) -> Result<Collected
     })?;
     let discovery = exact_file(args, &config.roots).unwrap_or_else(|| discover(&[], &config.roots));
     let pipeline = Pipeline::new(
-        VarInputs::default().with_cargo_bins(),
+        VarInputs::default()
+            .with_cargo_bins()
+            .with_binaries(&config.binaries),
         ValidateOptions {
             strict: config.strict,
         },
@@ -70,7 +71,14 @@ pub fn collect_trials(args: &Arguments, manifest_dir: &Path) -> Result<Collected
     let reports = process_all(&pipeline, &discovery.files);
     let tests = plan(&reports);
     let reports: Vec<Arc<FileReport>> = reports.into_iter().map(Arc::new).collect();
-    let settings = Arc::new(RunSettings::from_config(&config));
+    let settings = RunSettings::from_config(&config);
+    if !args.list {
+        // Ctrl-C / SIGTERM: running steps are killed and no new step starts, so
+        // nothing the tests started outlives the test process.
+        let cancel = settings.cancel.clone();
+        let _ = ctrlc::set_handler(move || cancel.cancel());
+    }
+    let settings = Arc::new(settings);
     let records = Arc::new(Mutex::new(Vec::new()));
     let trials = tests
         .into_iter()
@@ -94,7 +102,8 @@ fn trial(
     let name = test.name.clone();
     Trial::test(name, move || {
         let started = std::time::Instant::now();
-        let (passed, message) = run_test(&test, &report, &settings);
+        let verdict = run_planned(&test, &report, &settings);
+        let (passed, message) = (verdict.passed, verdict.message);
         let record = TestRecord {
             name: test.name.clone(),
             file: report.source.path().to_string_lossy().into_owned(),
@@ -113,38 +122,4 @@ fn trial(
         }
     })
     .with_ignored_flag(ignored)
-}
-
-fn run_test(test: &PlannedTest, report: &FileReport, settings: &RunSettings) -> (bool, String) {
-    let Some(target) = test.target else {
-        let lines: Vec<String> = report
-            .diagnostics
-            .iter()
-            .map(|d| LocatedDiagnostic::new(d, &report.source).to_string())
-            .collect();
-        return (
-            false,
-            format!("the file has problems:\n{}", lines.join("\n")),
-        );
-    };
-    let variant = &report.variants[target.variant];
-    let Some(file) = &variant.file else {
-        return (false, "the file did not parse".into());
-    };
-    let run = run_scenario(file, target.scenario, settings);
-    let locate = |span: std::ops::Range<usize>| {
-        let at = variant.locate(&report.source, span);
-        format!("{}:{}", display_path(report.source.path()), at.line)
-    };
-    let verdict = run.verdict(&file.scenarios[target.scenario], &locate);
-    (verdict.passed, verdict.message)
-}
-
-/// Paths relative to the working directory (the package, under cargo), as
-/// cargo and rustc print them.
-fn display_path(path: &Path) -> String {
-    let relative = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
-    relative.as_deref().unwrap_or(path).display().to_string()
 }

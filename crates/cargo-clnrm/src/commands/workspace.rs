@@ -87,7 +87,8 @@ pub fn load(
             overrides: input.vars.clone(),
             ..VarInputs::default()
         }
-        .with_cargo_bins(),
+        .with_cargo_bins()
+        .with_binaries(&config.binaries),
         ValidateOptions {
             strict: config.strict,
         },

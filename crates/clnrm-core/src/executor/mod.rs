@@ -2,7 +2,9 @@
 //! limits, and judge the result.
 
 mod outcome;
+mod planned;
 mod scenario;
 
 pub use outcome::{ScenarioRun, StepRun, Verdict};
+pub use planned::{display_path, run_planned};
 pub use scenario::{RunSettings, run_scenario};

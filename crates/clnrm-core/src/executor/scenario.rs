@@ -77,6 +77,11 @@ pub fn run_scenario(file: &ScenarioFile, index: usize, settings: &RunSettings) -
         .map_or(settings.scenario_timeout, |t| t.value);
     let deadline = started + scenario_timeout;
     for step in &scenario.steps {
+        if settings.cancel.is_cancelled() {
+            run.problems
+                .push("cancelled before step `".to_string() + &step.name.value + "`");
+            break;
+        }
         let step_limit = step
             .timeout
             .as_ref()
@@ -90,7 +95,7 @@ pub fn run_scenario(file: &ScenarioFile, index: usize, settings: &RunSettings) -
         let request = StepRequest {
             argv: step.command.value.clone(),
             env: environment(step, settings),
-            workdir: workdir(step, scenario_dir(&scratch)),
+            workdir: workdir(step, scratch.path().to_path_buf()),
             stdin: step.stdin.clone(),
             timeout,
         };
@@ -126,10 +131,6 @@ pub fn run_scenario(file: &ScenarioFile, index: usize, settings: &RunSettings) -
     run.duration = started.elapsed();
     // `scratch` is removed here, whatever happened above.
     run
-}
-
-fn scenario_dir(scratch: &tempfile::TempDir) -> PathBuf {
-    scratch.path().to_path_buf()
 }
 
 /// A relative `workdir` is inside the scenario's directory.

@@ -36,6 +36,19 @@ pub struct VarInputs {
 }
 
 impl VarInputs {
+    /// Adds built binaries (see `Config::binaries`) that nothing else named.
+    pub fn with_binaries<'a>(
+        mut self,
+        binaries: impl IntoIterator<Item = (&'a String, &'a std::path::PathBuf)>,
+    ) -> Self {
+        for (name, path) in binaries {
+            self.bins
+                .entry(name.clone())
+                .or_insert_with(|| path.to_string_lossy().into_owned());
+        }
+        self
+    }
+
     /// Picks up `CARGO_BIN_EXE_<name>` as cargo sets them for integration tests.
     pub fn with_cargo_bins(mut self) -> Self {
         for (key, value) in std::env::vars() {

@@ -339,6 +339,11 @@ impl RenderFailure {
             Code::TemplateError
         };
         let mut diagnostic = Diagnostic::error(code, self.message.clone());
+        if self.message.contains("`bin.") {
+            diagnostic = diagnostic.with_help(
+                "`bin.<name>` is the path of the crate's binary `<name>`: build it first (`cargo build`), or run the scenarios through `cargo test`, which builds it",
+            );
+        }
         let in_scenario = self.template.as_deref().is_none_or(|t| t == SCENARIO);
         if !in_scenario {
             if let (Some(name), Some(loc)) = (&self.template, self.location) {

@@ -1,0 +1,195 @@
+//! `cargo clnrm run`: scenario files run in-process with the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+fn clnrm(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cargo-clnrm"))
+        .arg("clnrm")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CLNRM_ROOTS")
+        .output()
+        .expect("run cargo-clnrm")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, content).expect("write");
+    path
+}
+
+fn scenario(name: &str, command: &str, extra: &str) -> String {
+    format!(
+        "[meta]\nname = \"{name}\"\nbackend = \"local\"\n{extra}\n[[steps]]\nname = \"s\"\ncommand = {command}\n"
+    )
+}
+
+#[test]
+fn passing_and_failing_files_end_with_the_closing_line_and_exit_code() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "a.clnrm.toml", &scenario("a", "[\"true\"]", ""));
+    write(
+        dir.path(),
+        "b.clnrm.toml",
+        &scenario("b", "[\"sh\", \"-c\", \"exit 1\"]", ""),
+    );
+    write(
+        dir.path(),
+        "c.clnrm.toml",
+        &scenario("c", "[\"true\"]", "ignore = \"not today\""),
+    );
+    let out = clnrm(dir.path(), &["run", "."]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert_eq!(
+        text.lines().last(),
+        Some("1 passed, 1 failed, 1 ignored"),
+        "{text}"
+    );
+    assert!(
+        text.contains("FAIL") && text.contains("expected exit code 0, was 1"),
+        "{text}"
+    );
+    let only_good = clnrm(dir.path(), &["run", "a.clnrm.toml"]);
+    assert_eq!(only_good.status.code(), Some(0));
+    assert_eq!(
+        stdout(&only_good).lines().last(),
+        Some("1 passed, 0 failed")
+    );
+}
+
+#[test]
+fn tags_select_and_json_reports_each_test() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "a.clnrm.toml",
+        &scenario("a", "[\"true\"]", "tags = [\"smoke\"]"),
+    );
+    write(
+        dir.path(),
+        "b.clnrm.toml",
+        &scenario("b", "[\"false\"]", "tags = [\"slow\"]"),
+    );
+    let out = clnrm(
+        dir.path(),
+        &["run", ".", "--tag", "smoke", "--message-format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(lines[0]["reason"], "test-finished");
+    assert_eq!(lines[0]["name"], "a.clnrm.toml::a");
+    assert_eq!(lines[0]["passed"], true);
+    assert_eq!(lines[1]["reason"], "run-finished");
+    assert_eq!(lines[1]["passed"], 1);
+}
+
+#[test]
+fn jobs_run_scenarios_at_once_and_fail_fast_cancels_the_rest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for i in 0..4 {
+        write(
+            dir.path(),
+            &format!("s{i}.clnrm.toml"),
+            &scenario(&format!("s{i}"), "[\"sleep\", \"0.5\"]", ""),
+        );
+    }
+    let started = Instant::now();
+    let out = clnrm(dir.path(), &["run", ".", "-j", "4"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    // Four half-second scenarios at once take well under their 2 s in sequence.
+    assert!(
+        started.elapsed() < Duration::from_millis(1800),
+        "{:?}",
+        started.elapsed()
+    );
+
+    write(
+        dir.path(),
+        "a-fails.clnrm.toml",
+        &scenario("fails", "[\"false\"]", ""),
+    );
+    let out = clnrm(dir.path(), &["run", ".", "-j", "1", "--fail-fast"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out).lines().last(),
+        Some("0 passed, 1 failed, 4 not run"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn the_backend_flag_overrides_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "a.clnrm.toml",
+        "[meta]\nname = \"a\"\n[[steps]]\nname = \"s\"\ncommand = [\"true\"]\n",
+    );
+    let container = clnrm(dir.path(), &["run", "."]);
+    assert!(stdout(&container).contains("container backend is not available"));
+    let local = clnrm(dir.path(), &["run", ".", "--backend", "local"]);
+    assert_eq!(local.status.code(), Some(0), "{}", stdout(&local));
+}
+
+fn sleeps(marker: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .expect("proc")
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .filter(|c| String::from_utf8_lossy(c) == format!("sleep\u{0}{marker}\u{0}"))
+        .count()
+}
+
+#[test]
+fn ctrl_c_and_sigterm_stop_the_run_and_leave_no_process() {
+    for (signal, marker) in [
+        (nix::sys::signal::Signal::SIGINT, "613"),
+        (nix::sys::signal::Signal::SIGTERM, "614"),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(
+            dir.path(),
+            "slow.clnrm.toml",
+            &scenario("slow", &format!("[\"sleep\", \"{marker}\"]"), ""),
+        );
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-clnrm"))
+            .args(["clnrm", "run", "."])
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while sleeps(marker) == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(sleeps(marker), 1, "the step started");
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal)
+            .expect("signal");
+        let started = Instant::now();
+        let status = child.wait().expect("wait");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{signal}: took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(status.code(), Some(130), "{signal}");
+        assert_eq!(sleeps(marker), 0, "{signal}: the step's process is gone");
+    }
+}
