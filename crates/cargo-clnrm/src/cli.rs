@@ -58,6 +58,10 @@ pub enum Command {
     List(ListArgs),
     /// Run scenario files directly, without compiling anything
     Run(RunArgs),
+    /// Build and run the crate's clnrm test targets (nextest when installed, else cargo test)
+    Test(TestArgs),
+    /// Add a clnrm test target and a first scenario to the crate here
+    Init(InitArgs),
 }
 
 /// Which files, and how they are read.
@@ -111,6 +115,38 @@ pub struct RunArgs {
     /// Run every scenario on this backend, whatever `[meta] backend` says
     #[arg(long, value_enum, value_name = "BACKEND")]
     pub backend: Option<BackendChoice>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The crate to set up (default: the current directory)
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub path: PathBuf,
+    /// Depend on clnrm-harness by path (a checkout) instead of by version
+    #[arg(long, value_name = "DIR")]
+    pub harness_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Run only tests whose name contains FILTER (passed to the runner)
+    #[arg(value_name = "FILTER")]
+    pub filter: Option<String>,
+    /// Only the clnrm targets of these packages (repeatable)
+    #[arg(short = 'p', long = "package", value_name = "SPEC")]
+    pub packages: Vec<String>,
+    /// Only scenarios whose `[meta] tags` include TAG (repeatable: any of them)
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Write a JUnit XML report, one testcase per scenario with its file and line
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Use `cargo test` even when cargo-nextest is installed
+    #[arg(long)]
+    pub no_nextest: bool,
+    /// Arguments for the runner (nextest or the test binaries), after `--`
+    #[arg(last = true, value_name = "ARGS")]
+    pub runner_args: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -36,6 +36,12 @@ fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(args, color, &mut out, &mut err),
         Command::List(args) => commands::list::run(args, &mut out, &mut err),
         Command::Run(args) => commands::run::run(args, color, &mut out, &mut err),
+        Command::Init(args) => commands::init::run(args, &mut out),
+        Command::Test(args) => {
+            // The runner owns the terminal from here; our buffered output goes first.
+            let _ = out.flush();
+            commands::test::run(args, &mut err)
+        }
     };
     let _ = out.flush();
     match result {

@@ -69,7 +69,11 @@ pub fn collect_trials(args: &Arguments, manifest_dir: &Path) -> Result<Collected
         },
     );
     let reports = process_all(&pipeline, &discovery.files);
-    let tests = plan(&reports);
+    let tags = wanted_tags();
+    let tests: Vec<PlannedTest> = plan(&reports)
+        .into_iter()
+        .filter(|t| tags.is_empty() || t.tags.iter().any(|tag| tags.contains(tag)))
+        .collect();
     let reports: Vec<Arc<FileReport>> = reports.into_iter().map(Arc::new).collect();
     let settings = RunSettings::from_config(&config);
     if !args.list {
@@ -122,4 +126,18 @@ fn trial(
         }
     })
     .with_ignored_flag(ignored)
+}
+
+/// `CLNRM_TAGS=a,b`: only scenarios tagged with one of them (`cargo clnrm test --tag`).
+/// Applied the same way when listing and running, so nextest sees one set.
+fn wanted_tags() -> Vec<String> {
+    std::env::var("CLNRM_TAGS")
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
 }

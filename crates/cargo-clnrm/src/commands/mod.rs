@@ -1,6 +1,8 @@
 //! One module per subcommand; `workspace` holds what they share.
 
+pub mod init;
 pub mod list;
 pub mod run;
+pub mod test;
 pub mod validate;
 mod workspace;

@@ -1,0 +1,184 @@
+//! `cargo clnrm test`: finds the workspace's clnrm harness targets and runs
+//! them with nextest (when installed) or `cargo test`, exiting as the runner does.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use cargo_metadata::{Metadata, MetadataCommand, Package, TargetKind};
+
+use crate::cli::TestArgs;
+use crate::error::CliError;
+
+mod junit;
+
+/// A `harness = false` test target of a package that uses clnrm-harness.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HarnessTarget {
+    pub package: String,
+    pub target: String,
+    pub manifest_dir: PathBuf,
+}
+
+/// `[[test]]` names with `harness = false` in a manifest (cargo metadata omits `harness`).
+fn harnessless_tests(manifest: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(manifest) else {
+        return Vec::new();
+    };
+    let Ok(value) = text.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    value
+        .get("test")
+        .and_then(|t| t.as_array())
+        .map(|tests| {
+            tests
+                .iter()
+                .filter(|t| t.get("harness").and_then(|h| h.as_bool()) == Some(false))
+                .filter_map(|t| t.get("name")?.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn uses_harness(package: &Package) -> bool {
+    package
+        .dependencies
+        .iter()
+        .any(|d| d.name == "clnrm-harness")
+}
+
+/// The harness targets of the workspace members (or of `packages`), in metadata order.
+pub fn harness_targets(metadata: &Metadata, packages: &[String]) -> Vec<HarnessTarget> {
+    metadata
+        .workspace_packages()
+        .into_iter()
+        .filter(|p| packages.is_empty() || packages.iter().any(|name| *name == *p.name))
+        .filter(|p| uses_harness(p))
+        .flat_map(|package| {
+            let manifest = package.manifest_path.as_std_path();
+            let harnessless = harnessless_tests(manifest);
+            package
+                .targets
+                .iter()
+                // `test = false` targets are not part of the suite (cargo test skips them too).
+                .filter(|t| {
+                    t.kind.contains(&TargetKind::Test) && t.test && harnessless.contains(&t.name)
+                })
+                .map(|t| HarnessTarget {
+                    package: package.name.to_string(),
+                    target: t.name.clone(),
+                    manifest_dir: manifest.parent().map(Path::to_path_buf).unwrap_or_default(),
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn nextest_installed() -> bool {
+    Command::new(cargo())
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+pub fn run(args: &TestArgs, stderr: &mut dyn std::io::Write) -> Result<u8, CliError> {
+    let metadata = MetadataCommand::new().no_deps().exec().map_err(|e| {
+        CliError::Usage(format!(
+            "cannot read the workspace with `cargo metadata`: {e}"
+        ))
+    })?;
+    let targets = harness_targets(&metadata, &args.packages);
+    if targets.is_empty() {
+        return Err(CliError::Usage(
+            "no clnrm test targets here: run `cargo clnrm init` to add one (a `[[test]]` with `harness = false` using clnrm-harness)"
+                .into(),
+        ));
+    }
+    let tags = args.tags.join(",");
+    let use_nextest = !args.no_nextest && nextest_installed();
+    writeln!(
+        stderr,
+        "running {} clnrm target{} with {}",
+        targets.len(),
+        if targets.len() == 1 { "" } else { "s" },
+        if use_nextest {
+            "cargo nextest"
+        } else {
+            "cargo test"
+        }
+    )?;
+    let scratch = tempfile::tempdir()?;
+    let code = if use_nextest {
+        let mut command = Command::new(cargo());
+        command.args(["nextest", "run", "--no-fail-fast"]);
+        for target in &targets {
+            command.args(["-p", &target.package]);
+        }
+        let filterset: Vec<String> = targets
+            .iter()
+            .map(|t| format!("binary_id({}::{})", t.package, t.target))
+            .collect();
+        command.args(["-E", &filterset.join(" | ")]);
+        if args.junit.is_some() {
+            let config = scratch.path().join("nextest.toml");
+            std::fs::write(
+                &config,
+                "[profile.clnrm-junit]\n[profile.clnrm-junit.junit]\npath = \"junit.xml\"\n",
+            )?;
+            command
+                .arg("--tool-config-file")
+                .arg(format!("clnrm:{}", config.display()))
+                .args(["--profile", "clnrm-junit"]);
+        }
+        if let Some(filter) = &args.filter {
+            command.arg(filter);
+        }
+        if !args.runner_args.is_empty() {
+            command.arg("--").args(&args.runner_args);
+        }
+        command.env("CLNRM_TAGS", &tags);
+        let status = command.status()?;
+        if let Some(junit) = &args.junit {
+            let written = PathBuf::from(metadata.target_directory.as_std_path())
+                .join("nextest/clnrm-junit/junit.xml");
+            junit::complete_nextest_report(&written, junit, &targets)?;
+        }
+        status.code().unwrap_or(101)
+    } else {
+        let mut code = 0;
+        let mut reports = Vec::new();
+        for (i, target) in targets.iter().enumerate() {
+            let mut command = Command::new(cargo());
+            command.args([
+                "test",
+                "-p",
+                &target.package,
+                "--test",
+                &target.target,
+                "--",
+            ]);
+            command
+                .args(args.filter.iter())
+                .args(&args.runner_args)
+                .env("CLNRM_TAGS", &tags);
+            if args.junit.is_some() {
+                let report = scratch.path().join(format!("{i}.xml"));
+                command.env("CLNRM_JUNIT", &report);
+                reports.push(report);
+            }
+            let status = command.status()?;
+            if code == 0 {
+                code = status.code().unwrap_or(101);
+            }
+        }
+        if let Some(junit) = &args.junit {
+            junit::merge(&reports, junit)?;
+        }
+        code
+    };
+    Ok(u8::try_from(code).unwrap_or(101))
+}
