@@ -45,6 +45,7 @@ fn failing_expectations() -> Vec<(String, Vec<String>, Vec<String>)> {
     files.sort();
     files
         .iter()
+        .filter(|path| std::fs::read_to_string(path).is_ok_and(|s| s.contains("# fails-with: ")))
         .map(|path| {
             let source = std::fs::read_to_string(path).expect("read");
             let pick = |prefix: &str| -> Vec<String> {
@@ -450,4 +451,70 @@ fn clnrm_test_runs_the_harness_targets_with_junit_and_tags() {
     let none = cargo_clnrm(&workspace(), &["test", "-p", "clnrm-failing-fixtures"]);
     assert_eq!(none.status.code(), Some(2));
     assert!(text(&none).contains("cargo clnrm init"), "{}", text(&none));
+}
+
+fn processes(argv: &[&str]) -> usize {
+    let wanted: String = argv.iter().map(|a| format!("{a}\u{0}")).collect();
+    std::fs::read_dir("/proc")
+        .expect("proc")
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .filter(|c| String::from_utf8_lossy(c) == wanted)
+        .count()
+}
+
+#[test]
+fn a_signalled_test_process_kills_its_steps() {
+    let out = cargo(&[
+        "test",
+        "-p",
+        "clnrm-failing-fixtures",
+        "--test",
+        "clnrm",
+        "--no-run",
+        "--message-format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let binary = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| {
+            (v["target"]["name"] == "clnrm")
+                .then(|| v["executable"].as_str().map(PathBuf::from))
+                .flatten()
+        })
+        .expect("test executable");
+    let fixtures = workspace().join("tests/fixtures/failing");
+    for signal in [
+        nix::sys::signal::Signal::SIGTERM,
+        nix::sys::signal::Signal::SIGINT,
+    ] {
+        let mut child = Command::new(&binary)
+            .args(["--ignored", "--exact", "signalled.clnrm.toml::signalled"])
+            .current_dir(&fixtures)
+            .env("CARGO_MANIFEST_DIR", &fixtures)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while processes(&["sleep", "1019"]) == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(processes(&["sleep", "1019"]), 1, "the step started");
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal)
+            .expect("signal");
+        let started = std::time::Instant::now();
+        let status = child.wait().expect("wait");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "{signal}: {:?}",
+            started.elapsed()
+        );
+        assert!(!status.success(), "{signal}: a cancelled test fails");
+        assert_eq!(
+            processes(&["sleep", "1019"]),
+            0,
+            "{signal}: the step's process is gone"
+        );
+    }
 }
