@@ -1,10 +1,12 @@
 //! Discovered scenarios -> libtest-mimic trials, named as `cargo clnrm list` names them.
 
+use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clnrm_core::config::{Config, ConfigOverrides};
+use clnrm_core::diagnostic::LocatedDiagnostic;
 use clnrm_core::discover::{DiscoveredFile, Discovery, discover};
 use clnrm_core::executor::{RunSettings, run_planned};
 use clnrm_core::pipeline::{FileReport, Pipeline, process_all};
@@ -107,7 +109,24 @@ fn trial(
     Trial::test(name, move || {
         let started = std::time::Instant::now();
         let verdict = run_planned(&test, &report, &settings);
-        let (passed, message) = (verdict.passed, verdict.message);
+        let (passed, mut message) = (verdict.passed, verdict.message);
+        // Warnings (unverified claims, deprecated keys) go with the test's result.
+        let warnings: Vec<String> = report
+            .diagnostics
+            .iter()
+            .filter(|d| !d.is_error())
+            .map(|d| LocatedDiagnostic::new(d, &report.source).to_string())
+            .collect();
+        if !warnings.is_empty() {
+            if passed {
+                let mut stderr = std::io::stderr().lock();
+                for warning in &warnings {
+                    let _ = writeln!(stderr, "{}: {warning}", test.name);
+                }
+            } else {
+                message.push_str(&format!("\n{}", warnings.join("\n")));
+            }
+        }
         let record = TestRecord {
             name: test.name.clone(),
             file: report.source.path().to_string_lossy().into_owned(),
