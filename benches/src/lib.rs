@@ -1,5 +1,8 @@
 //! Small helpers shared by the clnrm benchmarks (plain `fn main` benches, no
-//! criterion): timing, and order statistics over samples.
+//! criterion): timing, and order statistics over samples; [`throwaway`]
+//! generates and builds the throwaway crates of the harness benches.
+
+pub mod throwaway;
 
 use std::time::{Duration, Instant};
 
