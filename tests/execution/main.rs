@@ -7,6 +7,7 @@ use clnrm_core::discover::DiscoveredFile;
 use clnrm_core::executor::{RunSettings, ScenarioRun, run_scenario};
 use clnrm_core::pipeline::Pipeline;
 use clnrm_core::scenario::ScenarioFile;
+use clnrm_tests::count_processes;
 
 fn settings() -> RunSettings {
     RunSettings::from_config(&clnrm_core::config::Config::default())
@@ -93,16 +94,6 @@ stdin = "from stdin"
         !dir.exists(),
         "the scenario's directory is removed afterwards"
     );
-}
-
-/// Processes whose command line is exactly `argv`.
-fn count_processes(argv: &[&str]) -> usize {
-    let wanted: String = argv.iter().map(|a| format!("{a}\u{0}")).collect();
-    std::fs::read_dir("/proc")
-        .expect("proc")
-        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
-        .filter(|cmdline| String::from_utf8_lossy(cmdline) == wanted)
-        .count()
 }
 
 #[test]

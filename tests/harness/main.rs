@@ -453,15 +453,6 @@ fn clnrm_test_runs_the_harness_targets_with_junit_and_tags() {
     assert!(text(&none).contains("cargo clnrm init"), "{}", text(&none));
 }
 
-fn processes(argv: &[&str]) -> usize {
-    let wanted: String = argv.iter().map(|a| format!("{a}\u{0}")).collect();
-    std::fs::read_dir("/proc")
-        .expect("proc")
-        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
-        .filter(|c| String::from_utf8_lossy(c) == wanted)
-        .count()
-}
-
 #[test]
 fn a_signalled_test_process_kills_its_steps() {
     let out = cargo(&[
@@ -497,10 +488,16 @@ fn a_signalled_test_process_kills_its_steps() {
             .spawn()
             .expect("spawn");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while processes(&["sleep", "1019"]) == 0 && std::time::Instant::now() < deadline {
+        while clnrm_tests::count_processes(&["sleep", "1019"]) == 0
+            && std::time::Instant::now() < deadline
+        {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        assert_eq!(processes(&["sleep", "1019"]), 1, "the step started");
+        assert_eq!(
+            clnrm_tests::count_processes(&["sleep", "1019"]),
+            1,
+            "the step started"
+        );
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal)
             .expect("signal");
         let started = std::time::Instant::now();
@@ -512,7 +509,7 @@ fn a_signalled_test_process_kills_its_steps() {
         );
         assert!(!status.success(), "{signal}: a cancelled test fails");
         assert_eq!(
-            processes(&["sleep", "1019"]),
+            clnrm_tests::count_processes(&["sleep", "1019"]),
             0,
             "{signal}: the step's process is gone"
         );

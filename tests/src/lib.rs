@@ -21,3 +21,17 @@ pub fn process_fixture(relative: &str) -> FileReport {
     };
     Pipeline::default().process(&discovered)
 }
+
+/// Processes on this machine whose command line is exactly `argv`
+/// (to prove a run left none of its processes behind).
+pub fn count_processes(argv: &[&str]) -> usize {
+    let wanted: String = argv.iter().map(|a| format!("{a}\u{0}")).collect();
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+                .filter(|cmdline| String::from_utf8_lossy(cmdline) == wanted)
+                .count()
+        })
+        .unwrap_or(0)
+}
