@@ -1,8 +1,9 @@
 //! Keeps the user documentation in `docs/` in step with the code.
 //!
-//! Each test collects names from the code (diagnostic codes, command-line flags,
-//! configuration keys, scenario keys) and fails, listing every missing name, when
-//! a document does not mention one of them in backticks.
+//! Each test collects names from the code (diagnostic codes, commands and their
+//! flags, configuration keys, environment variables, scenario keys) and fails,
+//! listing every missing name, when a document does not mention one of them in
+//! backticks.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -12,9 +13,6 @@ use clnrm_core::config::CONFIG_KEYS;
 use clnrm_core::diagnostic::{Code, Severity};
 use clnrm_core::scenario::{accepted_keys, parse_scenario};
 use clnrm_core::validate::{ValidateOptions, validate};
-
-/// The subcommands whose flags `docs/cli.md` must document.
-const SUBCOMMANDS: &[&str] = &["validate", "list"];
 
 fn docs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs")
@@ -105,18 +103,42 @@ fn long_flags(help: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn help_of(subcommand: &str) -> String {
+/// The output of `cargo-clnrm clnrm <args> --help`.
+fn help(args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_cargo-clnrm"))
-        .args(["clnrm", subcommand, "--help"])
+        .arg("clnrm")
+        .args(args)
+        .arg("--help")
         .env("NO_COLOR", "1")
         .output()
         .expect("cargo-clnrm runs");
     assert!(
         output.status.success(),
-        "`cargo-clnrm clnrm {subcommand} --help` failed: {}",
+        "`cargo-clnrm clnrm {} --help` failed: {}",
+        args.join(" "),
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).expect("help is UTF-8")
+}
+
+/// The commands listed under "Commands:" in the top-level help, `help` left out,
+/// so a new command cannot go undocumented.
+fn subcommands() -> Vec<String> {
+    let top = help(&[]);
+    let commands: Vec<String> = top
+        .lines()
+        .skip_while(|line| line.trim() != "Commands:")
+        .skip(1)
+        .take_while(|line| !line.trim().is_empty())
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_string)
+        .collect();
+    assert!(
+        commands.iter().any(|c| c == "validate"),
+        "no commands found in the help of `cargo clnrm`; has the help layout changed?\n{top}"
+    );
+    commands
 }
 
 #[test]
@@ -128,8 +150,14 @@ fn every_command_line_flag_is_documented() {
         .filter_map(|span| span.split([' ', '=']).next().map(str::to_string))
         .collect();
     let mut missing = BTreeSet::new();
-    for subcommand in SUBCOMMANDS {
-        let flags = long_flags(&help_of(subcommand));
+    for subcommand in subcommands() {
+        // Each command has its own section, headed "## `cargo clnrm <command>`".
+        if !cli.contains(&format!("## `cargo clnrm {subcommand}`")) {
+            missing.insert(format!(
+                "the section \"## `cargo clnrm {subcommand}`\" (a command)"
+            ));
+        }
+        let flags = long_flags(&help(&[&subcommand]));
         assert!(
             flags.contains("--help"),
             "no flags found in the help of `{subcommand}`; has the help layout changed?\n{flags:?}"
@@ -142,8 +170,8 @@ fn every_command_line_flag_is_documented() {
     }
     assert_documented(
         "cli.md",
-        "command-line flags",
-        "write each as `--flag` in the table of its command",
+        "commands or command-line flags",
+        "give each command a section \"## `cargo clnrm <command>`\" and write each flag as `--flag` in its table",
         &missing,
     );
 }
@@ -160,6 +188,79 @@ fn every_configuration_key_is_documented() {
         "cli.md",
         "configuration keys of [package.metadata.clnrm]",
         "write each as `key` in the configuration table",
+        &missing,
+    );
+}
+
+/// Every `.rs` file under `dir`, recursively.
+fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, found);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path);
+        }
+    }
+}
+
+/// The `CLNRM_*` variables the crates read: `var("CLNRM_X")` and `var_os("CLNRM_X")`
+/// in their sources (`std::env::var`, or a helper named `var`).
+fn environment_variables_read() -> BTreeSet<String> {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&crates)
+        .expect("crates/ exists")
+        .flatten()
+    {
+        rust_files(&entry.path().join("src"), &mut files);
+    }
+    let mut names = BTreeSet::new();
+    for file in files {
+        let source = std::fs::read_to_string(&file).expect("source is UTF-8");
+        for call in ["var(\"", "var_os(\""] {
+            for (at, _) in source.match_indices(call) {
+                let rest = &source[at + call.len()..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                if name.starts_with("CLNRM_") && rest[name.len()..].starts_with('"') {
+                    names.insert(name);
+                }
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn every_environment_variable_is_documented() {
+    let names = environment_variables_read();
+    // Guards against a scan that stopped finding anything (the test would pass vacuously).
+    for expected in ["CLNRM_JUNIT", "CLNRM_TAGS", "CLNRM_ROOTS"] {
+        assert!(
+            names.contains(expected),
+            "the source scan did not find `{expected}`; found:\n{names:#?}"
+        );
+    }
+    // Documented when a code span starts with the name: `CLNRM_STRICT=1` counts.
+    let documented: BTreeSet<String> = code_spans(&read_doc("cli.md"))
+        .into_iter()
+        .chain(code_spans(&read_doc("harness.md")))
+        .filter_map(|span| span.split([' ', '=']).next().map(str::to_string))
+        .collect();
+    let missing: BTreeSet<String> = names
+        .into_iter()
+        .filter(|name| !documented.contains(name))
+        .collect();
+    assert_documented(
+        "cli.md or docs/harness.md",
+        "environment variables the code reads",
+        "write each as `NAME` in an environment-variable table",
         &missing,
     );
 }

@@ -38,16 +38,18 @@ pub struct Collected {
 fn exact_file(args: &Arguments, roots: &[std::path::PathBuf]) -> Option<Discovery> {
     let name = args.filter.as_deref().filter(|_| args.exact)?;
     let path_part = name.split("::").next()?;
-    roots.iter().find_map(|root| {
+    let found = roots.iter().find_map(|root| {
         let path = root.join(path_part);
-        path.is_file().then(|| Discovery {
-            files: vec![DiscoveredFile {
-                name: path_part.to_string(),
-                path,
-                root: root.clone(),
-            }],
-            issues: Vec::new(),
+        path.is_file().then(|| DiscoveredFile {
+            name: path_part.to_string(),
+            path,
+            root: root.clone(),
         })
+    });
+    // No such file: no test can have that name, so nothing is read at all.
+    Some(Discovery {
+        files: found.into_iter().collect(),
+        issues: Vec::new(),
     })
 }
 
@@ -62,6 +64,20 @@ pub fn collect_trials(args: &Arguments, manifest_dir: &Path) -> Result<Collected
         message
     })?;
     let discovery = exact_file(args, &config.roots).unwrap_or_else(|| discover(&[], &config.roots));
+    if discovery.files.is_empty() && !args.exact {
+        // Zero tests would pass silently; say where nothing was found.
+        let roots: Vec<String> = config
+            .roots
+            .iter()
+            .map(|r| r.display().to_string())
+            .collect();
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(
+            stderr,
+            "warning: no scenario files (*.clnrm.toml, *.clnrm.toml.tera) in {}",
+            roots.join(", ")
+        );
+    }
     let pipeline = Pipeline::new(
         VarInputs::default()
             .with_cargo_bins()
@@ -74,7 +90,10 @@ pub fn collect_trials(args: &Arguments, manifest_dir: &Path) -> Result<Collected
     let tags = wanted_tags();
     let tests: Vec<PlannedTest> = plan(&reports)
         .into_iter()
-        .filter(|t| tags.is_empty() || t.tags.iter().any(|tag| tags.contains(tag)))
+        // A broken file has no tags; it is always a (failing) test.
+        .filter(|t| {
+            tags.is_empty() || t.target.is_none() || t.tags.iter().any(|tag| tags.contains(tag))
+        })
         .collect();
     let reports: Vec<Arc<FileReport>> = reports.into_iter().map(Arc::new).collect();
     let settings = RunSettings::from_config(&config);

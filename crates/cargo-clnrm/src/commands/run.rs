@@ -58,7 +58,12 @@ pub fn run(
     });
     let tests: Vec<PlannedTest> = plan(&loaded.reports)
         .into_iter()
-        .filter(|t| args.tags.is_empty() || t.tags.iter().any(|tag| args.tags.contains(tag)))
+        // A broken file has no tags; it is always a (failing) test.
+        .filter(|t| {
+            args.tags.is_empty()
+                || t.target.is_none()
+                || t.tags.iter().any(|tag| args.tags.contains(tag))
+        })
         .collect();
     let jobs = args
         .jobs

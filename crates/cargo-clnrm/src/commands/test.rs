@@ -74,6 +74,25 @@ pub fn harness_targets(metadata: &Metadata, packages: &[String]) -> Vec<HarnessT
         .collect()
 }
 
+/// Inside a member crate, its own targets (as cargo test does); at the
+/// workspace root, every member's.
+fn current_package(metadata: &Metadata) -> Option<String> {
+    let cwd = std::env::current_dir().ok()?;
+    if cwd == metadata.workspace_root.as_std_path() {
+        return None;
+    }
+    metadata
+        .workspace_packages()
+        .into_iter()
+        .filter(|p| {
+            p.manifest_path
+                .parent()
+                .is_some_and(|dir| cwd.starts_with(dir.as_std_path()))
+        })
+        .max_by_key(|p| p.manifest_path.as_str().len())
+        .map(|p| p.name.to_string())
+}
+
 fn nextest_installed() -> bool {
     Command::new(cargo())
         .args(["nextest", "--version"])
@@ -91,7 +110,12 @@ pub fn run(args: &TestArgs, stderr: &mut dyn std::io::Write) -> Result<u8, CliEr
             "cannot read the workspace with `cargo metadata`: {e}"
         ))
     })?;
-    let targets = harness_targets(&metadata, &args.packages);
+    let packages = if args.packages.is_empty() {
+        current_package(&metadata).into_iter().collect()
+    } else {
+        args.packages.clone()
+    };
+    let targets = harness_targets(&metadata, &packages);
     if targets.is_empty() {
         return Err(CliError::Usage(
             "no clnrm test targets here: run `cargo clnrm init` to add one (a `[[test]]` with `harness = false` using clnrm-harness)"
@@ -140,7 +164,9 @@ pub fn run(args: &TestArgs, stderr: &mut dyn std::io::Write) -> Result<u8, CliEr
         if !args.runner_args.is_empty() {
             command.arg("--").args(&args.runner_args);
         }
-        command.env("CLNRM_TAGS", &tags);
+        if !args.tags.is_empty() {
+            command.env("CLNRM_TAGS", &tags);
+        }
         let status = command.status()?;
         if let Some(junit) = &args.junit {
             let written = PathBuf::from(metadata.target_directory.as_std_path())

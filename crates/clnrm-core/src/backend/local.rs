@@ -37,6 +37,10 @@ impl Backend for LocalBackend {
             .argv
             .split_first()
             .ok_or(BackendError::EmptyCommand)?;
+        if !request.workdir.is_dir() {
+            // Otherwise spawning fails with ENOENT and blames the program.
+            return Err(BackendError::MissingWorkdir(request.workdir.clone()));
+        }
         let started = Instant::now();
         let mut command = Command::new(program);
         command

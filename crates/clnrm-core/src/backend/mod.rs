@@ -56,6 +56,8 @@ pub enum BackendError {
     },
     #[error("the step has an empty command")]
     EmptyCommand,
+    #[error("the working directory `{0}` does not exist")]
+    MissingWorkdir(PathBuf),
 }
 
 /// Runs steps. Implementations own what they create and clean it up.

@@ -44,19 +44,30 @@ impl StepRun {
 #[derive(Debug, Clone, Default)]
 pub struct ScenarioRun {
     pub steps: Vec<StepRun>,
-    /// Failures that belong to no step: setup, claims, unsupported expectations.
+    /// Failures that belong to no step: setup, claims, timeouts.
     pub problems: Vec<String>,
+    /// What this version cannot run or check. Always a failure: even a scenario
+    /// that expects to fail must not pass on something nobody checked.
+    pub unsupported: Vec<String>,
     pub duration: Duration,
 }
 
 impl ScenarioRun {
     pub fn failed(&self) -> bool {
-        !self.problems.is_empty() || self.steps.iter().any(|s| !s.passed())
+        !self.problems.is_empty()
+            || !self.unsupported.is_empty()
+            || self.steps.iter().any(|s| !s.passed())
     }
 
     /// The verdict, with `expect_failure` applied.
     pub fn verdict(&self, scenario: &Scenario, locate: &dyn Fn(Range<usize>) -> String) -> Verdict {
         let report = self.failure_report(locate);
+        if !self.unsupported.is_empty() {
+            return Verdict {
+                passed: false,
+                message: report,
+            };
+        }
         match (&scenario.expect_failure, self.failed()) {
             (None, false) => Verdict {
                 passed: true,
@@ -107,7 +118,7 @@ impl ScenarioRun {
                 }
             }
         }
-        for problem in &self.problems {
+        for problem in self.problems.iter().chain(&self.unsupported) {
             let _ = writeln!(out, "{problem}");
         }
         out

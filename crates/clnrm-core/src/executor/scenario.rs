@@ -46,7 +46,7 @@ pub fn run_scenario(file: &ScenarioFile, index: usize, settings: &RunSettings) -
     };
     let backend_kind = settings.backend.unwrap_or(file.header.backend);
     if backend_kind == BackendKind::Container {
-        run.problems.push(
+        run.unsupported.push(
             "the container backend is not available in this version; set `[meta] backend = \"local\"` to run the steps on the host"
                 .into(),
         );
@@ -54,7 +54,7 @@ pub fn run_scenario(file: &ScenarioFile, index: usize, settings: &RunSettings) -
     }
     if !file.services.is_empty() {
         let ids: Vec<&str> = file.services.iter().map(|s| s.id.value.as_str()).collect();
-        run.problems.push(format!(
+        run.unsupported.push(format!(
             "services ({}) need the container backend, which is not available in this version",
             ids.join(", ")
         ));
@@ -181,7 +181,7 @@ fn check_claims(file: &ScenarioFile, backend: &dyn Backend, run: &mut ScenarioRu
         }
     }
     if !file.expect.is_empty() {
-        run.problems.push(
+        run.unsupported.push(
             "span expectations (`[expect.*]`) are not supported yet: the scenario fails rather than pass unchecked"
                 .into(),
         );
