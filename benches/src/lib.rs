@@ -64,6 +64,27 @@ impl Summary {
     }
 }
 
+impl Summary {
+    /// One table row: `label` padded to `width`, then median, p95 and min in
+    /// milliseconds (under a header of `median`, `p95`, `min` from [`header`]).
+    pub fn row_ms(&self, label: &str, width: usize) -> String {
+        format!(
+            "{label:<width$} {:>7.1} ms {:>7.1} ms {:>7.1} ms",
+            ms(self.median),
+            ms(self.p95),
+            ms(self.min)
+        )
+    }
+}
+
+/// The header line above [`Summary::row_ms`] rows.
+pub fn header(width: usize) -> String {
+    format!(
+        "{:<width$} {:>10} {:>10} {:>10}",
+        "", "median", "p95", "min"
+    )
+}
+
 /// Milliseconds with fractions, for printing.
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
