@@ -50,11 +50,25 @@ pub struct Rendered {
     pub env_reads: Vec<(String, Option<String>)>,
 }
 
-/// Renders scenario templates; cheap to share between threads.
+/// Renders scenario templates; cheap to create and to share between threads.
 #[derive(Debug, Clone)]
 pub struct TemplateEngine {
-    base: Arc<Tera>,
     budget: RenderBudget,
+}
+
+/// Tera with our functions, filters and the shipped macro library: built on
+/// the first rendering that needs Tera (parsing the library costs milliseconds,
+/// which a run of plain files, or `--exact` on one, should not pay).
+fn base() -> &'static Arc<Tera> {
+    static BASE: OnceLock<Arc<Tera>> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let mut tera = Tera::default();
+        tera.autoescape_on(vec![]);
+        functions::register(&mut tera);
+        tera.add_raw_template(MACRO_LIBRARY, MACRO_LIBRARY_TEXT)
+            .expect("the shipped macro library parses (tested)");
+        Arc::new(tera)
+    })
 }
 
 impl Default for TemplateEngine {
@@ -73,15 +87,7 @@ fn tag_regex() -> &'static Regex {
 
 impl TemplateEngine {
     pub fn new(budget: RenderBudget) -> Self {
-        let mut tera = Tera::default();
-        tera.autoescape_on(vec![]);
-        functions::register(&mut tera);
-        tera.add_raw_template(MACRO_LIBRARY, MACRO_LIBRARY_TEXT)
-            .expect("the shipped macro library parses (tested)");
-        Self {
-            base: Arc::new(tera),
-            budget,
-        }
+        Self { budget }
     }
 
     pub fn budget(&self) -> &RenderBudget {
@@ -219,7 +225,7 @@ impl TemplateEngine {
             .collect();
         templates.push((SCENARIO.to_string(), template.clone()));
         let job = worker::Job {
-            base: Arc::clone(&self.base),
+            base: Arc::clone(base()),
             templates,
             context: request.context.context.clone(),
             state: RenderState::new(
