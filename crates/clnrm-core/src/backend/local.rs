@@ -2,13 +2,14 @@
 //! so a timeout or cancellation kills everything it started.
 
 use std::io::{Read, Write};
+use std::os::fd::AsFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
@@ -16,6 +17,9 @@ use super::{Backend, BackendError, CancelToken, StepEnd, StepOutput, StepRequest
 
 /// How often a running step looks at the cancellation token.
 const CANCEL_POLL: Duration = Duration::from_millis(50);
+/// How often the pipe reader checks whether the program exited while
+/// something else keeps its pipes open.
+const PIPE_POLL_MS: u16 = 20;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LocalBackend;
@@ -41,14 +45,6 @@ fn resolve(program: &str, env: &[(String, String)], workdir: &Path) -> Option<Pa
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-fn read_all(mut source: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buffer = Vec::new();
-        let _ = source.read_to_end(&mut buffer);
-        buffer
-    })
 }
 
 impl Backend for LocalBackend {
@@ -101,24 +97,17 @@ impl Backend for LocalBackend {
                 let _ = pipe.write_all(text.as_bytes());
             });
         }
-        let stdout = child.stdout.take().map(read_all);
-        let stderr = child.stderr.take().map(read_all);
         let group = Pid::from_raw(child.id() as i32);
-        let (end, status) = wait(child, request.timeout, cancel, started);
-        // Whatever the step left running in its group goes too, so pipes close
-        // and nothing outlives the step.
+        let (end, (status, stdout, stderr)) = wait(child, request.timeout, cancel, started);
+        // Whatever the step left running in its group goes too: nothing outlives the step.
         let _ = killpg(group, Signal::SIGKILL);
-        let collect = |h: Option<JoinHandle<Vec<u8>>>| {
-            h.and_then(|h| h.join().ok())
-                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-                .unwrap_or_default()
-        };
+        let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
         Ok(StepOutput {
             end,
             exit_code: status.and_then(|s| s.code()),
             signal: status.and_then(|s| s.signal()),
-            stdout: collect(stdout),
-            stderr: collect(stderr),
+            stdout: text(stdout),
+            stderr: text(stderr),
             duration: started.elapsed(),
         })
     }
@@ -128,18 +117,74 @@ impl Backend for LocalBackend {
     }
 }
 
+type Finished = (Option<ExitStatus>, Vec<u8>, Vec<u8>);
+
+/// One thread per step reads both pipes and reaps the child (fewer threads
+/// than a reader per pipe plus a waiter: this is on every step's path).
+fn pump(mut child: Child) -> Finished {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    // As plain files, so both pipes are one type.
+    let mut stdout = child
+        .stdout
+        .take()
+        .map(|p| std::fs::File::from(std::os::fd::OwnedFd::from(p)));
+    let mut stderr = child
+        .stderr
+        .take()
+        .map(|p| std::fs::File::from(std::os::fd::OwnedFd::from(p)));
+    let group = Pid::from_raw(child.id() as i32);
+    let mut buffer = [0u8; 8192];
+    while stdout.is_some() || stderr.is_some() {
+        let mut fds = Vec::with_capacity(2);
+        if let Some(pipe) = &stdout {
+            fds.push(PollFd::new(pipe.as_fd(), PollFlags::POLLIN));
+        }
+        if let Some(pipe) = &stderr {
+            fds.push(PollFd::new(pipe.as_fd(), PollFlags::POLLIN));
+        }
+        let ready = poll(&mut fds, PollTimeout::from(PIPE_POLL_MS)).unwrap_or(0);
+        let readable: Vec<bool> = fds.iter().map(|fd| fd.any().unwrap_or(true)).collect();
+        drop(fds);
+        if ready == 0 {
+            // The program may have exited while something it started keeps the
+            // pipes open: end that too, so the pipes close.
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                let _ = killpg(group, Signal::SIGKILL);
+            }
+            continue;
+        }
+        let mut index = 0;
+        for (pipe, sink) in [(&mut stdout, &mut out), (&mut stderr, &mut err)] {
+            let Some(reader) = pipe.as_mut() else {
+                continue;
+            };
+            let is_ready = readable.get(index).copied().unwrap_or(false);
+            index += 1;
+            if !is_ready {
+                continue;
+            }
+            match reader.read(&mut buffer) {
+                Ok(0) | Err(_) => *pipe = None,
+                Ok(n) => sink.extend_from_slice(&buffer[..n]),
+            }
+        }
+    }
+    let status = child.wait().ok();
+    (status, out, err)
+}
+
 /// Waits for the step with a deadline, killing its group at the deadline or on
 /// cancellation. The child moves to a waiter thread (`Child::wait` blocks).
 fn wait(
-    mut child: Child,
+    child: Child,
     timeout: Duration,
     cancel: &CancelToken,
     started: Instant,
-) -> (StepEnd, Option<std::process::ExitStatus>) {
+) -> (StepEnd, Finished) {
     let group = Pid::from_raw(child.id() as i32);
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
-        let _ = sender.send(child.wait().ok());
+        let _ = sender.send(pump(child));
     });
     let mut end = StepEnd::Exited;
     loop {
@@ -151,8 +196,10 @@ fn wait(
             CANCEL_POLL
         };
         match receiver.recv_timeout(patience) {
-            Ok(status) => return (end, status),
-            Err(mpsc::RecvTimeoutError::Disconnected) => return (end, None),
+            Ok(finished) => return (end, finished),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return (end, (None, Vec::new(), Vec::new()));
+            }
             Err(mpsc::RecvTimeoutError::Timeout) if end != StepEnd::Exited => {}
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if started.elapsed() >= timeout {
