@@ -149,10 +149,15 @@ fn enforced_claims_are_checked() {
 #[test]
 fn a_step_that_exits_ends_what_it_left_running() {
     let started = Instant::now();
-    let r = run("[[steps]]\nname = \"a\"\ncommand = [\"sh\", \"-c\", \"sleep 1020 & echo done\"]\n");
+    let r =
+        run("[[steps]]\nname = \"a\"\ncommand = [\"sh\", \"-c\", \"sleep 1020 & echo done\"]\n");
     assert!(!r.failed(), "{}", r.failure_report(&|_| String::new()));
     assert_eq!(stdout(&r, 0), "done\n");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(count_processes(&["sleep", "1020"]), 0);
 }

@@ -5,9 +5,6 @@
 //! whose other parts are still template syntax. Lines outside them are blanked
 //! (same byte length) so every span points into the original file.
 
-use std::sync::OnceLock;
-
-use regex::Regex;
 use serde_json::Value as Json;
 use toml::de::{DeTable, DeValue};
 
@@ -54,21 +51,32 @@ pub struct Prepared {
 
 const PLAIN_TABLES: &[&str] = &["vars", "matrix", "determinism"];
 
-fn header_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r#"^[ \t]*\[\[?[ \t]*("?)([A-Za-z0-9_\-]+)"#).expect("static regex")
-    })
+/// The first name of a table header line (`[vars]`, `[[matrix.x]]`, `["vars"]`).
+fn table_name(line: &str) -> Option<&str> {
+    let rest = line.trim_start_matches([' ', '\t']).strip_prefix('[')?;
+    let rest = rest
+        .strip_prefix('[')
+        .unwrap_or(rest)
+        .trim_start_matches([' ', '\t']);
+    let rest = rest.strip_prefix('"').unwrap_or(rest);
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(rest.len());
+    (end > 0).then(|| &rest[..end])
 }
 
 /// Keeps only the lines of the plain tables, blanking the rest byte for byte.
 pub(crate) fn plain_tables_text(raw: &str) -> Option<String> {
+    // Most files have none of these tables: no copy for them.
+    if !PLAIN_TABLES.iter().any(|t| raw.contains(t)) {
+        return None;
+    }
     let mut out = String::with_capacity(raw.len());
     let mut inside = false;
     let mut any = false;
     for line in raw.split_inclusive('\n') {
-        if let Some(caps) = header_regex().captures(line) {
-            inside = PLAIN_TABLES.contains(&&caps[2]);
+        if let Some(name) = table_name(line) {
+            inside = PLAIN_TABLES.contains(&name);
             any |= inside;
         } else if starts_with_template_tag(line) {
             // Template syntax never belongs to a plain table: the table ended.
@@ -238,6 +246,15 @@ mod tests {
         assert_eq!(prepared.vars["db"]["host"], "h");
         assert_eq!(prepared.determinism.seed, Some(7));
         assert_eq!(prepared.combinations, vec![Combination::default()]);
+    }
+
+    #[test]
+    fn table_names_of_header_lines() {
+        assert_eq!(table_name("[vars]\n"), Some("vars"));
+        assert_eq!(table_name("  [[matrix.x]]"), Some("matrix"));
+        assert_eq!(table_name("[\"determinism\"]"), Some("determinism"));
+        assert_eq!(table_name("name = \"[vars]\""), None);
+        assert_eq!(table_name("[ ]"), None);
     }
 
     #[test]
