@@ -161,3 +161,21 @@ fn a_step_that_exits_ends_what_it_left_running() {
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(count_processes(&["sleep", "1020"]), 0);
 }
+
+#[test]
+fn a_step_that_closes_its_output_still_times_out() {
+    let started = Instant::now();
+    let r = run(
+        "[[steps]]\nname = \"a\"\ncommand = [\"sh\", \"-c\", \"exec >&- 2>&-; exec sleep 1021\"]\ntimeout = \"300ms\"\n",
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        r.failure_report(&|_| String::new())
+            .contains("timed out after 300ms")
+    );
+    assert_eq!(count_processes(&["sleep", "1021"]), 0);
+}

@@ -2,11 +2,10 @@
 //! so a timeout or cancellation kills everything it started.
 
 use std::io::{Read, Write};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -15,11 +14,9 @@ use nix::unistd::Pid;
 
 use super::{Backend, BackendError, CancelToken, StepEnd, StepOutput, StepRequest};
 
-/// How often a running step looks at the cancellation token.
-const CANCEL_POLL: Duration = Duration::from_millis(50);
-/// How often the pipe reader checks whether the program exited while
-/// something else keeps its pipes open.
-const PIPE_POLL_MS: u16 = 20;
+/// How often a quiet step is checked for its deadline, cancellation, and a
+/// program that exited while something it started keeps its pipes open.
+const TICK: Duration = Duration::from_millis(20);
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LocalBackend;
@@ -98,7 +95,7 @@ impl Backend for LocalBackend {
             });
         }
         let group = Pid::from_raw(child.id() as i32);
-        let (end, (status, stdout, stderr)) = wait(child, request.timeout, cancel, started);
+        let (end, (status, stdout, stderr)) = drive(child, request.timeout, cancel, started);
         // Whatever the step left running in its group goes too: nothing outlives the step.
         let _ = killpg(group, Signal::SIGKILL);
         let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
@@ -119,48 +116,66 @@ impl Backend for LocalBackend {
 
 type Finished = (Option<ExitStatus>, Vec<u8>, Vec<u8>);
 
-/// One thread per step reads both pipes and reaps the child (fewer threads
-/// than a reader per pipe plus a waiter: this is on every step's path).
-fn pump(mut child: Child) -> Finished {
-    let (mut out, mut err) = (Vec::new(), Vec::new());
+/// Reads both pipes on the calling thread until they close, ending the step's
+/// group at its deadline or on cancellation, then reaps it. No extra thread:
+/// this is on every step's path.
+fn drive(
+    mut child: Child,
+    timeout: Duration,
+    cancel: &CancelToken,
+    started: Instant,
+) -> (StepEnd, Finished) {
+    let group = Pid::from_raw(child.id() as i32);
     // As plain files, so both pipes are one type.
     let mut stdout = child
         .stdout
         .take()
-        .map(|p| std::fs::File::from(std::os::fd::OwnedFd::from(p)));
+        .map(|p| std::fs::File::from(OwnedFd::from(p)));
     let mut stderr = child
         .stderr
         .take()
-        .map(|p| std::fs::File::from(std::os::fd::OwnedFd::from(p)));
-    let group = Pid::from_raw(child.id() as i32);
+        .map(|p| std::fs::File::from(OwnedFd::from(p)));
+    let (mut out, mut err) = (Vec::new(), Vec::new());
     let mut buffer = [0u8; 8192];
+    let mut end = StepEnd::Exited;
+    let mut killed = false;
     while stdout.is_some() || stderr.is_some() {
-        let mut fds = Vec::with_capacity(2);
-        if let Some(pipe) = &stdout {
-            fds.push(PollFd::new(pipe.as_fd(), PollFlags::POLLIN));
-        }
-        if let Some(pipe) = &stderr {
-            fds.push(PollFd::new(pipe.as_fd(), PollFlags::POLLIN));
-        }
-        let ready = poll(&mut fds, PollTimeout::from(PIPE_POLL_MS)).unwrap_or(0);
+        let left = timeout.saturating_sub(started.elapsed());
+        let tick = if killed { TICK } else { left.min(TICK) };
+        let mut fds: Vec<PollFd<'_>> = [&stdout, &stderr]
+            .into_iter()
+            .flatten()
+            .map(|pipe| PollFd::new(pipe.as_fd(), PollFlags::POLLIN))
+            .collect();
+        let ready = poll(
+            &mut fds,
+            PollTimeout::try_from(tick).unwrap_or(PollTimeout::MAX),
+        )
+        .unwrap_or(0);
         let readable: Vec<bool> = fds.iter().map(|fd| fd.any().unwrap_or(true)).collect();
         drop(fds);
         if ready == 0 {
-            // The program may have exited while something it started keeps the
-            // pipes open: end that too, so the pipes close.
-            if matches!(child.try_wait(), Ok(Some(_))) {
-                let _ = killpg(group, Signal::SIGKILL);
+            if !killed {
+                if started.elapsed() >= timeout {
+                    end = StepEnd::TimedOut;
+                } else if cancel.is_cancelled() {
+                    end = StepEnd::Cancelled;
+                } else if !matches!(child.try_wait(), Ok(Some(_))) {
+                    continue;
+                }
             }
+            // At the deadline, on cancel, or after the program exited while
+            // something it started keeps the pipes open: end the group.
+            let _ = killpg(group, Signal::SIGKILL);
+            killed = true;
             continue;
         }
-        let mut index = 0;
+        let mut flags = readable.into_iter();
         for (pipe, sink) in [(&mut stdout, &mut out), (&mut stderr, &mut err)] {
             let Some(reader) = pipe.as_mut() else {
                 continue;
             };
-            let is_ready = readable.get(index).copied().unwrap_or(false);
-            index += 1;
-            if !is_ready {
+            if !flags.next().unwrap_or(false) {
                 continue;
             }
             match reader.read(&mut buffer) {
@@ -169,49 +184,25 @@ fn pump(mut child: Child) -> Finished {
             }
         }
     }
-    let status = child.wait().ok();
-    (status, out, err)
-}
-
-/// Waits for the step with a deadline, killing its group at the deadline or on
-/// cancellation. The child moves to a waiter thread (`Child::wait` blocks).
-fn wait(
-    child: Child,
-    timeout: Duration,
-    cancel: &CancelToken,
-    started: Instant,
-) -> (StepEnd, Finished) {
-    let group = Pid::from_raw(child.id() as i32);
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = sender.send(pump(child));
-    });
-    let mut end = StepEnd::Exited;
-    loop {
-        let left = timeout.saturating_sub(started.elapsed());
-        // Once killed, only the status is awaited.
-        let patience = if end == StepEnd::Exited {
-            left.min(CANCEL_POLL)
-        } else {
-            CANCEL_POLL
-        };
-        match receiver.recv_timeout(patience) {
-            Ok(finished) => return (end, finished),
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return (end, (None, Vec::new(), Vec::new()));
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) if end != StepEnd::Exited => {}
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                if started.elapsed() >= timeout {
-                    end = StepEnd::TimedOut;
-                } else if cancel.is_cancelled() {
-                    end = StepEnd::Cancelled;
-                } else {
-                    continue;
-                }
-                // The kill ends the wait; the loop then collects the status.
-                let _ = killpg(group, Signal::SIGKILL);
-            }
+    // The pipes are closed; the program may still run (it closed them itself).
+    let mut pause = Duration::from_micros(50);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Err(_) => break None,
+            Ok(None) => {}
         }
-    }
+        if !killed && (started.elapsed() >= timeout || cancel.is_cancelled()) {
+            end = if started.elapsed() >= timeout {
+                StepEnd::TimedOut
+            } else {
+                StepEnd::Cancelled
+            };
+            let _ = killpg(group, Signal::SIGKILL);
+            killed = true;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(TICK);
+    };
+    (end, (status, out, err))
 }
