@@ -6,7 +6,7 @@
 //! such as `comand` can never silently assert nothing.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::ops::Range;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -311,7 +311,8 @@ pub(crate) struct TableReader<'t, 'i> {
     diags: &'t Diagnostics,
     path: String,
     asked: Vec<&'static str>,
-    used: HashSet<String>,
+    /// Which entries (by position) were taken.
+    used: Vec<bool>,
     hints: &'static [(&'static str, &'static str)],
 }
 
@@ -328,7 +329,7 @@ impl<'t, 'i> TableReader<'t, 'i> {
             diags,
             path,
             asked: Vec::new(),
-            used: HashSet::new(),
+            used: vec![false; table.len()],
             hints: &[],
         }
     }
@@ -362,7 +363,19 @@ impl<'t, 'i> TableReader<'t, 'i> {
         &'t toml::Spanned<std::borrow::Cow<'i, str>>,
         &'t RawValue<'i>,
     )> {
-        self.table.iter().find(|(k, _)| k.get_ref().as_ref() == key)
+        self.position(key).and_then(|i| self.table.iter().nth(i))
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.table
+            .iter()
+            .position(|(k, _)| k.get_ref().as_ref() == key)
+    }
+
+    fn mark_used(&mut self, key: &str) {
+        if let Some(i) = self.position(key) {
+            self.used[i] = true;
+        }
     }
 
     /// Span of a key as written, for messages about the key itself.
@@ -381,8 +394,9 @@ impl<'t, 'i> TableReader<'t, 'i> {
             self.asked.push(key);
             self.diags.record_key(&self.path, key);
         }
-        let (_, raw) = self.entry(key)?;
-        self.used.insert(key.to_string());
+        let index = self.position(key)?;
+        self.used[index] = true;
+        let (_, raw) = self.table.iter().nth(index)?;
         Some(ValueRef::new(raw, self.diags, self.child_path(key)))
     }
 
@@ -396,7 +410,7 @@ impl<'t, 'i> TableReader<'t, 'i> {
         let Some((old_key, raw)) = self.entry(old) else {
             return current;
         };
-        self.used.insert(old.to_string());
+        self.mark_used(old);
         let path = self.child_path(old);
         let same_value = current
             .as_ref()
@@ -431,11 +445,11 @@ impl<'t, 'i> TableReader<'t, 'i> {
     /// Takes every entry, for free-form tables (`[assertions]`, `[vars]`, ...).
     pub(crate) fn entries(&mut self) -> Vec<(Spanned<String>, ValueRef<'t, 'i>)> {
         let table = self.table;
+        self.used.iter_mut().for_each(|u| *u = true);
         table
             .iter()
             .map(|(k, raw)| {
                 let key = k.get_ref().to_string();
-                self.used.insert(key.clone());
                 let path = self.child_path(&key);
                 (
                     Spanned::new(key, k.span()),
@@ -490,9 +504,9 @@ impl<'t, 'i> TableReader<'t, 'i> {
 
     /// Reports every key nobody asked for.
     pub(crate) fn finish(self) {
-        for (key, _) in self.table.iter() {
+        for ((key, _), used) in self.table.iter().zip(&self.used) {
             let name = key.get_ref().as_ref();
-            if self.used.contains(name) || DOC_KEYS.contains(&name) {
+            if *used || DOC_KEYS.contains(&name) {
                 continue;
             }
             let path = self.child_path(name);
