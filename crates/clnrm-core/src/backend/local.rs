@@ -1,11 +1,13 @@
 //! The local backend: each step is a host process in its own process group,
 //! so a timeout or cancellation kills everything it started.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -34,9 +36,20 @@ fn resolve(program: &str, env: &[(String, String)], workdir: &Path) -> Option<Pa
         .rev()
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| v.as_str())?;
-    std::env::split_paths(path)
+    // Found programs are remembered per PATH: most steps run the same few.
+    static FOUND: OnceLock<Mutex<HashMap<(String, String), PathBuf>>> = OnceLock::new();
+    let found = FOUND.get_or_init(Default::default);
+    let key = (path.to_string(), program.to_string());
+    if let Some(hit) = found.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return Some(hit);
+    }
+    let resolved = std::env::split_paths(path)
         .map(|dir| dir.join(program))
-        .find(|candidate| is_executable(candidate))
+        .find(|candidate| is_executable(candidate))?;
+    if let Ok(mut map) = found.lock() {
+        map.insert(key, resolved.clone());
+    }
+    Some(resolved)
 }
 
 fn is_executable(path: &Path) -> bool {

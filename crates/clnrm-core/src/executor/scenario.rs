@@ -62,7 +62,7 @@ pub fn run_scenario(file: &ScenarioFile, index: usize, settings: &RunSettings) -
     }
     let backend = LocalBackend;
     let scratch = match tempfile::Builder::new().prefix("clnrm-").tempdir() {
-        Ok(dir) => dir,
+        Ok(dir) => ScratchDir(dir.keep()),
         Err(e) => {
             run.problems.push(format!(
                 "cannot create the scenario's working directory: {e}"
@@ -95,7 +95,7 @@ pub fn run_scenario(file: &ScenarioFile, index: usize, settings: &RunSettings) -
         let request = StepRequest {
             argv: step.command.value.clone(),
             env: environment(step, settings),
-            workdir: workdir(step, scratch.path().to_path_buf()),
+            workdir: workdir(step, scratch.0.clone()),
             stdin: step.stdin.clone(),
             timeout,
         };
@@ -131,6 +131,18 @@ pub fn run_scenario(file: &ScenarioFile, index: usize, settings: &RunSettings) -
     run.duration = started.elapsed();
     // `scratch` is removed here, whatever happened above.
     run
+}
+
+/// The scenario's working directory, removed when the run ends, however it ends.
+/// Most are empty by then: one `rmdir`, not a directory walk.
+struct ScratchDir(PathBuf);
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        if std::fs::remove_dir(&self.0).is_err() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 /// A relative `workdir` is inside the scenario's directory.
