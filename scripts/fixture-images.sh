@@ -8,6 +8,8 @@
 set -euo pipefail
 
 IMAGE="${CLNRM_FIXTURE_IMAGE:-clnrm-busybox:latest}"
+# Bump when the image's content changes, so existing machines rebuild it.
+FIXTURE_VERSION=2
 
 engine_answers() { docker info >/dev/null 2>&1; }
 
@@ -37,7 +39,8 @@ if ! engine_answers; then
   fi
 fi
 
-if docker image inspect "$IMAGE" >/dev/null 2>&1; then
+current=$(docker image inspect -f '{{ index .Config.Labels "clnrm.fixture" }}' "$IMAGE" 2>/dev/null || true)
+if [ "$current" = "$FIXTURE_VERSION" ]; then
   echo "fixture-images: $IMAGE exists"
   exit 0
 fi
@@ -56,8 +59,11 @@ trap 'rm -rf "$work"' EXIT
 FROM scratch
 COPY busybox /bin/busybox
 RUN ["/bin/busybox", "--install", "-s", "/bin"]
+RUN ["/bin/sh", "-c", "mkdir -p /tmp /srv /root /etc && chmod 1777 /tmp"]
+ARG FIXTURE_VERSION
+LABEL clnrm.fixture="${FIXTURE_VERSION}"
 CMD ["/bin/sh"]
 DOCKERFILE
-  docker build -q -t "$IMAGE" . >/dev/null
+  docker build -q --build-arg "FIXTURE_VERSION=$FIXTURE_VERSION" -t "$IMAGE" . >/dev/null
 )
 echo "fixture-images: built $IMAGE ($(docker image inspect -f '{{.Size}}' "$IMAGE") bytes)"

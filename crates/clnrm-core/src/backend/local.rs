@@ -67,15 +67,15 @@ impl Backend for LocalBackend {
             .argv
             .split_first()
             .ok_or(BackendError::EmptyCommand)?;
-        if !request.workdir.is_dir() {
+        let workdir = request.workdir.as_deref().unwrap_or(Path::new("."));
+        if !workdir.is_dir() {
             // Otherwise spawning fails with ENOENT and blames the program.
-            return Err(BackendError::MissingWorkdir(request.workdir.clone()));
+            return Err(BackendError::MissingWorkdir(workdir.to_path_buf()));
         }
-        let executable = resolve(program, &request.env, &request.workdir).ok_or_else(|| {
-            BackendError::NotFound {
+        let executable =
+            resolve(program, &request.env, workdir).ok_or_else(|| BackendError::NotFound {
                 program: program.clone(),
-            }
-        })?;
+            })?;
         let started = Instant::now();
         let mut command = Command::new(&executable);
         command
@@ -83,7 +83,7 @@ impl Backend for LocalBackend {
             .args(args)
             .env_clear()
             .envs(request.env.iter().map(|(k, v)| (k, v)))
-            .current_dir(&request.workdir)
+            .current_dir(workdir)
             .stdin(if request.stdin.is_some() {
                 Stdio::piped()
             } else {

@@ -2,9 +2,11 @@
 //! host processes, the container backend (next) execs into containers.
 
 mod cancel;
+mod container;
 mod local;
 
 pub use cancel::CancelToken;
+pub use container::{ContainerBackend, run_labels};
 pub use local::LocalBackend;
 
 use std::path::PathBuf;
@@ -16,7 +18,8 @@ pub struct StepRequest {
     pub argv: Vec<String>,
     /// The complete environment of the program (nothing is inherited).
     pub env: Vec<(String, String)>,
-    pub workdir: PathBuf,
+    /// `None`: the backend's default (the image's working directory).
+    pub workdir: Option<PathBuf>,
     pub stdin: Option<String>,
     pub timeout: Duration,
 }
@@ -56,6 +59,9 @@ pub enum BackendError {
     },
     #[error("the step has an empty command")]
     EmptyCommand,
+    /// The engine could not be reached or refused; the message says what to do.
+    #[error("{0}")]
+    Engine(String),
     #[error("the working directory `{0}` does not exist")]
     MissingWorkdir(PathBuf),
 }

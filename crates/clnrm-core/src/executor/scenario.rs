@@ -1,10 +1,10 @@
 //! Runs one scenario: a fresh working directory shared by its steps, a clean
 //! environment, step and scenario deadlines, and a stop at the first failure.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::backend::{Backend, CancelToken, LocalBackend, StepEnd, StepRequest};
+use crate::backend::{Backend, CancelToken, ContainerBackend, LocalBackend, StepEnd, StepRequest};
 use crate::config::Config;
 use crate::expect::{Mismatch, judge_step};
 use crate::scenario::{Backend as BackendKind, KnownClaim, ScenarioFile, Step};
@@ -20,6 +20,8 @@ pub struct RunSettings {
     pub env_passthrough: Vec<String>,
     /// Overrides `[meta] backend` (`--backend`).
     pub backend: Option<BackendKind>,
+    /// The runner image of scenarios that name none.
+    pub default_image: String,
     pub cancel: CancelToken,
 }
 
@@ -30,6 +32,7 @@ impl RunSettings {
             scenario_timeout: config.scenario_timeout,
             env_passthrough: config.env_passthrough.clone(),
             backend: None,
+            default_image: config.default_image.clone(),
             cancel: CancelToken::new(),
         }
     }
@@ -44,32 +47,18 @@ pub fn run_scenario(file: &ScenarioFile, index: usize, settings: &RunSettings) -
             .push(format!("no scenario number {index} in the file"));
         return run;
     };
-    let backend_kind = settings.backend.unwrap_or(file.header.backend);
-    if backend_kind == BackendKind::Container {
-        run.unsupported.push(
-            "the container backend is not available in this version; set `[meta] backend = \"local\"` to run the steps on the host"
-                .into(),
-        );
-        return run;
-    }
-    if !file.services.is_empty() {
-        let ids: Vec<&str> = file.services.iter().map(|s| s.id.value.as_str()).collect();
-        run.unsupported.push(format!(
-            "services ({}) need the container backend, which is not available in this version",
-            ids.join(", ")
-        ));
-        return run;
-    }
-    let backend = LocalBackend;
-    let scratch = match tempfile::Builder::new().prefix("clnrm-").tempdir() {
-        Ok(dir) => ScratchDir(dir.keep()),
-        Err(e) => {
-            run.problems.push(format!(
-                "cannot create the scenario's working directory: {e}"
-            ));
+    let place = match Place::prepare(file, settings) {
+        Ok(place) => place,
+        Err(Unavailable::Unsupported(reason)) => {
+            run.unsupported.push(reason);
+            return run;
+        }
+        Err(Unavailable::Setup(reason)) => {
+            run.problems.push(reason);
             return run;
         }
     };
+    let backend = place.backend();
     let scenario_timeout = scenario
         .timeout
         .as_ref()
@@ -94,8 +83,8 @@ pub fn run_scenario(file: &ScenarioFile, index: usize, settings: &RunSettings) -
         };
         let request = StepRequest {
             argv: step.command.value.clone(),
-            env: environment(step, settings),
-            workdir: workdir(step, scratch.0.clone()),
+            env: place.environment(step, settings),
+            workdir: place.workdir(step),
             stdin: step.stdin.clone(),
             timeout,
         };
@@ -127,9 +116,9 @@ pub fn run_scenario(file: &ScenarioFile, index: usize, settings: &RunSettings) -
             break;
         }
     }
-    check_claims(file, &backend, &mut run);
+    check_claims(file, backend, &mut run);
     run.duration = started.elapsed();
-    // `scratch` is removed here, whatever happened above.
+    // The place (working directory or container) is removed here, whatever happened.
     run
 }
 
@@ -145,25 +134,95 @@ impl Drop for ScratchDir {
     }
 }
 
-/// A relative `workdir` is inside the scenario's directory.
-fn workdir(step: &Step, scenario_dir: PathBuf) -> PathBuf {
-    match &step.workdir {
-        Some(dir) => scenario_dir.join(dir),
-        None => scenario_dir,
-    }
+/// Where a scenario's steps run, owning what was created for it.
+enum Place {
+    /// On the host, in a fresh directory.
+    Host(LocalBackend, ScratchDir),
+    /// In the scenario's runner container.
+    Container(ContainerBackend),
 }
 
-/// PATH, the configured passthrough variables, then the step's own `env`.
-fn environment(step: &Step, settings: &RunSettings) -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> = std::iter::once("PATH")
-        .chain(settings.env_passthrough.iter().map(String::as_str))
-        .filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v)))
-        .collect();
-    for (key, value) in &step.env {
-        env.retain(|(k, _)| k != key);
-        env.push((key.clone(), value.clone()));
+enum Unavailable {
+    /// Something this version cannot run: always a failure.
+    Unsupported(String),
+    /// The machine is not ready (no engine, no image, no disk).
+    Setup(String),
+}
+
+impl Place {
+    fn prepare(file: &ScenarioFile, settings: &RunSettings) -> Result<Self, Unavailable> {
+        if !file.services.is_empty() {
+            let ids: Vec<&str> = file.services.iter().map(|s| s.id.value.as_str()).collect();
+            return Err(Unavailable::Unsupported(format!(
+                "services ({}) are not supported yet",
+                ids.join(", ")
+            )));
+        }
+        match settings.backend.unwrap_or(file.header.backend) {
+            BackendKind::Local => {
+                let dir = tempfile::Builder::new()
+                    .prefix("clnrm-")
+                    .tempdir()
+                    .map_err(|e| {
+                        Unavailable::Setup(format!(
+                            "cannot create the scenario's working directory: {e}"
+                        ))
+                    })?;
+                Ok(Place::Host(LocalBackend, ScratchDir(dir.keep())))
+            }
+            BackendKind::Container => {
+                if file.header.build.is_some() {
+                    return Err(Unavailable::Unsupported(
+                        "`[meta] build` (building the runner image) is not supported yet; build it and name it with `image`"
+                            .into(),
+                    ));
+                }
+                let image = file
+                    .header
+                    .image
+                    .as_ref()
+                    .map_or(settings.default_image.as_str(), |i| i.value.as_str());
+                ContainerBackend::start(image)
+                    .map(Place::Container)
+                    .map_err(|e| Unavailable::Setup(e.to_string()))
+            }
+        }
     }
-    env
+
+    fn backend(&self) -> &dyn Backend {
+        match self {
+            Place::Host(backend, _) => backend,
+            Place::Container(backend) => backend,
+        }
+    }
+
+    /// On the host a relative `workdir` is inside the scenario's directory;
+    /// in a container, relative to `/`, and the image's own by default.
+    fn workdir(&self, step: &Step) -> Option<PathBuf> {
+        match (self, &step.workdir) {
+            (Place::Host(_, scratch), Some(dir)) => Some(scratch.0.join(dir)),
+            (Place::Host(_, scratch), None) => Some(scratch.0.clone()),
+            (Place::Container(_), Some(dir)) => Some(Path::new("/").join(dir)),
+            (Place::Container(_), None) => None,
+        }
+    }
+
+    /// On the host: PATH, the configured passthrough variables, then the
+    /// step's own `env`. In a container the image's environment stands in for
+    /// the host's, so only passthrough and the step's `env` are added.
+    fn environment(&self, step: &Step, settings: &RunSettings) -> Vec<(String, String)> {
+        let host_path = matches!(self, Place::Host(..)).then_some("PATH");
+        let mut env: Vec<(String, String)> = host_path
+            .into_iter()
+            .chain(settings.env_passthrough.iter().map(String::as_str))
+            .filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v)))
+            .collect();
+        for (key, value) in &step.env {
+            env.retain(|(k, _)| k != key);
+            env.push((key.clone(), value.clone()));
+        }
+        env
+    }
 }
 
 fn check_claims(file: &ScenarioFile, backend: &dyn Backend, run: &mut ScenarioRun) {

@@ -1,0 +1,138 @@
+//! The container backend against the real engine (no mocks): one runner
+//! container per scenario, steps exec'd as argv, nothing left behind.
+//! Needs a Docker engine and the fixture image (`scripts/fixture-images.sh`).
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use clnrm_core::discover::DiscoveredFile;
+use clnrm_core::executor::{RunSettings, ScenarioRun, run_scenario};
+use clnrm_core::pipeline::Pipeline;
+
+/// The leak checks count this process's containers: one test at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn run(toml: &str) -> ScenarioRun {
+    let report = Pipeline::default().process_text(
+        &DiscoveredFile {
+            name: "c.clnrm.toml".into(),
+            path: PathBuf::from("c.clnrm.toml"),
+            root: PathBuf::new(),
+        },
+        format!("[meta]\nname = \"c\"\nimage = \"clnrm-busybox:latest\"\n{toml}"),
+    );
+    assert!(!report.has_errors(), "{:?}", report.diagnostics);
+    let file = report.variants[0].file.clone().expect("parsed");
+    run_scenario(
+        &file,
+        0,
+        &RunSettings::from_config(&clnrm_core::config::Config::default()),
+    )
+}
+
+fn report(run: &ScenarioRun) -> String {
+    run.failure_report(&|_| String::new())
+}
+
+fn stdout(run: &ScenarioRun, step: usize) -> String {
+    run.steps[step].output.as_ref().expect("ran").stdout.clone()
+}
+
+/// Containers this test process created that still exist.
+fn our_containers() -> usize {
+    let out = Command::new("docker")
+        .args([
+            "ps",
+            "-a",
+            "-q",
+            "--filter",
+            &format!("label=clnrm.pid={}", std::process::id()),
+        ])
+        .output()
+        .expect("docker ps");
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+#[test]
+fn steps_run_as_argv_in_the_runner_container() {
+    let _serial = serial();
+    let r = run(r#"[[steps]]
+name = "spaces"
+command = ["echo", "a  b"]
+[[steps]]
+name = "verbatim"
+command = ["printf", "%s|", "$HOME", "'q'", "\"d\"", "two\nlines"]
+[[steps]]
+name = "env_workdir_stdin"
+command = ["sh", "-c", "echo $GREETING; pwd; cat"]
+env = { GREETING = "hi" }
+workdir = "tmp"
+stdin = "from stdin"
+[[steps]]
+name = "no_network"
+command = ["ls", "/sys/class/net"]
+"#);
+    assert!(!r.failed(), "{}", report(&r));
+    assert_eq!(stdout(&r, 0), "a  b\n", "one argument, never re-split");
+    assert_eq!(stdout(&r, 1), "$HOME|'q'|\"d\"|two\nlines|");
+    assert_eq!(stdout(&r, 2), "hi\n/tmp\nfrom stdin");
+    assert_eq!(
+        stdout(&r, 3).trim(),
+        "lo",
+        "a scenario without services has no network"
+    );
+    assert_eq!(our_containers(), 0);
+}
+
+#[test]
+fn failures_are_reported_and_the_container_removed() {
+    let _serial = serial();
+    let r = run("[[steps]]\nname = \"a\"\ncommand = [\"sh\", \"-c\", \"exit 1\"]\n");
+    assert!(
+        report(&r).contains("expected exit code 0, was 1"),
+        "{}",
+        report(&r)
+    );
+    let missing = run("[[steps]]\nname = \"a\"\ncommand = [\"clnrm-no-such-program\"]\n");
+    assert!(
+        report(&missing).contains("`clnrm-no-such-program`: command not found"),
+        "{}",
+        report(&missing)
+    );
+    assert_eq!(our_containers(), 0);
+}
+
+#[test]
+fn a_hanging_step_is_killed_at_its_timeout() {
+    let _serial = serial();
+    let started = Instant::now();
+    let r = run(
+        "[[steps]]\nname = \"hangs\"\ncommand = [\"sleep\", \"30\"]\ntimeout = \"500ms\"\n[[steps]]\nname = \"never\"\ncommand = [\"true\"]\n",
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(r.steps.len(), 1);
+    assert!(
+        report(&r).contains("timed out after 500ms"),
+        "{}",
+        report(&r)
+    );
+    assert_eq!(our_containers(), 0);
+}
+
+#[test]
+fn the_hermetic_claim_holds_in_a_container() {
+    let _serial = serial();
+    let r = run(
+        "[[steps]]\nname = \"a\"\ncommand = [\"true\"]\n[assertions]\nexecution_should_be_hermetic = true\n",
+    );
+    assert!(!r.failed(), "{}", report(&r));
+}
