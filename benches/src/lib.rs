@@ -4,6 +4,9 @@
 
 pub mod throwaway;
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
 use std::time::{Duration, Instant};
 
 /// Runs `f` once and returns its result with the wall time it took.
@@ -124,4 +127,48 @@ mod tests {
         assert_eq!(summary.runs, 5);
         assert_eq!(median(&[]), Duration::ZERO);
     }
+}
+
+/// `<workspace>/target/release/cargo-clnrm`, built first when missing;
+/// `CLNRM_BENCH_BINARY` names another one (e.g. the debug build).
+pub fn release_binary() -> Result<PathBuf, String> {
+    if let Some(binary) = std::env::var_os("CLNRM_BENCH_BINARY") {
+        let binary = PathBuf::from(binary);
+        return match std::fs::canonicalize(&binary) {
+            Ok(path) if path.is_file() => Ok(path),
+            _ => Err(format!(
+                "CLNRM_BENCH_BINARY: {} is not a file",
+                binary.display()
+            )),
+        };
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or("no workspace above benches/")?
+        .to_path_buf();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(|t| workspace.join(t))
+        .unwrap_or_else(|| workspace.join("target"));
+    let binary = target
+        .join("release")
+        .join(format!("cargo-clnrm{}", std::env::consts::EXE_SUFFIX));
+    if binary.is_file() {
+        return Ok(binary);
+    }
+    println!(
+        "{} is missing: building it with `cargo build --release -p cargo-clnrm`",
+        binary.display()
+    );
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--release", "-p", "cargo-clnrm"])
+        .current_dir(&workspace)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() || !binary.is_file() {
+        return Err(format!(
+            "`cargo build --release -p cargo-clnrm` failed ({status})"
+        ));
+    }
+    Ok(binary)
 }

@@ -46,8 +46,9 @@ pub struct ScenarioRun {
     pub steps: Vec<StepRun>,
     /// Failures that belong to no step: setup, claims, timeouts.
     pub problems: Vec<String>,
-    /// What this version cannot run or check. Always a failure: even a scenario
-    /// that expects to fail must not pass on something nobody checked.
+    /// What this version (or this machine: no engine, no image) could not run
+    /// or check. Always a failure: even a scenario that expects to fail must
+    /// not pass on something nobody ran.
     pub unsupported: Vec<String>,
     pub duration: Duration,
 }

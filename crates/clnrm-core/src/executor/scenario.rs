@@ -54,7 +54,8 @@ pub fn run_scenario(file: &ScenarioFile, index: usize, settings: &RunSettings) -
             return run;
         }
         Err(Unavailable::Setup(reason)) => {
-            run.problems.push(reason);
+            // Nothing ran, so nothing failed as expected: never a pass.
+            run.unsupported.push(reason);
             return run;
         }
     };
