@@ -136,3 +136,61 @@ fn the_hermetic_claim_holds_in_a_container() {
     );
     assert!(!r.failed(), "{}", report(&r));
 }
+
+/// Networks this test process created that still exist.
+fn our_networks() -> usize {
+    let out = Command::new("docker")
+        .args([
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label=clnrm.pid={}", std::process::id()),
+        ])
+        .output()
+        .expect("docker network ls");
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+const WEB: &str = r#"[service.web]
+image = "clnrm-busybox:latest"
+args = ["sh", "-c", "echo hello > /srv/index.html && exec httpd -f -p 8080 -h /srv"]
+env = { MODE = "test" }
+health_check = { cmd = ["wget", "-q", "-O", "-", "http://127.0.0.1:8080/"], interval = "100ms", retries = 50 }
+"#;
+
+#[test]
+fn services_are_reachable_by_id_on_the_scenarios_own_network() {
+    let _serial = serial();
+    let r = run(&format!(
+        "{WEB}[[steps]]\nname = \"fetch\"\ncommand = [\"wget\", \"-q\", \"-O\", \"-\", \"http://web:8080/\"]\n[[steps]]\nname = \"in_service\"\nservice = \"web\"\ncommand = [\"sh\", \"-c\", \"echo $MODE\"]\n[[steps]]\nname = \"no_route_out\"\ncommand = [\"sh\", \"-c\", \"wget -q -T 2 -O - http://1.1.1.1/ || echo unreachable\"]\n"
+    ));
+    assert!(!r.failed(), "{}", report(&r));
+    assert_eq!(stdout(&r, 0), "hello\n");
+    assert_eq!(stdout(&r, 1), "test\n");
+    assert!(stdout(&r, 2).contains("unreachable"), "{}", stdout(&r, 2));
+    assert_eq!((our_containers(), our_networks()), (0, 0));
+}
+
+#[test]
+fn a_service_that_never_gets_healthy_fails_clearly_and_leaves_nothing() {
+    let _serial = serial();
+    let r = run(r#"[service.db]
+image = "clnrm-busybox:latest"
+args = ["sleep", "60"]
+health_check = { cmd = ["false"], interval = "50ms", retries = 3 }
+[[steps]]
+name = "a"
+command = ["true"]
+"#);
+    let text = report(&r);
+    assert!(
+        text.contains("service `db` did not pass its health check [\"false\"] after 3 tries"),
+        "{text}"
+    );
+    assert!(
+        r.steps.is_empty(),
+        "no step runs against an unhealthy service"
+    );
+    assert_eq!((our_containers(), our_networks()), (0, 0));
+}

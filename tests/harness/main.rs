@@ -216,6 +216,7 @@ fn run_example(binaries: &Example, args: &[&str], junit: Option<&Path>) -> Outpu
 }
 
 const EXAMPLE_TESTS: &[&str] = &[
+    "ignored.clnrm.toml::ignored",
     "services.clnrm.toml::fetch_by_host_name",
     "steps.clnrm.toml::argv_and_output",
     "templates/matrix.clnrm.toml.tera::greets[who=world]",
@@ -241,7 +242,7 @@ fn the_libtest_protocol_nextest_uses() {
     let ignored = example(&binary, &["--list", "--format", "terse", "--ignored"]);
     assert_eq!(
         String::from_utf8_lossy(&ignored.stdout).trim(),
-        "services.clnrm.toml::fetch_by_host_name: test"
+        "ignored.clnrm.toml::ignored: test"
     );
     let exact = example(&binary, &["--exact", "steps.clnrm.toml::argv_and_output"]);
     let exact_out = String::from_utf8_lossy(&exact.stdout).into_owned();
@@ -330,7 +331,7 @@ fn junit_under_plain_cargo_test() {
     let out = run_example(&binary, &[], Some(&report));
     assert!(out.status.success());
     let xml = std::fs::read_to_string(&report).expect("report written");
-    assert_eq!(xml.matches("<testcase").count(), 3, "{xml}");
+    assert_eq!(xml.matches("<testcase").count(), 4, "{xml}");
     assert!(
         xml.contains("name=\"steps.clnrm.toml::argv_and_output\""),
         "{xml}"
@@ -417,10 +418,10 @@ fn clnrm_test_runs_the_harness_targets_with_junit_and_tags() {
     );
     assert!(out.status.success(), "{}", text(&out));
     let xml = std::fs::read_to_string(&nextest_report).expect("report");
-    assert_eq!(xml.matches("<testcase").count(), 3, "{xml}");
+    assert_eq!(xml.matches("<testcase").count(), 4, "{xml}");
     assert_eq!(
         xml.matches(" line=\"").count(),
-        3,
+        4,
         "every testcase has its line: {xml}"
     );
     assert!(

@@ -47,12 +47,28 @@ fn engine_address() -> String {
     std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
 }
 
-/// One scenario's runner container; dropping it removes the container.
+/// A service to start on the scenario's network, reachable by its id.
+#[derive(Debug, Clone)]
+pub struct ServiceSpec {
+    pub id: String,
+    pub image: String,
+    /// The container's command (the image's entrypoint is kept).
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub health_check: Option<crate::scenario::HealthCheck>,
+}
+
+/// One scenario's world: its network (only with services), its services and
+/// its runner container. Dropping it removes all of them, forced and bounded.
 #[derive(Debug)]
 pub struct ContainerBackend {
     runtime: Runtime,
     docker: Docker,
-    container: String,
+    network: Option<String>,
+    /// Every container created, for teardown.
+    created: Vec<String>,
+    runner: Option<String>,
+    services: Vec<(String, String)>,
 }
 
 fn unreachable(error: impl std::fmt::Display) -> BackendError {
@@ -62,73 +78,216 @@ fn unreachable(error: impl std::fmt::Display) -> BackendError {
     ))
 }
 
+fn refused(what: &str, image: &str, error: bollard::errors::Error) -> BackendError {
+    match error {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        } => BackendError::Engine(format!(
+            "image `{image}` is not available locally and is never pulled: build it (`bash scripts/fixture-images.sh` builds clnrm-busybox:latest) or `docker pull {image}`"
+        )),
+        e @ bollard::errors::Error::DockerResponseServerError { .. } => {
+            BackendError::Engine(format!("the engine refused {what}: {e}"))
+        }
+        e => unreachable(e),
+    }
+}
+
 impl ContainerBackend {
-    /// Creates and starts the runner container from `image` (never pulled).
-    pub fn start(image: &str) -> Result<Self, BackendError> {
+    /// Starts the scenario's world: a network and the services when there are
+    /// any (each waited for by its health check), then the runner container
+    /// from `runner_image` when steps run in one. Images are never pulled.
+    pub fn start(
+        runner_image: Option<&str>,
+        services: &[ServiceSpec],
+        cancel: &CancelToken,
+    ) -> Result<Self, BackendError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| BackendError::Engine(format!("cannot start the engine client: {e}")))?;
         let docker = Docker::connect_with_defaults().map_err(unreachable)?;
+        // Owned from here on: whatever fails below, Drop removes what exists.
+        let mut world = Self {
+            runtime,
+            docker,
+            network: None,
+            created: Vec::new(),
+            runner: None,
+            services: Vec::new(),
+        };
+        if !services.is_empty() {
+            world.create_network()?;
+            for service in services {
+                let id = world.create_container(
+                    &service.image,
+                    None,
+                    service.args.clone(),
+                    &service.env,
+                    Some(&service.id),
+                )?;
+                world.services.push((service.id.clone(), id));
+            }
+            for service in services {
+                if let Some(check) = &service.health_check {
+                    world.wait_healthy(&service.id, check, cancel)?;
+                }
+            }
+        }
+        if let Some(image) = runner_image {
+            // Keep the runner alive between execs, whatever the image's command.
+            let id = world.create_container(
+                image,
+                Some(vec!["sleep".into()]),
+                vec!["2147483647".into()],
+                &[],
+                None,
+            )?;
+            world.runner = Some(id);
+        }
+        Ok(world)
+    }
+
+    fn create_network(&mut self) -> Result<(), BackendError> {
+        let name = format!("clnrm-{}-{:08x}", run_id(), fastrand::u32(..));
+        let request = bollard::models::NetworkCreateRequest {
+            name: name.clone(),
+            // No route out: the scenario's world is its own.
+            internal: Some(true),
+            labels: Some(run_labels()),
+            ..Default::default()
+        };
+        self.runtime
+            .block_on(self.docker.create_network(request))
+            .map_err(|e| refused("the scenario's network", "", e))?;
+        self.network = Some(name);
+        Ok(())
+    }
+
+    fn create_container(
+        &mut self,
+        image: &str,
+        entrypoint: Option<Vec<String>>,
+        cmd: Vec<String>,
+        env: &[(String, String)],
+        alias: Option<&str>,
+    ) -> Result<String, BackendError> {
+        let networking_config = match (&self.network, alias) {
+            (Some(network), Some(alias)) => Some(bollard::models::NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(
+                    network.clone(),
+                    bollard::models::EndpointSettings {
+                        aliases: Some(vec![alias.to_string()]),
+                        ..Default::default()
+                    },
+                )])),
+            }),
+            _ => None,
+        };
         let body = ContainerCreateBody {
             image: Some(image.to_string()),
-            // Keep the container alive between execs, whatever the image's command.
-            entrypoint: Some(vec!["sleep".into()]),
-            cmd: Some(vec!["2147483647".into()]),
+            entrypoint,
+            cmd: (!cmd.is_empty()).then_some(cmd),
+            env: Some(env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             labels: Some(run_labels()),
             host_config: Some(HostConfig {
-                network_mode: Some("none".into()),
+                network_mode: Some(self.network.clone().unwrap_or_else(|| "none".into())),
                 privileged: Some(false),
                 init: Some(true),
                 ..HostConfig::default()
             }),
+            networking_config,
             ..ContainerCreateBody::default()
         };
         let name = format!("clnrm-{}-{:08x}", run_id(), fastrand::u32(..));
         let options = CreateContainerOptionsBuilder::default().name(&name).build();
-        let created = runtime.block_on(docker.create_container(Some(options), body));
-        let container = match created {
-            Ok(response) => response.id,
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => {
-                return Err(BackendError::Engine(format!(
-                    "image `{image}` is not available locally and is never pulled: build it (`bash scripts/fixture-images.sh` builds clnrm-busybox:latest) or `docker pull {image}`"
-                )));
-            }
-            Err(e @ bollard::errors::Error::DockerResponseServerError { .. }) => {
-                return Err(BackendError::Engine(format!(
-                    "the engine refused the runner container: {e}"
-                )));
-            }
-            Err(e) => return Err(unreachable(e)),
+        let what = match alias {
+            Some(id) => format!("service `{id}`"),
+            None => "the runner container".to_string(),
         };
-        let backend = Self {
-            runtime,
-            docker,
-            container,
-        };
-        backend
+        let id = self
             .runtime
-            .block_on(backend.docker.start_container(&backend.container, None))
-            .map_err(|e| {
-                BackendError::Engine(format!("the runner container did not start: {e}"))
-            })?;
-        Ok(backend)
+            .block_on(self.docker.create_container(Some(options), body))
+            .map_err(|e| refused(&what, image, e))?
+            .id;
+        self.created.push(id.clone());
+        self.runtime
+            .block_on(self.docker.start_container(&id, None))
+            .map_err(|e| BackendError::Engine(format!("{what} did not start: {e}")))?;
+        Ok(id)
     }
 
-    pub fn container_id(&self) -> &str {
-        &self.container
+    /// Runs the health check until it passes, within its retries.
+    fn wait_healthy(
+        &self,
+        service: &str,
+        check: &crate::scenario::HealthCheck,
+        cancel: &CancelToken,
+    ) -> Result<(), BackendError> {
+        let container = self
+            .service_container(service)
+            .unwrap_or_default()
+            .to_string();
+        let interval = check.interval.unwrap_or(Duration::from_millis(500));
+        let retries = check.retries.unwrap_or(30).max(1);
+        let request = StepRequest {
+            argv: check.cmd.clone(),
+            env: Vec::new(),
+            workdir: None,
+            stdin: None,
+            timeout: check.timeout.unwrap_or(Duration::from_secs(5)),
+            service: Some(service.to_string()),
+        };
+        let mut last = String::new();
+        for attempt in 1..=retries {
+            match self
+                .runtime
+                .block_on(self.exec(&container, &request, cancel))
+            {
+                Ok(output) if output.exit_code == Some(0) => return Ok(()),
+                Ok(output) => {
+                    last = format!(
+                        "exit code {:?}: {}{}",
+                        output.exit_code,
+                        output.stdout.trim(),
+                        output.stderr.trim()
+                    );
+                }
+                Err(e) => last = e.to_string(),
+            }
+            if cancel.is_cancelled() {
+                break;
+            }
+            if attempt < retries {
+                std::thread::sleep(interval);
+            }
+        }
+        Err(BackendError::Engine(format!(
+            "service `{service}` did not pass its health check {:?} after {retries} tries (last: {last})",
+            check.cmd
+        )))
     }
 
-    fn kill(&self) {
+    fn service_container(&self, service: &str) -> Option<&str> {
+        self.services
+            .iter()
+            .find(|(id, _)| id == service)
+            .map(|(_, c)| c.as_str())
+    }
+
+    /// The runner container, for tests and debugging.
+    pub fn runner_id(&self) -> Option<&str> {
+        self.runner.as_deref()
+    }
+
+    fn kill(&self, container: &str) {
         let _ = self
             .runtime
-            .block_on(self.docker.kill_container(&self.container, None));
+            .block_on(self.docker.kill_container(container, None));
     }
 
     async fn exec(
         &self,
+        container: &str,
         request: &StepRequest,
         cancel: &CancelToken,
     ) -> Result<StepOutput, BackendError> {
@@ -152,7 +311,7 @@ impl ContainerBackend {
         };
         let exec = self
             .docker
-            .create_exec(&self.container, options)
+            .create_exec(container, options)
             .await
             .map_err(|e| {
                 BackendError::Engine(format!("cannot run the step in the container: {e}"))
@@ -250,10 +409,20 @@ impl Backend for ContainerBackend {
         if request.argv.is_empty() {
             return Err(BackendError::EmptyCommand);
         }
-        let output = self.runtime.block_on(self.exec(request, cancel))?;
+        let container = match &request.service {
+            Some(service) => self.service_container(service).ok_or_else(|| {
+                BackendError::Engine(format!("service `{service}` is not running"))
+            })?,
+            None => self.runner.as_deref().ok_or_else(|| {
+                BackendError::Engine("this scenario has no runner container".into())
+            })?,
+        };
+        let output = self
+            .runtime
+            .block_on(self.exec(container, request, cancel))?;
         if output.end != StepEnd::Exited {
-            // The exec cannot be killed alone; the scenario ends here anyway.
-            self.kill();
+            // An exec cannot be killed alone; the scenario ends here anyway.
+            self.kill(container);
         }
         Ok(output)
     }
@@ -264,15 +433,26 @@ impl Backend for ContainerBackend {
 }
 
 impl Drop for ContainerBackend {
-    /// Forced, time-bounded removal, whatever ended the scenario.
+    /// Forced, time-bounded removal of everything, whatever ended the scenario.
     fn drop(&mut self) {
-        let options = RemoveContainerOptionsBuilder::default()
-            .force(true)
-            .v(true)
-            .build();
-        let remove = self.docker.remove_container(&self.container, Some(options));
+        let docker = &self.docker;
+        let containers = std::mem::take(&mut self.created);
+        let network = self.network.take();
+        let teardown = async {
+            let removals = containers.iter().map(|id| {
+                let options = RemoveContainerOptionsBuilder::default()
+                    .force(true)
+                    .v(true)
+                    .build();
+                docker.remove_container(id, Some(options))
+            });
+            futures_util::future::join_all(removals).await;
+            if let Some(network) = &network {
+                let _ = docker.remove_network(network).await;
+            }
+        };
         let _ = self
             .runtime
-            .block_on(async { tokio::time::timeout(TEARDOWN_LIMIT, remove).await });
+            .block_on(async { tokio::time::timeout(TEARDOWN_LIMIT, teardown).await });
     }
 }

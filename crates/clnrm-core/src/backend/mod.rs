@@ -6,7 +6,7 @@ mod container;
 mod local;
 
 pub use cancel::CancelToken;
-pub use container::{ContainerBackend, run_labels};
+pub use container::{ContainerBackend, ServiceSpec, run_labels};
 pub use local::LocalBackend;
 
 use std::path::PathBuf;
@@ -22,6 +22,8 @@ pub struct StepRequest {
     pub workdir: Option<PathBuf>,
     pub stdin: Option<String>,
     pub timeout: Duration,
+    /// Run inside this service's container instead of the runner.
+    pub service: Option<String>,
 }
 
 /// How a step's program ended.

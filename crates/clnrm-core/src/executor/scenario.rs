@@ -4,10 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::backend::{Backend, CancelToken, ContainerBackend, LocalBackend, StepEnd, StepRequest};
+use crate::backend::{
+    Backend, CancelToken, ContainerBackend, LocalBackend, ServiceSpec, StepEnd, StepRequest,
+};
 use crate::config::Config;
 use crate::expect::{Mismatch, judge_step};
-use crate::scenario::{Backend as BackendKind, KnownClaim, ScenarioFile, Step};
+use crate::scenario::{
+    Backend as BackendKind, ImageSource, KnownClaim, Scenario, ScenarioFile, Step,
+};
 
 use super::outcome::{ScenarioRun, StepRun};
 
@@ -47,7 +51,7 @@ pub fn run_scenario(file: &ScenarioFile, index: usize, settings: &RunSettings) -
             .push(format!("no scenario number {index} in the file"));
         return run;
     };
-    let place = match Place::prepare(file, settings) {
+    let place = match Place::prepare(file, scenario, settings) {
         Ok(place) => place,
         Err(Unavailable::Unsupported(reason)) => {
             run.unsupported.push(reason);
@@ -88,6 +92,7 @@ pub fn run_scenario(file: &ScenarioFile, index: usize, settings: &RunSettings) -
             workdir: place.workdir(step),
             stdin: step.stdin.clone(),
             timeout,
+            service: step.service.as_ref().map(|s| s.value.clone()),
         };
         let mut step_run = StepRun::new(step);
         match backend.run_step(&request, &settings.cancel) {
@@ -151,15 +156,20 @@ enum Unavailable {
 }
 
 impl Place {
-    fn prepare(file: &ScenarioFile, settings: &RunSettings) -> Result<Self, Unavailable> {
-        if !file.services.is_empty() {
+    fn prepare(
+        file: &ScenarioFile,
+        scenario: &Scenario,
+        settings: &RunSettings,
+    ) -> Result<Self, Unavailable> {
+        let backend = settings.backend.unwrap_or(file.header.backend);
+        if backend == BackendKind::Local && !file.services.is_empty() {
             let ids: Vec<&str> = file.services.iter().map(|s| s.id.value.as_str()).collect();
             return Err(Unavailable::Unsupported(format!(
-                "services ({}) are not supported yet",
+                "services ({}) with steps on the host (`backend = \"local\"`) are not supported yet",
                 ids.join(", ")
             )));
         }
-        match settings.backend.unwrap_or(file.header.backend) {
+        match backend {
             BackendKind::Local => {
                 let dir = tempfile::Builder::new()
                     .prefix("clnrm-")
@@ -178,12 +188,19 @@ impl Place {
                             .into(),
                     ));
                 }
+                let services = service_specs(file)?;
                 let image = file
                     .header
                     .image
                     .as_ref()
                     .map_or(settings.default_image.as_str(), |i| i.value.as_str());
-                ContainerBackend::start(image)
+                // A runner only when some step runs outside the services.
+                let runner = scenario
+                    .steps
+                    .iter()
+                    .any(|s| s.service.is_none())
+                    .then_some(image);
+                ContainerBackend::start(runner, &services, &settings.cancel)
                     .map(Place::Container)
                     .map_err(|e| Unavailable::Setup(e.to_string()))
             }
@@ -224,6 +241,37 @@ impl Place {
         }
         env
     }
+}
+
+/// The services as the container backend starts them; what it cannot do yet
+/// is named, never skipped.
+fn service_specs(file: &ScenarioFile) -> Result<Vec<ServiceSpec>, Unavailable> {
+    let mut specs = Vec::with_capacity(file.services.len());
+    for service in &file.services {
+        let id = &service.id.value;
+        let unsupported = |what: &str| {
+            Unavailable::Unsupported(format!("service `{id}`: {what} is not supported yet"))
+        };
+        if !service.volumes.is_empty() {
+            return Err(unsupported("`volumes`"));
+        }
+        if service.wait_for_span.is_some() {
+            return Err(unsupported("`wait_for_span`"));
+        }
+        let image = match &service.image {
+            Some(ImageSource::Image(image)) => image.value.clone(),
+            Some(ImageSource::Build(_)) => return Err(unsupported("`build`")),
+            None => return Err(unsupported("a service without an image")),
+        };
+        specs.push(ServiceSpec {
+            id: id.clone(),
+            image,
+            args: service.args.clone(),
+            env: service.env.clone(),
+            health_check: service.health_check.clone(),
+        });
+    }
+    Ok(specs)
 }
 
 fn check_claims(file: &ScenarioFile, backend: &dyn Backend, run: &mut ScenarioRun) {
