@@ -107,28 +107,6 @@ pub fn env_count(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ms_list(values: &[u64]) -> Vec<Duration> {
-        values.iter().map(|&v| Duration::from_millis(v)).collect()
-    }
-
-    #[test]
-    fn order_statistics() {
-        let s = ms_list(&[5, 1, 4, 2, 3]);
-        assert_eq!(median(&s), Duration::from_millis(3));
-        assert_eq!(percentile(&s, 95.0), Duration::from_millis(5));
-        assert_eq!(percentile(&s, 0.0), Duration::from_millis(1));
-        assert_eq!(median(&ms_list(&[1, 2, 3, 4])), Duration::from_micros(2500));
-        let summary = Summary::of(&s);
-        assert_eq!(summary.min, Duration::from_millis(1));
-        assert_eq!(summary.runs, 5);
-        assert_eq!(median(&[]), Duration::ZERO);
-    }
-}
-
 /// `<workspace>/target/release/cargo-clnrm`, built first when missing;
 /// `CLNRM_BENCH_BINARY` names another one (e.g. the debug build).
 pub fn release_binary() -> Result<PathBuf, String> {
@@ -155,10 +133,13 @@ pub fn release_binary() -> Result<PathBuf, String> {
     if binary.is_file() {
         return Ok(binary);
     }
-    println!(
-        "{} is missing: building it with `cargo build --release -p cargo-clnrm`",
-        binary.display()
-    );
+    #[allow(clippy::print_stdout)] // benches report on stdout
+    {
+        println!(
+            "{} is missing: building it with `cargo build --release -p cargo-clnrm`",
+            binary.display()
+        );
+    }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
         .args(["build", "--release", "-p", "cargo-clnrm"])
@@ -171,4 +152,26 @@ pub fn release_binary() -> Result<PathBuf, String> {
         ));
     }
     Ok(binary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms_list(values: &[u64]) -> Vec<Duration> {
+        values.iter().map(|&v| Duration::from_millis(v)).collect()
+    }
+
+    #[test]
+    fn order_statistics() {
+        let s = ms_list(&[5, 1, 4, 2, 3]);
+        assert_eq!(median(&s), Duration::from_millis(3));
+        assert_eq!(percentile(&s, 95.0), Duration::from_millis(5));
+        assert_eq!(percentile(&s, 0.0), Duration::from_millis(1));
+        assert_eq!(median(&ms_list(&[1, 2, 3, 4])), Duration::from_micros(2500));
+        let summary = Summary::of(&s);
+        assert_eq!(summary.min, Duration::from_millis(1));
+        assert_eq!(summary.runs, 5);
+        assert_eq!(median(&[]), Duration::ZERO);
+    }
 }

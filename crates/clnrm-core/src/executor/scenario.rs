@@ -145,7 +145,7 @@ enum Place {
     /// On the host, in a fresh directory.
     Host(LocalBackend, ScratchDir),
     /// In the scenario's runner container.
-    Container(ContainerBackend),
+    Container(Box<ContainerBackend>),
 }
 
 enum Unavailable {
@@ -201,7 +201,7 @@ impl Place {
                     .any(|s| s.service.is_none())
                     .then_some(image);
                 ContainerBackend::start(runner, &services, &settings.cancel)
-                    .map(Place::Container)
+                    .map(|world| Place::Container(Box::new(world)))
                     .map_err(|e| Unavailable::Setup(e.to_string()))
             }
         }
@@ -210,7 +210,7 @@ impl Place {
     fn backend(&self) -> &dyn Backend {
         match self {
             Place::Host(backend, _) => backend,
-            Place::Container(backend) => backend,
+            Place::Container(backend) => backend.as_ref(),
         }
     }
 
