@@ -194,3 +194,17 @@ command = ["true"]
     );
     assert_eq!((our_containers(), our_networks()), (0, 0));
 }
+
+#[test]
+fn limits_apply_to_the_containers() {
+    let _serial = serial();
+    let r = run(r#"[limits]
+memory_mb = 64
+cpu_millicores = 500
+[[steps]]
+name = "memory"
+command = ["sh", "-c", "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes"]
+"#);
+    assert!(!r.failed(), "{}", report(&r));
+    assert_eq!(stdout(&r, 0).trim(), (64 * 1024 * 1024).to_string());
+}

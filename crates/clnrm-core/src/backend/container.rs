@@ -69,6 +69,8 @@ pub struct ContainerBackend {
     created: Vec<String>,
     runner: Option<String>,
     services: Vec<(String, String)>,
+    /// `[limits]`, applied to every container of the scenario.
+    limits: crate::scenario::Limits,
 }
 
 fn unreachable(error: impl std::fmt::Display) -> BackendError {
@@ -99,6 +101,7 @@ impl ContainerBackend {
     pub fn start(
         runner_image: Option<&str>,
         services: &[ServiceSpec],
+        limits: &crate::scenario::Limits,
         cancel: &CancelToken,
     ) -> Result<Self, BackendError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -114,6 +117,7 @@ impl ContainerBackend {
             created: Vec::new(),
             runner: None,
             services: Vec::new(),
+            limits: limits.clone(),
         };
         if !services.is_empty() {
             world.create_network()?;
@@ -193,6 +197,8 @@ impl ContainerBackend {
                 network_mode: Some(self.network.clone().unwrap_or_else(|| "none".into())),
                 privileged: Some(false),
                 init: Some(true),
+                memory: self.limits.memory_mb.map(|mb| i64::from(mb) * 1024 * 1024),
+                nano_cpus: self.limits.cpu_millicores.map(|m| i64::from(m) * 1_000_000),
                 ..HostConfig::default()
             }),
             networking_config,

@@ -200,7 +200,8 @@ impl Place {
                     .iter()
                     .any(|s| s.service.is_none())
                     .then_some(image);
-                ContainerBackend::start(runner, &services, &settings.cancel)
+                let limits = file.limits.clone().unwrap_or_default();
+                ContainerBackend::start(runner, &services, &limits, &settings.cancel)
                     .map(|world| Place::Container(Box::new(world)))
                     .map_err(|e| Unavailable::Setup(e.to_string()))
             }
