@@ -213,3 +213,46 @@ fn an_unreachable_engine_is_one_clear_message() {
         "{text}"
     );
 }
+
+/// Containers that process `pid` created and that still exist.
+fn clnrm_containers(pid: u32) -> usize {
+    let out = Command::new("docker")
+        .args(["ps", "-aq", "--filter", &format!("label=clnrm.pid={pid}")])
+        .output()
+        .expect("docker ps");
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+#[test]
+fn ctrl_c_removes_the_scenarios_containers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "slow.clnrm.toml",
+        "[meta]\nname = \"slow\"\n[[steps]]\nname = \"s\"\ncommand = [\"sleep\", \"60\"]\n",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-clnrm"))
+        .args(["clnrm", "run", "."])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while clnrm_containers(child.id()) == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        clnrm_containers(child.id()) > 0,
+        "the runner container started"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("signal");
+    let pid = child.id();
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(clnrm_containers(pid), 0, "nothing left behind");
+}
