@@ -62,6 +62,8 @@ pub enum Command {
     Test(TestArgs),
     /// Add a clnrm test target and a first scenario to the crate here
     Init(InitArgs),
+    /// Remove containers and networks left by killed runs (never a live run's)
+    Clean,
 }
 
 /// Which files, and how they are read.

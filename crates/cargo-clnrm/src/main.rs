@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         Command::List(args) => commands::list::run(args, &mut out, &mut err),
         Command::Run(args) => commands::run::run(args, color, &mut out, &mut err),
         Command::Init(args) => commands::init::run(args, &mut out),
+        Command::Clean => commands::clean::run(&mut out),
         Command::Test(args) => {
             // The runner owns the terminal from here; our buffered output goes first.
             let _ = out.flush();

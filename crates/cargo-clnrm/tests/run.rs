@@ -256,3 +256,70 @@ fn ctrl_c_removes_the_scenarios_containers() {
     assert_eq!(status.code(), Some(130));
     assert_eq!(clnrm_containers(pid), 0, "nothing left behind");
 }
+
+fn docker_out(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().expect("docker");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn clean_removes_a_killed_runs_leftovers_and_never_a_live_one() {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
+    let host = host.trim();
+    // A run that was killed: its pid no longer exists (above any pid in use).
+    let dead = [
+        "--label",
+        "clnrm.run=killed",
+        "--label",
+        "clnrm.pid=4194303",
+        "--label",
+    ];
+    let host_label = format!("clnrm.host={host}");
+    let mut args = vec!["run", "-d"];
+    args.extend(dead);
+    args.extend([host_label.as_str(), "clnrm-busybox:latest", "sleep", "60"]);
+    let orphan = docker_out(&args);
+    let network = format!("clnrm-test-orphan-{}", std::process::id());
+    let mut net_args = vec!["network", "create"];
+    net_args.extend(dead);
+    net_args.extend([host_label.as_str(), network.as_str()]);
+    docker_out(&net_args);
+    // A live run: this test process.
+    let live_pid = format!("clnrm.pid={}", std::process::id());
+    let live = docker_out(&[
+        "run",
+        "-d",
+        "--label",
+        "clnrm.run=live",
+        "--label",
+        &live_pid,
+        "--label",
+        &host_label,
+        "clnrm-busybox:latest",
+        "sleep",
+        "60",
+    ]);
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-clnrm"))
+        .args(["clnrm", "clean"])
+        .output()
+        .expect("clean");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(&format!("removed container {}", &orphan[..12])),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("removed network {network}")),
+        "{text}"
+    );
+    let still_there = docker_out(&[
+        "ps",
+        "-aq",
+        "--no-trunc",
+        "--filter",
+        "label=clnrm.run=live",
+    ]);
+    assert_eq!(still_there, live, "a live run's container is never touched");
+    docker_out(&["rm", "-f", &live]);
+}

@@ -1,5 +1,6 @@
 //! One module per subcommand; `workspace` holds what they share.
 
+pub mod clean;
 pub mod init;
 pub mod list;
 pub mod run;

@@ -73,7 +73,7 @@ pub struct ContainerBackend {
     limits: crate::scenario::Limits,
 }
 
-fn unreachable(error: impl std::fmt::Display) -> BackendError {
+pub(crate) fn engine_unreachable(error: impl std::fmt::Display) -> BackendError {
     BackendError::Engine(format!(
         "cannot reach the Docker engine at {} ({error}): start Docker, or point DOCKER_HOST at a running engine",
         engine_address()
@@ -90,7 +90,7 @@ fn refused(what: &str, image: &str, error: bollard::errors::Error) -> BackendErr
         e @ bollard::errors::Error::DockerResponseServerError { .. } => {
             BackendError::Engine(format!("the engine refused {what}: {e}"))
         }
-        e => unreachable(e),
+        e => engine_unreachable(e),
     }
 }
 
@@ -108,7 +108,7 @@ impl ContainerBackend {
             .enable_all()
             .build()
             .map_err(|e| BackendError::Engine(format!("cannot start the engine client: {e}")))?;
-        let docker = Docker::connect_with_defaults().map_err(unreachable)?;
+        let docker = Docker::connect_with_defaults().map_err(engine_unreachable)?;
         // Owned from here on: whatever fails below, Drop removes what exists.
         let mut world = Self {
             runtime,

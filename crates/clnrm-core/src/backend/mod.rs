@@ -3,10 +3,12 @@
 
 mod cancel;
 mod container;
+mod leftovers;
 mod local;
 
 pub use cancel::CancelToken;
 pub use container::{ContainerBackend, ServiceSpec, run_labels};
+pub use leftovers::{Removed, clean_leftovers};
 pub use local::LocalBackend;
 
 use std::path::PathBuf;
