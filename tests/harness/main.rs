@@ -516,3 +516,44 @@ fn a_signalled_test_process_kills_its_steps() {
         );
     }
 }
+
+#[test]
+fn without_an_engine_container_scenarios_are_ignored_on_request() {
+    let binary = example_binaries();
+    let run = |skip: bool, args: &[&str]| {
+        let mut command = Command::new(&binary.test);
+        command
+            .args(args)
+            .current_dir(workspace().join("examples/hello"))
+            .env("CARGO_MANIFEST_DIR", workspace().join("examples/hello"))
+            .env("CARGO_BIN_EXE_greet", &binary.greet)
+            .env("DOCKER_HOST", "unix:///nonexistent/clnrm.sock")
+            .env_remove("CLNRM_JUNIT");
+        if skip {
+            command.env("CLNRM_SKIP_UNAVAILABLE", "1");
+        }
+        command.output().expect("run")
+    };
+    let listed = run(true, &["--list", "--format", "terse", "--ignored"]);
+    let ignored = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(
+        ignored.contains("services.clnrm.toml::fetch_by_host_name: test"),
+        "{ignored}"
+    );
+    assert!(
+        String::from_utf8_lossy(&listed.stderr)
+            .contains("cannot reach the Docker engine at unix:///nonexistent/clnrm.sock")
+    );
+    let skipped = run(true, &[]);
+    assert!(skipped.status.success(), "{}", text(&skipped));
+    let failing = run(
+        false,
+        &["--exact", "services.clnrm.toml::fetch_by_host_name"],
+    );
+    assert!(!failing.status.success());
+    assert!(
+        text(&failing).contains("cannot reach the Docker engine"),
+        "{}",
+        text(&failing)
+    );
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clnrm_core::config::{Config, ConfigOverrides};
 use clnrm_core::diagnostic::LocatedDiagnostic;
 use clnrm_core::discover::{DiscoveredFile, Discovery, discover};
-use clnrm_core::executor::{RunSettings, run_planned};
+use clnrm_core::executor::{RunSettings, needs_engine, run_planned};
 use clnrm_core::pipeline::{FileReport, Pipeline, process_all};
 use clnrm_core::plan::{PlannedTest, plan};
 use clnrm_core::render::VarInputs;
@@ -103,13 +103,15 @@ pub fn collect_trials(args: &Arguments, manifest_dir: &Path) -> Result<Collected
         let cancel = settings.cancel.clone();
         let _ = ctrlc::set_handler(move || cancel.cancel());
     }
+    let skip_reason = engine_skip_reason(&tests, &reports, &settings);
     let settings = Arc::new(settings);
     let records = Arc::new(Mutex::new(Vec::new()));
     let trials = tests
         .into_iter()
         .map(|test| {
             let report = Arc::clone(&reports[test.file_index]);
-            trial(test, report, &settings, &records)
+            let skip = skip_reason.is_some() && needs_engine(&test, &report, &settings);
+            trial(test, report, &settings, &records, skip)
         })
         .collect();
     Ok(Collected { trials, records })
@@ -120,10 +122,11 @@ fn trial(
     report: Arc<FileReport>,
     settings: &Arc<RunSettings>,
     records: &Arc<Mutex<Vec<TestRecord>>>,
+    engine_missing: bool,
 ) -> Trial {
     let settings = Arc::clone(settings);
     let records = Arc::clone(records);
-    let ignored = test.ignored.is_some();
+    let ignored = test.ignored.is_some() || engine_missing;
     let name = test.name.clone();
     Trial::test(name, move || {
         let started = std::time::Instant::now();
@@ -178,4 +181,29 @@ fn wanted_tags() -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// `CLNRM_SKIP_UNAVAILABLE=1` and no engine answers: container scenarios are
+/// ignored (listed as ignored too, so nextest agrees), with the reason on stderr.
+fn engine_skip_reason(
+    tests: &[PlannedTest],
+    reports: &[Arc<FileReport>],
+    settings: &RunSettings,
+) -> Option<String> {
+    let wanted = std::env::var("CLNRM_SKIP_UNAVAILABLE")
+        .is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
+    if !wanted
+        || !tests
+            .iter()
+            .any(|t| needs_engine(t, &reports[t.file_index], settings))
+    {
+        return None;
+    }
+    let reason = clnrm_core::backend::engine_status().err()?.to_string();
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(
+        stderr,
+        "warning: container scenarios ignored (CLNRM_SKIP_UNAVAILABLE): {reason}"
+    );
+    Some(reason)
 }

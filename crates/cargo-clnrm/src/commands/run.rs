@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use clnrm_core::config::{Config, ConfigOverrides};
-use clnrm_core::executor::{RunSettings, Verdict, run_planned};
+use clnrm_core::executor::{RunSettings, Verdict, needs_engine, run_planned};
 use clnrm_core::plan::{PlannedTest, plan};
 use clnrm_core::scenario::Backend;
 use serde::Serialize;
@@ -65,6 +65,22 @@ pub fn run(
                 || t.tags.iter().any(|tag| args.tags.contains(tag))
         })
         .collect();
+    // `CLNRM_SKIP_UNAVAILABLE=1` without an engine: container scenarios are ignored.
+    let skip_engine = std::env::var("CLNRM_SKIP_UNAVAILABLE")
+        .is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes"))
+        && tests
+            .iter()
+            .any(|t| needs_engine(t, &loaded.reports[t.file_index], &settings))
+        && match clnrm_core::backend::engine_status() {
+            Ok(()) => false,
+            Err(e) => {
+                writeln!(
+                    stderr,
+                    "warning: container scenarios ignored (CLNRM_SKIP_UNAVAILABLE): {e}"
+                )?;
+                true
+            }
+        };
     let jobs = args
         .jobs
         .map(usize::from)
@@ -86,7 +102,9 @@ pub fn run(
                         lock(&tally).not_run += 1;
                         continue;
                     }
-                    let ignored = test.ignored.is_some() && !args.include_ignored;
+                    let ignored = (test.ignored.is_some() && !args.include_ignored)
+                        || (skip_engine
+                            && needs_engine(test, &loaded.reports[test.file_index], &settings));
                     let test_started = Instant::now();
                     let verdict = if ignored {
                         Verdict {

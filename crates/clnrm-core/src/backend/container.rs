@@ -462,3 +462,19 @@ impl Drop for ContainerBackend {
             .block_on(async { tokio::time::timeout(TEARDOWN_LIMIT, teardown).await });
     }
 }
+
+/// Whether the engine answers, within two seconds; the error says what to do.
+pub fn engine_status() -> Result<(), BackendError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| BackendError::Engine(format!("cannot start the engine client: {e}")))?;
+    let docker = Docker::connect_with_defaults().map_err(engine_unreachable)?;
+    runtime.block_on(async {
+        match tokio::time::timeout(Duration::from_secs(2), docker.ping()).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(engine_unreachable(e)),
+            Err(_) => Err(engine_unreachable("no answer within 2 s")),
+        }
+    })
+}

@@ -6,5 +6,5 @@ mod planned;
 mod scenario;
 
 pub use outcome::{ScenarioRun, StepRun, Verdict};
-pub use planned::{display_path, run_planned};
+pub use planned::{display_path, needs_engine, run_planned};
 pub use scenario::{RunSettings, run_scenario};

@@ -10,6 +10,20 @@ use crate::plan::PlannedTest;
 use super::outcome::Verdict;
 use super::scenario::{RunSettings, run_scenario};
 
+/// Whether a test needs the container engine (its scenario runs on the
+/// container backend, or `--backend container` says so).
+pub fn needs_engine(test: &PlannedTest, report: &FileReport, settings: &RunSettings) -> bool {
+    let Some(target) = test.target else {
+        return false;
+    };
+    report.variants[target.variant]
+        .file
+        .as_ref()
+        .is_some_and(|file| {
+            settings.backend.unwrap_or(file.header.backend) == crate::scenario::Backend::Container
+        })
+}
+
 pub fn run_planned(test: &PlannedTest, report: &FileReport, settings: &RunSettings) -> Verdict {
     let Some(target) = test.target else {
         let lines: Vec<String> = report
