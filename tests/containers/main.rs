@@ -208,3 +208,29 @@ command = ["sh", "-c", "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs
     assert!(!r.failed(), "{}", report(&r));
     assert_eq!(stdout(&r, 0).trim(), (64 * 1024 * 1024).to_string());
 }
+
+#[test]
+fn a_failure_shows_the_services_output_with_secrets_masked() {
+    let _serial = serial();
+    let r = run(r#"[service.web]
+image = "clnrm-busybox:latest"
+args = ["sh", "-c", "echo starting with token=$API_TOKEN; exec sleep 60"]
+env = { API_TOKEN = "s3cr3t-value" }
+[[steps]]
+name = "fails"
+command = ["sh", "-c", "echo password=$DB_PASSWORD; exit 1"]
+env = { DB_PASSWORD = "hunter2-pw" }
+"#);
+    let text = report(&r);
+    assert!(
+        text.contains("--- service `web` (last lines of its output) ---"),
+        "{text}"
+    );
+    assert!(text.contains("starting with token=***"), "{text}");
+    assert!(text.contains("password=***"), "{text}");
+    assert!(
+        !text.contains("s3cr3t-value") && !text.contains("hunter2-pw"),
+        "{text}"
+    );
+    assert_eq!((our_containers(), our_networks()), (0, 0));
+}

@@ -280,6 +280,34 @@ impl ContainerBackend {
             .map(|(_, c)| c.as_str())
     }
 
+    /// The last `lines` of each service's output, for failure reports.
+    pub fn service_logs(&self, lines: usize) -> Vec<(String, String)> {
+        let tail = lines.to_string();
+        self.services
+            .iter()
+            .map(|(service, container)| {
+                let options = bollard::query_parameters::LogsOptionsBuilder::default()
+                    .stdout(true)
+                    .stderr(true)
+                    .tail(&tail)
+                    .build();
+                let collect = async {
+                    let mut text = Vec::new();
+                    let mut stream = self.docker.logs(container, Some(options));
+                    while let Some(Ok(chunk)) = stream.next().await {
+                        text.extend_from_slice(&chunk.into_bytes());
+                    }
+                    text
+                };
+                let text = self
+                    .runtime
+                    .block_on(async { tokio::time::timeout(Duration::from_secs(5), collect).await })
+                    .unwrap_or_default();
+                (service.clone(), String::from_utf8_lossy(&text).into_owned())
+            })
+            .collect()
+    }
+
     /// The runner container, for tests and debugging.
     pub fn runner_id(&self) -> Option<&str> {
         self.runner.as_deref()

@@ -50,6 +50,11 @@ pub struct ScenarioRun {
     /// or check. Always a failure: even a scenario that expects to fail must
     /// not pass on something nobody ran.
     pub unsupported: Vec<String>,
+    /// The last lines of each service's output, kept when the scenario failed.
+    pub service_logs: Vec<(String, String)>,
+    /// Values of secret-looking variables (`*TOKEN*`, `*PASSWORD*`, `*SECRET*`,
+    /// `*KEY*`), masked in every report.
+    pub secrets: Vec<String>,
     pub duration: Duration,
 }
 
@@ -122,7 +127,21 @@ impl ScenarioRun {
         for problem in self.problems.iter().chain(&self.unsupported) {
             let _ = writeln!(out, "{problem}");
         }
-        out
+        for (service, logs) in &self.service_logs {
+            let _ = writeln!(
+                out,
+                "--- service `{service}` (last lines of its output) ---\n{}",
+                logs.trim_end()
+            );
+        }
+        self.mask(out)
+    }
+
+    fn mask(&self, mut text: String) -> String {
+        for secret in self.secrets.iter().filter(|s| !s.is_empty()) {
+            text = text.replace(secret.as_str(), "***");
+        }
+        text
     }
 }
 

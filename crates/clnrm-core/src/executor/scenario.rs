@@ -123,6 +123,12 @@ pub fn run_scenario(file: &ScenarioFile, index: usize, settings: &RunSettings) -
         }
     }
     check_claims(file, backend, &mut run);
+    run.secrets = secret_values(file, scenario);
+    if run.failed()
+        && let Place::Container(world) = &place
+    {
+        run.service_logs = world.service_logs(SERVICE_LOG_LINES);
+    }
     run.duration = started.elapsed();
     // The place (working directory or container) is removed here, whatever happened.
     run
@@ -242,6 +248,28 @@ impl Place {
         }
         env
     }
+}
+
+/// Lines of each service's output shown with a failure.
+const SERVICE_LOG_LINES: usize = 50;
+
+/// Whether a variable's name says its value is a secret.
+fn looks_secret(name: &str) -> bool {
+    let name = name.to_ascii_uppercase();
+    ["TOKEN", "PASSWORD", "SECRET", "KEY"]
+        .iter()
+        .any(|word| name.contains(word))
+}
+
+/// The values to mask in reports: secret-looking `env` of services and steps.
+fn secret_values(file: &ScenarioFile, scenario: &Scenario) -> Vec<String> {
+    file.services
+        .iter()
+        .flat_map(|s| &s.env)
+        .chain(scenario.steps.iter().flat_map(|s| &s.env))
+        .filter(|(name, value)| looks_secret(name) && value.len() >= 3)
+        .map(|(_, value)| value.clone())
+        .collect()
 }
 
 /// The services as the container backend starts them; what it cannot do yet
