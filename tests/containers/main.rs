@@ -18,13 +18,18 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn run(toml: &str) -> ScenarioRun {
+    run_with("", toml)
+}
+
+/// `meta` is added to the `[meta]` table (e.g. `backend = "local"`).
+fn run_with(meta: &str, toml: &str) -> ScenarioRun {
     let report = Pipeline::default().process_text(
         &DiscoveredFile {
             name: "c.clnrm.toml".into(),
             path: PathBuf::from("c.clnrm.toml"),
             root: PathBuf::new(),
         },
-        format!("[meta]\nname = \"c\"\nimage = \"clnrm-busybox:latest\"\n{toml}"),
+        format!("[meta]\nname = \"c\"\nimage = \"clnrm-busybox:latest\"\n{meta}\n{toml}"),
     );
     assert!(!report.has_errors(), "{:?}", report.diagnostics);
     let file = report.variants[0].file.clone().expect("parsed");
@@ -231,6 +236,32 @@ env = { DB_PASSWORD = "hunter2-pw" }
     assert!(
         !text.contains("s3cr3t-value") && !text.contains("hunter2-pw"),
         "{text}"
+    );
+    assert_eq!((our_containers(), our_networks()), (0, 0));
+}
+
+#[test]
+fn steps_on_the_host_reach_services_through_published_ports() {
+    let _serial = serial();
+    let r = run_with(
+        "backend = \"local\"",
+        &format!(
+            "{WEB}ports = [8080]\n[[steps]]\nname = \"env\"\ncommand = [\"sh\", \"-c\", \"echo $CLNRM_SERVICE_WEB_HOST; echo $CLNRM_SERVICE_WEB_PORT_8080; wget -q -O - http://127.0.0.1:$CLNRM_SERVICE_WEB_PORT_8080/ || curl -sf http://127.0.0.1:$CLNRM_SERVICE_WEB_PORT_8080/\"]\n"
+        ),
+    );
+    assert!(!r.failed(), "{}", report(&r));
+    let out = stdout(&r, 0);
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("127.0.0.1"));
+    let port: u16 = lines
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("a published port");
+    assert!(port > 0);
+    assert_eq!(
+        lines.next(),
+        Some("hello"),
+        "the host reaches the service: {out}"
     );
     assert_eq!((our_containers(), our_networks()), (0, 0));
 }

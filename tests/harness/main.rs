@@ -217,6 +217,7 @@ fn run_example(binaries: &Example, args: &[&str], junit: Option<&Path>) -> Outpu
 
 const EXAMPLE_TESTS: &[&str] = &[
     "ignored.clnrm.toml::ignored",
+    "local-with-service.clnrm.toml::local_with_service",
     "services.clnrm.toml::fetch_by_host_name",
     "steps.clnrm.toml::argv_and_output",
     "templates/matrix.clnrm.toml.tera::greets[who=world]",
@@ -331,7 +332,7 @@ fn junit_under_plain_cargo_test() {
     let out = run_example(&binary, &[], Some(&report));
     assert!(out.status.success());
     let xml = std::fs::read_to_string(&report).expect("report written");
-    assert_eq!(xml.matches("<testcase").count(), 4, "{xml}");
+    assert_eq!(xml.matches("<testcase").count(), 5, "{xml}");
     assert!(
         xml.contains("name=\"steps.clnrm.toml::argv_and_output\""),
         "{xml}"
@@ -418,10 +419,10 @@ fn clnrm_test_runs_the_harness_targets_with_junit_and_tags() {
     );
     assert!(out.status.success(), "{}", text(&out));
     let xml = std::fs::read_to_string(&nextest_report).expect("report");
-    assert_eq!(xml.matches("<testcase").count(), 4, "{xml}");
+    assert_eq!(xml.matches("<testcase").count(), 5, "{xml}");
     assert_eq!(
         xml.matches(" line=\"").count(),
-        4,
+        5,
         "every testcase has its line: {xml}"
     );
     assert!(

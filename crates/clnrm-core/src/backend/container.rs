@@ -56,7 +56,12 @@ pub struct ServiceSpec {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub health_check: Option<crate::scenario::HealthCheck>,
+    /// Container ports to publish on the host (for steps that run there).
+    pub ports: Vec<u16>,
 }
+
+/// A service port published on the host: (service id, container port, host port).
+pub type PublishedPort = (String, u16, u16);
 
 /// One scenario's world: its network (only with services), its services and
 /// its runner container. Dropping it removes all of them, forced and bounded.
@@ -71,6 +76,8 @@ pub struct ContainerBackend {
     services: Vec<(String, String)>,
     /// `[limits]`, applied to every container of the scenario.
     limits: crate::scenario::Limits,
+    /// Service ports published on the host (steps on the host reach them there).
+    published: Vec<PublishedPort>,
 }
 
 pub(crate) fn engine_unreachable(error: impl std::fmt::Display) -> BackendError {
@@ -102,6 +109,7 @@ impl ContainerBackend {
         runner_image: Option<&str>,
         services: &[ServiceSpec],
         limits: &crate::scenario::Limits,
+        publish: bool,
         cancel: &CancelToken,
     ) -> Result<Self, BackendError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -118,18 +126,32 @@ impl ContainerBackend {
             runner: None,
             services: Vec::new(),
             limits: limits.clone(),
+            published: Vec::new(),
         };
         if !services.is_empty() {
-            world.create_network()?;
+            // Steps on the host reach services through published ports, which an
+            // internal network cannot have; steps in containers need no route out.
+            world.create_network(!publish)?;
             for service in services {
+                let ports = if publish {
+                    service.ports.as_slice()
+                } else {
+                    &[]
+                };
                 let id = world.create_container(
                     &service.image,
                     None,
                     service.args.clone(),
                     &service.env,
                     Some(&service.id),
+                    ports,
                 )?;
-                world.services.push((service.id.clone(), id));
+                world.services.push((service.id.clone(), id.clone()));
+                for (container_port, host_port) in world.published_ports(&id, ports)? {
+                    world
+                        .published
+                        .push((service.id.clone(), container_port, host_port));
+                }
             }
             for service in services {
                 if let Some(check) = &service.health_check {
@@ -145,18 +167,19 @@ impl ContainerBackend {
                 vec!["2147483647".into()],
                 &[],
                 None,
+                &[],
             )?;
             world.runner = Some(id);
         }
         Ok(world)
     }
 
-    fn create_network(&mut self) -> Result<(), BackendError> {
+    fn create_network(&mut self, internal: bool) -> Result<(), BackendError> {
         let name = format!("clnrm-{}-{:08x}", run_id(), fastrand::u32(..));
         let request = bollard::models::NetworkCreateRequest {
             name: name.clone(),
             // No route out: the scenario's world is its own.
-            internal: Some(true),
+            internal: Some(internal),
             labels: Some(run_labels()),
             ..Default::default()
         };
@@ -174,7 +197,19 @@ impl ContainerBackend {
         cmd: Vec<String>,
         env: &[(String, String)],
         alias: Option<&str>,
+        ports: &[u16],
     ) -> Result<String, BackendError> {
+        // Random host ports, on the loopback interface only.
+        let port_bindings: bollard::models::PortMap = ports
+            .iter()
+            .map(|port| {
+                let binding = bollard::models::PortBinding {
+                    host_ip: Some("127.0.0.1".into()),
+                    host_port: Some(String::new()),
+                };
+                (format!("{port}/tcp"), Some(vec![binding]))
+            })
+            .collect();
         let networking_config = match (&self.network, alias) {
             (Some(network), Some(alias)) => Some(bollard::models::NetworkingConfig {
                 endpoints_config: Some(HashMap::from([(
@@ -191,6 +226,8 @@ impl ContainerBackend {
             image: Some(image.to_string()),
             entrypoint,
             cmd: (!cmd.is_empty()).then_some(cmd),
+            exposed_ports: (!ports.is_empty())
+                .then(|| ports.iter().map(|p| format!("{p}/tcp")).collect()),
             env: Some(env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             labels: Some(run_labels()),
             host_config: Some(HostConfig {
@@ -199,6 +236,7 @@ impl ContainerBackend {
                 init: Some(true),
                 memory: self.limits.memory_mb.map(|mb| i64::from(mb) * 1024 * 1024),
                 nano_cpus: self.limits.cpu_millicores.map(|m| i64::from(m) * 1_000_000),
+                port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
                 ..HostConfig::default()
             }),
             networking_config,
@@ -271,6 +309,40 @@ impl ContainerBackend {
             "service `{service}` did not pass its health check {:?} after {retries} tries (last: {last})",
             check.cmd
         )))
+    }
+
+    /// The host ports the engine chose for `ports` of `container`.
+    fn published_ports(
+        &self,
+        container: &str,
+        ports: &[u16],
+    ) -> Result<Vec<(u16, u16)>, BackendError> {
+        if ports.is_empty() {
+            return Ok(Vec::new());
+        }
+        let inspected = self
+            .runtime
+            .block_on(self.docker.inspect_container(container, None))
+            .map_err(|e| BackendError::Engine(format!("cannot read a service's ports: {e}")))?;
+        let map = inspected
+            .network_settings
+            .and_then(|n| n.ports)
+            .unwrap_or_default();
+        Ok(ports
+            .iter()
+            .filter_map(|port| {
+                let bindings = map.get(&format!("{port}/tcp"))?.as_ref()?;
+                let host = bindings
+                    .iter()
+                    .find_map(|b| b.host_port.as_deref()?.parse().ok())?;
+                Some((*port, host))
+            })
+            .collect())
+    }
+
+    /// Service ports published on the host.
+    pub fn published(&self) -> &[PublishedPort] {
+        &self.published
     }
 
     fn service_container(&self, service: &str) -> Option<&str> {

@@ -7,7 +7,7 @@ mod leftovers;
 mod local;
 
 pub use cancel::CancelToken;
-pub use container::{ContainerBackend, ServiceSpec, engine_status, run_labels};
+pub use container::{ContainerBackend, PublishedPort, ServiceSpec, engine_status, run_labels};
 pub use leftovers::{Removed, clean_leftovers};
 pub use local::LocalBackend;
 

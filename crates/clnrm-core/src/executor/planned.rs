@@ -10,8 +10,8 @@ use crate::plan::PlannedTest;
 use super::outcome::Verdict;
 use super::scenario::{RunSettings, run_scenario};
 
-/// Whether a test needs the container engine (its scenario runs on the
-/// container backend, or `--backend container` says so).
+/// Whether a test needs the container engine: its scenario runs on the
+/// container backend (or `--backend container` says so), or has services.
 pub fn needs_engine(test: &PlannedTest, report: &FileReport, settings: &RunSettings) -> bool {
     let Some(target) = test.target else {
         return false;
@@ -21,6 +21,7 @@ pub fn needs_engine(test: &PlannedTest, report: &FileReport, settings: &RunSetti
         .as_ref()
         .is_some_and(|file| {
             settings.backend.unwrap_or(file.header.backend) == crate::scenario::Backend::Container
+                || !file.services.is_empty()
         })
 }
 

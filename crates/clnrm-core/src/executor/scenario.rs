@@ -63,7 +63,6 @@ pub fn run_scenario(file: &ScenarioFile, index: usize, settings: &RunSettings) -
             return run;
         }
     };
-    let backend = place.backend();
     let scenario_timeout = scenario
         .timeout
         .as_ref()
@@ -95,7 +94,7 @@ pub fn run_scenario(file: &ScenarioFile, index: usize, settings: &RunSettings) -
             service: step.service.as_ref().map(|s| s.value.clone()),
         };
         let mut step_run = StepRun::new(step);
-        match backend.run_step(&request, &settings.cancel) {
+        match place.backend_for(step).run_step(&request, &settings.cancel) {
             Ok(output) => {
                 let limit = if scenario_limited {
                     scenario_timeout
@@ -122,10 +121,10 @@ pub fn run_scenario(file: &ScenarioFile, index: usize, settings: &RunSettings) -
             break;
         }
     }
-    check_claims(file, backend, &mut run);
+    check_claims(file, matches!(place, Place::Host(..)), &mut run);
     run.secrets = secret_values(file, scenario);
     if run.failed()
-        && let Place::Container(world) = &place
+        && let Some(world) = place.world()
     {
         run.service_logs = world.service_logs(SERVICE_LOG_LINES);
     }
@@ -148,8 +147,9 @@ impl Drop for ScratchDir {
 
 /// Where a scenario's steps run, owning what was created for it.
 enum Place {
-    /// On the host, in a fresh directory.
-    Host(LocalBackend, ScratchDir),
+    /// On the host, in a fresh directory; the file's services (if any) run as
+    /// containers with their ports published on the host.
+    Host(LocalBackend, ScratchDir, Option<Box<ContainerBackend>>),
     /// In the scenario's runner container.
     Container(Box<ContainerBackend>),
 }
@@ -168,13 +168,6 @@ impl Place {
         settings: &RunSettings,
     ) -> Result<Self, Unavailable> {
         let backend = settings.backend.unwrap_or(file.header.backend);
-        if backend == BackendKind::Local && !file.services.is_empty() {
-            let ids: Vec<&str> = file.services.iter().map(|s| s.id.value.as_str()).collect();
-            return Err(Unavailable::Unsupported(format!(
-                "services ({}) with steps on the host (`backend = \"local\"`) are not supported yet",
-                ids.join(", ")
-            )));
-        }
         match backend {
             BackendKind::Local => {
                 let dir = tempfile::Builder::new()
@@ -185,7 +178,18 @@ impl Place {
                             "cannot create the scenario's working directory: {e}"
                         ))
                     })?;
-                Ok(Place::Host(LocalBackend, ScratchDir(dir.keep())))
+                let scratch = ScratchDir(dir.keep());
+                let services = service_specs(file)?;
+                let world = if services.is_empty() {
+                    None
+                } else {
+                    let limits = file.limits.clone().unwrap_or_default();
+                    let world =
+                        ContainerBackend::start(None, &services, &limits, true, &settings.cancel)
+                            .map_err(|e| Unavailable::Setup(e.to_string()))?;
+                    Some(Box::new(world))
+                };
+                Ok(Place::Host(LocalBackend, scratch, world))
             }
             BackendKind::Container => {
                 if file.header.build.is_some() {
@@ -207,17 +211,32 @@ impl Place {
                     .any(|s| s.service.is_none())
                     .then_some(image);
                 let limits = file.limits.clone().unwrap_or_default();
-                ContainerBackend::start(runner, &services, &limits, &settings.cancel)
+                ContainerBackend::start(runner, &services, &limits, false, &settings.cancel)
                     .map(|world| Place::Container(Box::new(world)))
                     .map_err(|e| Unavailable::Setup(e.to_string()))
             }
         }
     }
 
-    fn backend(&self) -> &dyn Backend {
+    /// The services' containers, when the file has services.
+    fn world(&self) -> Option<&ContainerBackend> {
         match self {
-            Place::Host(backend, _) => backend,
-            Place::Container(backend) => backend.as_ref(),
+            Place::Host(_, _, world) => world.as_deref(),
+            Place::Container(world) => Some(world),
+        }
+    }
+
+    /// Whether `step` runs in a container (the runner, or its `service`).
+    fn in_container(&self, step: &Step) -> bool {
+        matches!(self, Place::Container(_)) || step.service.is_some()
+    }
+
+    fn backend_for(&self, step: &Step) -> &dyn Backend {
+        match (self, self.world()) {
+            (Place::Host(local, _, _), _) if step.service.is_none() => local,
+            (_, Some(world)) => world,
+            (Place::Host(local, _, _), None) => local,
+            (Place::Container(world), None) => world.as_ref(),
         }
     }
 
@@ -225,23 +244,36 @@ impl Place {
     /// in a container, relative to `/`, and the image's own by default.
     fn workdir(&self, step: &Step) -> Option<PathBuf> {
         match (self, &step.workdir) {
-            (Place::Host(_, scratch), Some(dir)) => Some(scratch.0.join(dir)),
-            (Place::Host(_, scratch), None) => Some(scratch.0.clone()),
-            (Place::Container(_), Some(dir)) => Some(Path::new("/").join(dir)),
-            (Place::Container(_), None) => None,
+            (_, Some(dir)) if self.in_container(step) => Some(Path::new("/").join(dir)),
+            (_, None) if self.in_container(step) => None,
+            (Place::Host(_, scratch, _), Some(dir)) => Some(scratch.0.join(dir)),
+            (Place::Host(_, scratch, _), None) => Some(scratch.0.clone()),
+            (Place::Container(_), _) => None,
         }
     }
 
-    /// On the host: PATH, the configured passthrough variables, then the
-    /// step's own `env`. In a container the image's environment stands in for
-    /// the host's, so only passthrough and the step's `env` are added.
+    /// On the host: PATH, the configured passthrough variables, where each
+    /// service is (`CLNRM_SERVICE_<ID>_HOST`, `CLNRM_SERVICE_<ID>_PORT_<PORT>`),
+    /// then the step's own `env`. In a container the image's environment stands
+    /// in for the host's, so only passthrough and the step's `env` are added.
     fn environment(&self, step: &Step, settings: &RunSettings) -> Vec<(String, String)> {
-        let host_path = matches!(self, Place::Host(..)).then_some("PATH");
-        let mut env: Vec<(String, String)> = host_path
+        let on_host = !self.in_container(step);
+        let mut env: Vec<(String, String)> = on_host
+            .then_some("PATH")
             .into_iter()
             .chain(settings.env_passthrough.iter().map(String::as_str))
             .filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v)))
             .collect();
+        if on_host && let Some(world) = self.world() {
+            for (service, container_port, host_port) in world.published() {
+                let id = service.to_ascii_uppercase().replace(['-', '.'], "_");
+                env.push((format!("CLNRM_SERVICE_{id}_HOST"), "127.0.0.1".into()));
+                env.push((
+                    format!("CLNRM_SERVICE_{id}_PORT_{container_port}"),
+                    host_port.to_string(),
+                ));
+            }
+        }
         for (key, value) in &step.env {
             env.retain(|(k, _)| k != key);
             env.push((key.clone(), value.clone()));
@@ -298,12 +330,13 @@ fn service_specs(file: &ScenarioFile) -> Result<Vec<ServiceSpec>, Unavailable> {
             args: service.args.clone(),
             env: service.env.clone(),
             health_check: service.health_check.clone(),
+            ports: service.ports.iter().map(|p| p.value.container).collect(),
         });
     }
     Ok(specs)
 }
 
-fn check_claims(file: &ScenarioFile, backend: &dyn Backend, run: &mut ScenarioRun) {
+fn check_claims(file: &ScenarioFile, on_host: bool, run: &mut ScenarioRun) {
     for claim in file.assertions.iter().filter_map(|a| a.claim) {
         match claim {
             KnownClaim::ExecutedCommands(n) => {
@@ -321,7 +354,7 @@ fn check_claims(file: &ScenarioFile, backend: &dyn Backend, run: &mut ScenarioRu
                 }
             }
             KnownClaim::Hermetic => {
-                if backend.runs_on_host() {
+                if on_host {
                     run.problems.push(
                         "claim `execution_should_be_hermetic`: the steps ran on the host (local backend)".into(),
                     );
