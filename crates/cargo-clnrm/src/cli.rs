@@ -117,6 +117,9 @@ pub struct RunArgs {
     /// Run every scenario on this backend, whatever `[meta] backend` says
     #[arg(long, value_enum, value_name = "BACKEND")]
     pub backend: Option<BackendChoice>,
+    /// Leave a failed scenario's containers running and say how to reach them
+    #[arg(long)]
+    pub keep_on_failure: bool,
 }
 
 #[derive(Debug, Args)]

@@ -323,3 +323,28 @@ fn clean_removes_a_killed_runs_leftovers_and_never_a_live_one() {
     assert_eq!(still_there, live, "a live run's container is never touched");
     docker_out(&["rm", "-f", &live]);
 }
+
+#[test]
+fn keep_on_failure_leaves_the_containers_and_says_how_to_reach_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "fails.clnrm.toml",
+        "[meta]\nname = \"fails\"\n[[steps]]\nname = \"s\"\ncommand = [\"false\"]\n",
+    );
+    let out = clnrm(dir.path(), &["run", ".", "--keep-on-failure"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let line = text
+        .lines()
+        .find(|l| l.contains("kept runner: `docker exec -it "))
+        .unwrap_or_else(|| panic!("no kept container in:\n{text}"));
+    let id = line
+        .split("docker exec -it ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("container id");
+    let running = docker_out(&["ps", "-q", "--filter", &format!("id={id}")]);
+    assert!(!running.is_empty(), "the runner container is still there");
+    docker_out(&["rm", "-f", id]);
+}

@@ -49,6 +49,7 @@ pub fn run(
         BackendChoice::Local => Backend::Local,
         BackendChoice::Container => Backend::Container,
     });
+    settings.keep_on_failure |= args.keep_on_failure;
     let cancel = settings.cancel.clone();
     let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = interrupted.clone();

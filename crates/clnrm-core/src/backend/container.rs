@@ -340,6 +340,22 @@ impl ContainerBackend {
             .collect())
     }
 
+    /// Keeps everything for debugging: nothing is removed when this drops.
+    /// Returns the containers by role (`runner` or `service <id>`).
+    pub fn keep(&mut self) -> Vec<(String, String)> {
+        self.created.clear();
+        self.network = None;
+        let mut kept: Vec<(String, String)> = self
+            .services
+            .iter()
+            .map(|(id, container)| (format!("service `{id}`"), container.clone()))
+            .collect();
+        if let Some(runner) = &self.runner {
+            kept.push(("runner".into(), runner.clone()));
+        }
+        kept
+    }
+
     /// Service ports published on the host.
     pub fn published(&self) -> &[PublishedPort] {
         &self.published

@@ -26,6 +26,8 @@ pub struct RunSettings {
     pub backend: Option<BackendKind>,
     /// The runner image of scenarios that name none.
     pub default_image: String,
+    /// Leave a failed scenario's containers running, to look into them.
+    pub keep_on_failure: bool,
     pub cancel: CancelToken,
 }
 
@@ -37,6 +39,8 @@ impl RunSettings {
             env_passthrough: config.env_passthrough.clone(),
             backend: None,
             default_image: config.default_image.clone(),
+            keep_on_failure: std::env::var("CLNRM_KEEP_ON_FAILURE")
+                .is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes")),
             cancel: CancelToken::new(),
         }
     }
@@ -51,7 +55,7 @@ pub fn run_scenario(file: &ScenarioFile, index: usize, settings: &RunSettings) -
             .push(format!("no scenario number {index} in the file"));
         return run;
     };
-    let place = match Place::prepare(file, scenario, settings) {
+    let mut place = match Place::prepare(file, scenario, settings) {
         Ok(place) => place,
         Err(Unavailable::Unsupported(reason)) => {
             run.unsupported.push(reason);
@@ -127,6 +131,9 @@ pub fn run_scenario(file: &ScenarioFile, index: usize, settings: &RunSettings) -
         && let Some(world) = place.world()
     {
         run.service_logs = world.service_logs(SERVICE_LOG_LINES);
+    }
+    if run.failed() && settings.keep_on_failure {
+        keep_for_debugging(&mut place, &mut run);
     }
     run.duration = started.elapsed();
     // The place (working directory or container) is removed here, whatever happened.
@@ -279,6 +286,21 @@ impl Place {
             env.push((key.clone(), value.clone()));
         }
         env
+    }
+}
+
+/// `--keep-on-failure`: the containers stay, and the report says how to reach them.
+fn keep_for_debugging(place: &mut Place, run: &mut ScenarioRun) {
+    let world = match place {
+        Place::Host(_, _, Some(world)) => world,
+        Place::Container(world) => world,
+        Place::Host(_, _, None) => return,
+    };
+    for (role, container) in world.keep() {
+        let short = &container[..container.len().min(12)];
+        run.problems.push(format!(
+            "kept {role}: `docker exec -it {short} sh` to look inside; `docker rm -f {short}` (or `cargo clnrm clean` once this run ended) to remove it"
+        ));
     }
 }
 
