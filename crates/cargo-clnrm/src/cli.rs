@@ -120,6 +120,9 @@ pub struct RunArgs {
     /// Leave a failed scenario's containers running and say how to reach them
     #[arg(long)]
     pub keep_on_failure: bool,
+    /// Most containers running at once, across processes (default: CPUs; also CLNRM_MAX_CONTAINERS)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_containers: Option<u16>,
 }
 
 #[derive(Debug, Args)]

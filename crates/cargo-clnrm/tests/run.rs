@@ -348,3 +348,64 @@ fn keep_on_failure_leaves_the_containers_and_says_how_to_reach_them() {
     assert!(!running.is_empty(), "the runner container is still there");
     docker_out(&["rm", "-f", id]);
 }
+
+#[test]
+fn the_container_cap_holds_across_processes_and_a_big_scenario_runs_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let slots = tempfile::tempdir().expect("slot dir");
+    for i in 0..2 {
+        write(
+            dir.path(),
+            &format!("s{i}.clnrm.toml"),
+            &format!(
+                "[meta]\nname = \"s{i}\"\n[[steps]]\nname = \"s\"\ncommand = [\"sleep\", \"0.4\"]\n"
+            ),
+        );
+    }
+    // Two containers (a service and the runner) under a cap of one: runs alone.
+    write(
+        dir.path(),
+        "big.clnrm.toml",
+        "[meta]\nname = \"big\"\n[service.db]\nimage = \"clnrm-busybox:latest\"\nargs = [\"sleep\", \"60\"]\n[[steps]]\nname = \"s\"\ncommand = [\"true\"]\n",
+    );
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_cargo-clnrm"))
+            .args(["clnrm", "run", ".", "-j", "3", "--max-containers", "1"])
+            .current_dir(dir.path())
+            .env("CLNRM_SLOT_DIR", slots.path())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn")
+    };
+    let mut runs = [spawn(), spawn()];
+    let pids: Vec<u32> = runs.iter().map(|c| c.id()).collect();
+    let mut peak = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let running: usize = pids
+            .iter()
+            .map(|pid| {
+                docker_out(&["ps", "-q", "--filter", &format!("label=clnrm.pid={pid}")])
+                    .lines()
+                    .count()
+            })
+            .sum();
+        peak = peak.max(running);
+        let finished = runs
+            .iter_mut()
+            .all(|c| c.try_wait().ok().flatten().is_some());
+        if finished || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    for run in &mut runs {
+        assert!(run.wait().expect("wait").success());
+    }
+    // The big scenario holds every slot for its two containers; nothing else
+    // runs beside it, and otherwise one container at a time.
+    assert!(
+        (1..=2).contains(&peak),
+        "peak {peak} (without the cap: up to 6)"
+    );
+}

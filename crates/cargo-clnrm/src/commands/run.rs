@@ -50,6 +50,9 @@ pub fn run(
         BackendChoice::Container => Backend::Container,
     });
     settings.keep_on_failure |= args.keep_on_failure;
+    if let Some(cap) = args.max_containers {
+        settings.max_containers = usize::from(cap);
+    }
     let cancel = settings.cancel.clone();
     let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = interrupted.clone();

@@ -78,6 +78,9 @@ pub struct ContainerBackend {
     limits: crate::scenario::Limits,
     /// Service ports published on the host (steps on the host reach them there).
     published: Vec<PublishedPort>,
+    /// Container slots under the global cap; last, so they are freed only
+    /// after `Drop::drop` removed the containers.
+    _slots: super::Slots,
 }
 
 pub(crate) fn engine_unreachable(error: impl std::fmt::Display) -> BackendError {
@@ -110,8 +113,15 @@ impl ContainerBackend {
         services: &[ServiceSpec],
         limits: &crate::scenario::Limits,
         publish: bool,
+        max_containers: usize,
         cancel: &CancelToken,
     ) -> Result<Self, BackendError> {
+        let wanted = services.len() + usize::from(runner_image.is_some());
+        let slots = super::acquire_slots(wanted, max_containers, cancel)
+            .map_err(|e| BackendError::Engine(format!("cannot take a container slot: {e}")))?
+            .ok_or_else(|| {
+                BackendError::Engine("cancelled while waiting for a container slot".into())
+            })?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -127,6 +137,7 @@ impl ContainerBackend {
             services: Vec::new(),
             limits: limits.clone(),
             published: Vec::new(),
+            _slots: slots,
         };
         if !services.is_empty() {
             // Steps on the host reach services through published ports, which an

@@ -5,11 +5,13 @@ mod cancel;
 mod container;
 mod leftovers;
 mod local;
+mod slots;
 
 pub use cancel::CancelToken;
 pub use container::{ContainerBackend, PublishedPort, ServiceSpec, engine_status, run_labels};
 pub use leftovers::{Removed, clean_leftovers};
 pub use local::LocalBackend;
+pub use slots::{Slots, acquire as acquire_slots};
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -28,6 +28,8 @@ pub struct RunSettings {
     pub default_image: String,
     /// Leave a failed scenario's containers running, to look into them.
     pub keep_on_failure: bool,
+    /// Most containers running at once, across every clnrm process here.
+    pub max_containers: usize,
     pub cancel: CancelToken,
 }
 
@@ -39,6 +41,9 @@ impl RunSettings {
             env_passthrough: config.env_passthrough.clone(),
             backend: None,
             default_image: config.default_image.clone(),
+            max_containers: config
+                .max_containers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             keep_on_failure: std::env::var("CLNRM_KEEP_ON_FAILURE")
                 .is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes")),
             cancel: CancelToken::new(),
@@ -191,9 +196,15 @@ impl Place {
                     None
                 } else {
                     let limits = file.limits.clone().unwrap_or_default();
-                    let world =
-                        ContainerBackend::start(None, &services, &limits, true, &settings.cancel)
-                            .map_err(|e| Unavailable::Setup(e.to_string()))?;
+                    let world = ContainerBackend::start(
+                        None,
+                        &services,
+                        &limits,
+                        true,
+                        settings.max_containers,
+                        &settings.cancel,
+                    )
+                    .map_err(|e| Unavailable::Setup(e.to_string()))?;
                     Some(Box::new(world))
                 };
                 Ok(Place::Host(LocalBackend, scratch, world))
@@ -218,9 +229,16 @@ impl Place {
                     .any(|s| s.service.is_none())
                     .then_some(image);
                 let limits = file.limits.clone().unwrap_or_default();
-                ContainerBackend::start(runner, &services, &limits, false, &settings.cancel)
-                    .map(|world| Place::Container(Box::new(world)))
-                    .map_err(|e| Unavailable::Setup(e.to_string()))
+                ContainerBackend::start(
+                    runner,
+                    &services,
+                    &limits,
+                    false,
+                    settings.max_containers,
+                    &settings.cancel,
+                )
+                .map(|world| Place::Container(Box::new(world)))
+                .map_err(|e| Unavailable::Setup(e.to_string()))
             }
         }
     }
