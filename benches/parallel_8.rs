@@ -45,7 +45,7 @@ fn main() -> ExitCode {
     }
     let run = |jobs: &str| {
         Command::new(&binary)
-            .args(["clnrm", "run", ".", "-j", jobs])
+            .args(["clnrm", "run", ".", "-j", jobs, "--max-containers", "4"])
             .current_dir(dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
