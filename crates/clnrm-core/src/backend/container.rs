@@ -78,6 +78,8 @@ pub struct ContainerBackend {
     limits: crate::scenario::Limits,
     /// Service ports published on the host (steps on the host reach them there).
     published: Vec<PublishedPort>,
+    /// Read-only bind mounts for the next container created (the runner's).
+    binds: Vec<String>,
     /// Container slots under the global cap; last, so they are freed only
     /// after `Drop::drop` removed the containers.
     _slots: super::Slots,
@@ -113,6 +115,7 @@ impl ContainerBackend {
         services: &[ServiceSpec],
         limits: &crate::scenario::Limits,
         publish: bool,
+        binaries: &[std::path::PathBuf],
         max_containers: usize,
         cancel: &CancelToken,
     ) -> Result<Self, BackendError> {
@@ -138,6 +141,7 @@ impl ContainerBackend {
             limits: limits.clone(),
             published: Vec::new(),
             _slots: slots,
+            binds: Vec::new(),
         };
         if !services.is_empty() {
             // Steps on the host reach services through published ports, which an
@@ -171,6 +175,12 @@ impl ContainerBackend {
             }
         }
         if let Some(image) = runner_image {
+            // The crate's binaries, at the same path, so `bin.<name>` holds inside.
+            world.binds = binaries
+                .iter()
+                .filter(|b| b.is_file())
+                .map(|b| format!("{0}:{0}:ro", b.display()))
+                .collect();
             // Keep the runner alive between execs, whatever the image's command.
             let id = world.create_container(
                 image,
@@ -248,6 +258,7 @@ impl ContainerBackend {
                 memory: self.limits.memory_mb.map(|mb| i64::from(mb) * 1024 * 1024),
                 nano_cpus: self.limits.cpu_millicores.map(|m| i64::from(m) * 1_000_000),
                 port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+                binds: (!self.binds.is_empty()).then(|| self.binds.clone()),
                 ..HostConfig::default()
             }),
             networking_config,

@@ -30,6 +30,9 @@ pub struct RunSettings {
     pub keep_on_failure: bool,
     /// Most containers running at once, across every clnrm process here.
     pub max_containers: usize,
+    /// The crate's binaries (`bin.<name>`), mounted read-only into runner
+    /// containers at the same path, so `{{ bin.name }}` works there too.
+    pub binaries: Vec<PathBuf>,
     pub cancel: CancelToken,
 }
 
@@ -41,6 +44,16 @@ impl RunSettings {
             env_passthrough: config.env_passthrough.clone(),
             backend: None,
             default_image: config.default_image.clone(),
+            binaries: config
+                .binaries
+                .values()
+                .cloned()
+                .chain(
+                    std::env::vars()
+                        .filter(|(k, _)| k.starts_with("CARGO_BIN_EXE_"))
+                        .map(|(_, v)| PathBuf::from(v)),
+                )
+                .collect(),
             max_containers: config
                 .max_containers
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
@@ -201,6 +214,7 @@ impl Place {
                         &services,
                         &limits,
                         true,
+                        &[],
                         settings.max_containers,
                         &settings.cancel,
                     )
@@ -234,6 +248,7 @@ impl Place {
                     &services,
                     &limits,
                     false,
+                    &settings.binaries,
                     settings.max_containers,
                     &settings.cancel,
                 )
