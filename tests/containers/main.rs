@@ -271,7 +271,7 @@ fn the_crates_binaries_are_mounted_read_only_at_the_same_path() {
     let _serial = serial();
     let binary = std::env::current_exe().expect("this test binary");
     let path = binary.display().to_string();
-    let report = Pipeline::default().process_text(
+    let processed = Pipeline::default().process_text(
         &DiscoveredFile {
             name: "b.clnrm.toml".into(),
             path: PathBuf::from("b.clnrm.toml"),
@@ -281,7 +281,7 @@ fn the_crates_binaries_are_mounted_read_only_at_the_same_path() {
             "[meta]\nname = \"b\"\nimage = \"clnrm-busybox:latest\"\n[[steps]]\nname = \"there\"\ncommand = [\"test\", \"-f\", \"{path}\"]\n[[steps]]\nname = \"read_only\"\ncommand = [\"sh\", \"-c\", \"touch '{path}' 2>/dev/null && echo writable || echo read-only\"]\n"
         ),
     );
-    let file = report.variants[0].file.clone().expect("parsed");
+    let file = processed.variants[0].file.clone().expect("parsed");
     let mut settings = RunSettings::from_config(&clnrm_core::config::Config::default());
     settings.binaries = vec![binary];
     let r = run_scenario(&file, 0, &settings);
