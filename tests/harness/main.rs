@@ -558,3 +558,62 @@ fn without_an_engine_container_scenarios_are_ignored_on_request() {
         text(&failing)
     );
 }
+
+#[test]
+fn a_signalled_test_process_removes_its_containers() {
+    let out = cargo(&[
+        "test",
+        "-p",
+        "clnrm-failing-fixtures",
+        "--test",
+        "clnrm",
+        "--no-run",
+        "--message-format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let binary = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| {
+            (v["target"]["name"] == "clnrm")
+                .then(|| v["executable"].as_str().map(PathBuf::from))
+                .flatten()
+        })
+        .expect("test executable");
+    let fixtures = workspace().join("tests/fixtures/failing");
+    let mut child = Command::new(&binary)
+        .args([
+            "--ignored",
+            "--exact",
+            "signalled-container.clnrm.toml::signalled_container",
+        ])
+        .current_dir(&fixtures)
+        .env("CARGO_MANIFEST_DIR", &fixtures)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let label = format!("label=clnrm.pid={}", child.id());
+    let containers = || {
+        let out = Command::new("docker")
+            .args(["ps", "-aq", "--filter", &label])
+            .output()
+            .expect("docker ps");
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while clnrm_tests::count_processes(&["sleep", "1022"]) == 0
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(containers(), 1, "the runner container is up");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("signal");
+    let status = child.wait().expect("wait");
+    assert!(!status.success());
+    assert_eq!(containers(), 0, "the container is removed");
+}
