@@ -289,3 +289,23 @@ fn the_crates_binaries_are_mounted_read_only_at_the_same_path() {
     assert_eq!(stdout(&r, 1), "read-only\n");
     assert_eq!(our_containers(), 0);
 }
+
+#[test]
+fn a_binary_named_twice_is_mounted_once() {
+    let _serial = serial();
+    let binary = std::env::current_exe().expect("this test binary");
+    let processed = Pipeline::default().process_text(
+        &DiscoveredFile {
+            name: "d.clnrm.toml".into(),
+            path: PathBuf::from("d.clnrm.toml"),
+            root: PathBuf::new(),
+        },
+        "[meta]\nname = \"d\"\nimage = \"clnrm-busybox:latest\"\n[[steps]]\nname = \"a\"\ncommand = [\"true\"]\n".into(),
+    );
+    let file = processed.variants[0].file.clone().expect("parsed");
+    let mut settings = RunSettings::from_config(&clnrm_core::config::Config::default());
+    // Cargo's CARGO_BIN_EXE_ and the build found in target/ often name the same file.
+    settings.binaries = vec![binary.clone(), binary];
+    let r = run_scenario(&file, 0, &settings);
+    assert!(!r.failed(), "{}", report(&r));
+}

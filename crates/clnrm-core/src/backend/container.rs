@@ -176,9 +176,13 @@ impl ContainerBackend {
         }
         if let Some(image) = runner_image {
             // The crate's binaries, at the same path, so `bin.<name>` holds inside.
-            world.binds = binaries
+            // Each path once: the engine refuses a duplicate mount point.
+            let mut paths: Vec<&std::path::PathBuf> =
+                binaries.iter().filter(|b| b.is_file()).collect();
+            paths.sort();
+            paths.dedup();
+            world.binds = paths
                 .iter()
-                .filter(|b| b.is_file())
                 .map(|b| format!("{0}:{0}:ro", b.display()))
                 .collect();
             // Keep the runner alive between execs, whatever the image's command.
