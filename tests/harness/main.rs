@@ -457,26 +457,7 @@ fn clnrm_test_runs_the_harness_targets_with_junit_and_tags() {
 
 #[test]
 fn a_signalled_test_process_kills_its_steps() {
-    let out = cargo(&[
-        "test",
-        "-p",
-        "clnrm-failing-fixtures",
-        "--test",
-        "clnrm",
-        "--no-run",
-        "--message-format",
-        "json",
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
-    let binary = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find_map(|v| {
-            (v["target"]["name"] == "clnrm")
-                .then(|| v["executable"].as_str().map(PathBuf::from))
-                .flatten()
-        })
-        .expect("test executable");
+    let binary = failing_fixtures_binary();
     let fixtures = workspace().join("tests/fixtures/failing");
     for signal in [
         nix::sys::signal::Signal::SIGTERM,
@@ -561,26 +542,7 @@ fn without_an_engine_container_scenarios_are_ignored_on_request() {
 
 #[test]
 fn a_signalled_test_process_removes_its_containers() {
-    let out = cargo(&[
-        "test",
-        "-p",
-        "clnrm-failing-fixtures",
-        "--test",
-        "clnrm",
-        "--no-run",
-        "--message-format",
-        "json",
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
-    let binary = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find_map(|v| {
-            (v["target"]["name"] == "clnrm")
-                .then(|| v["executable"].as_str().map(PathBuf::from))
-                .flatten()
-        })
-        .expect("test executable");
+    let binary = failing_fixtures_binary();
     let fixtures = workspace().join("tests/fixtures/failing");
     let mut child = Command::new(&binary)
         .args([
@@ -616,4 +578,29 @@ fn a_signalled_test_process_removes_its_containers() {
     let status = child.wait().expect("wait");
     assert!(!status.success());
     assert_eq!(containers(), 0, "the container is removed");
+}
+
+/// The failing fixtures' test binary, built by cargo (it is `test = false`).
+fn failing_fixtures_binary() -> PathBuf {
+    let out = cargo(&[
+        "test",
+        "-p",
+        "clnrm-failing-fixtures",
+        "--test",
+        "clnrm",
+        "--no-run",
+        "--message-format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let binary = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| {
+            (v["target"]["name"] == "clnrm")
+                .then(|| v["executable"].as_str().map(PathBuf::from))
+                .flatten()
+        })
+        .expect("test executable");
+    binary
 }
