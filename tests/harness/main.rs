@@ -593,7 +593,7 @@ fn failing_fixtures_binary() -> PathBuf {
         "json",
     ]);
     assert!(out.status.success(), "{}", text(&out));
-    let binary = String::from_utf8_lossy(&out.stdout)
+    String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .find_map(|v| {
@@ -601,6 +601,5 @@ fn failing_fixtures_binary() -> PathBuf {
                 .then(|| v["executable"].as_str().map(PathBuf::from))
                 .flatten()
         })
-        .expect("test executable");
-    binary
+        .expect("test executable")
 }
