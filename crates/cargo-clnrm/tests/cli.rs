@@ -386,3 +386,38 @@ fn logging_follows_verbosity_and_clnrm_log_and_stays_on_stderr() {
     // Results never go through the log: stdout is the same list either way.
     assert_eq!(text(&verbose.stdout), text(&quiet.stdout));
 }
+
+#[test]
+fn validate_needs_no_build_of_the_crates_binaries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    write(&root.join("Cargo.toml"), "[package]\nname = \"tool\"\n");
+    write(&root.join("src/main.rs"), "fn main() {}\n");
+    write(
+        &root.join("tests/clnrm/a.clnrm.toml.tera"),
+        "[meta]\nname = \"a\"\n[[steps]]\nname = \"s\"\ncommand = [\"{{ bin.tool }}\"]\n",
+    );
+    let out = binary(root)
+        .env_remove("CARGO_TARGET_DIR")
+        .args(["clnrm", "validate"])
+        .output()
+        .expect("run cargo-clnrm");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!root.join("target").exists(), "validate built nothing");
+    // A name that is no binary of the crate is still an error at its place.
+    write(
+        &root.join("tests/clnrm/a.clnrm.toml.tera"),
+        "[meta]\nname = \"a\"\n[[steps]]\nname = \"s\"\ncommand = [\"{{ bin.nope }}\"]\n",
+    );
+    let out = binary(root)
+        .env_remove("CARGO_TARGET_DIR")
+        .args(["clnrm", "validate"])
+        .output()
+        .expect("run cargo-clnrm");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("a.clnrm.toml.tera:5:16"),
+        "{}",
+        text(&out.stderr)
+    );
+}

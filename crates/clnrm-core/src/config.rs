@@ -44,8 +44,9 @@ pub struct Config {
     pub strict: bool,
     /// Environment variables passed through to steps (besides PATH).
     pub env_passthrough: Vec<String>,
-    /// The packages' own binaries, where a debug build of them exists
-    /// (`bin.<name>` when cargo does not set `CARGO_BIN_EXE_<name>`).
+    /// The packages' own binaries, at the path of their debug build, which
+    /// may not exist yet (`bin.<name>` when cargo does not set
+    /// `CARGO_BIN_EXE_<name>`).
     pub binaries: std::collections::BTreeMap<String, PathBuf>,
 }
 
@@ -430,11 +431,12 @@ impl Config {
                 .or_else(|| workspace_layer.roots.clone())
                 .unwrap_or_else(|| vec![DEFAULT_ROOT.to_string()]);
             roots.extend(relative.iter().map(|r| dir.join(r)));
+            // Where cargo puts a debug build, built yet or not: `validate`
+            // must not depend on a build, and a step running a missing
+            // binary fails on its own with "not found".
             for name in manifest.binary_names() {
                 let path = target_dir.join("debug").join(&name);
-                if path.is_file() {
-                    config.binaries.entry(name).or_insert(path);
-                }
+                config.binaries.entry(name).or_insert(path);
             }
         }
         if packages.is_empty() {
