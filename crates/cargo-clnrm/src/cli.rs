@@ -60,6 +60,8 @@ pub enum Command {
     Run(RunArgs),
     /// Build and run the crate's clnrm test targets (nextest when installed, else cargo test)
     Test(TestArgs),
+    /// Validate (and with --run, run) scenario files again on every save
+    Watch(WatchArgs),
     /// Add a clnrm test target and a first scenario to the crate here
     Init(InitArgs),
     /// Remove containers and networks left by killed runs (never a live run's)
@@ -123,6 +125,27 @@ pub struct RunArgs {
     /// Most containers running at once, across processes (default: CPUs; also CLNRM_MAX_CONTAINERS)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub max_containers: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Also run the scenarios whose rendered content changed
+    #[arg(long)]
+    pub run: bool,
+    /// Scenarios to run at once with --run (default: 1)
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Run every scenario on this backend, whatever `[meta] backend` says
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub backend: Option<BackendChoice>,
+    /// Clear the screen before each round of feedback (on a terminal)
+    #[arg(long)]
+    pub clear: bool,
+    /// Print the render cache's hits, misses and hit rate after each file
+    #[arg(long)]
+    pub stats: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ mod commands;
 mod diagnostics;
 mod error;
 mod logging;
+mod watch;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(args, color, &mut out, &mut err),
         Command::List(args) => commands::list::run(args, &mut out, &mut err),
         Command::Run(args) => commands::run::run(args, color, &mut out, &mut err),
+        Command::Watch(args) => watch::run(args, color, &mut out, &mut err),
         Command::Init(args) => commands::init::run(args, &mut out),
         Command::Clean => commands::clean::run(&mut out),
         Command::Test(args) => {

@@ -37,7 +37,8 @@ pub fn is_scenario_file(path: &Path) -> bool {
     })
 }
 
-fn is_skipped_dir(name: &str) -> bool {
+/// Folders discovery never enters: `target/` and hidden ones.
+pub fn is_skipped_dir(name: &str) -> bool {
     name == "target" || (name.starts_with('.') && name != "." && name != "..")
 }
 

@@ -85,6 +85,12 @@ fn tag_regex() -> &'static Regex {
     })
 }
 
+/// The names a template imports, includes or extends, found or not (watch
+/// re-renders a file when one of them appears).
+pub fn imported_names(template: &str) -> impl Iterator<Item = &str> {
+    (tag_regex().captures_iter(template)).filter_map(|c| c.get(1).map(|m| m.as_str()))
+}
+
 impl TemplateEngine {
     pub fn new(budget: RenderBudget) -> Self {
         Self { budget }

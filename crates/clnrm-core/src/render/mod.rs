@@ -14,7 +14,9 @@ pub use budget::{BudgetViolation, RenderBudget, check_source};
 pub use context::{
     BUILTIN_VARS, DEFAULT_RUNNER_IMAGE, ENV_VAR_PREFIX, RenderContext, VarInputs, lower_layers,
 };
-pub use engine::{Dependency, MACRO_LIBRARY, RenderRequest, Rendered, TemplateEngine};
+pub use engine::{
+    Dependency, MACRO_LIBRARY, RenderRequest, Rendered, TemplateEngine, imported_names,
+};
 pub use functions::RANGE_BUDGET;
 pub use linemap::LineMap;
 

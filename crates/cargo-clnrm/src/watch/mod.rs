@@ -1,0 +1,429 @@
+//! `cargo clnrm watch`: feedback on every save.
+//!
+//! A one-way pipeline: the event source (`watcher`) and the key reader send
+//! into one channel; `events` turns raw events into due paths; `session`
+//! hash-gates, validates and diffs them; `schedule` decides what runs under
+//! `--run`; `output` prints. Only this loop has effects.
+
+mod events;
+mod keys;
+mod output;
+mod schedule;
+mod session;
+mod watcher;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use clnrm_core::config::{Config, ConfigOverrides};
+use clnrm_core::executor::{RunSettings, run_planned};
+use clnrm_core::pipeline::Pipeline;
+use clnrm_core::render::VarInputs;
+use clnrm_core::scenario::Backend;
+use clnrm_core::validate::ValidateOptions;
+
+pub use watcher::WatchError;
+
+use crate::cli::{BackendChoice, WatchArgs};
+use crate::error::{CliError, exit};
+use events::{Pending, Signal, classify};
+use output::Printer;
+use schedule::{Action, Input, Key, Schedule};
+use session::{Feedback, Outcome, Session, elapsed_ms};
+use watcher::{DirWatcher, RawEvent};
+
+/// How long an unfinished write holds a file back.
+const WRITER_PATIENCE: Duration = Duration::from_secs(2);
+
+/// Everything the loop reacts to, on one channel.
+#[derive(Debug)]
+enum Message {
+    Fs(Instant, RawEvent),
+    Key(Key),
+    Finished {
+        test: String,
+        passed: bool,
+        seconds: f64,
+        message: String,
+    },
+    Interrupt,
+}
+
+fn fs_message(event: RawEvent) -> Message {
+    Message::Fs(Instant::now(), event)
+}
+
+pub fn run(
+    args: &WatchArgs,
+    color: bool,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<u8, CliError> {
+    let started = Instant::now();
+    let cwd = std::env::current_dir().map_err(CliError::CurrentDir)?;
+    let input = &args.input;
+    let config = Config::load(
+        &cwd,
+        &ConfigOverrides {
+            roots: input.roots.clone(),
+            strict: input.strict.then_some(true),
+            ..ConfigOverrides::default()
+        },
+    )?;
+    let mut paths = Vec::with_capacity(input.paths.len());
+    for path in &input.paths {
+        if !path.exists() {
+            let shown = path.display();
+            return Err(CliError::Usage(format!(
+                "`{shown}`: no such file or folder"
+            )));
+        }
+        paths.push(cwd.join(path));
+    }
+    let pipeline = Pipeline::new(
+        VarInputs {
+            overrides: input.vars.clone(),
+            ..VarInputs::default()
+        }
+        .with_cargo_bins()
+        .with_binaries(&config.binaries),
+        ValidateOptions {
+            strict: config.strict,
+        },
+    );
+    let mut session = Session::new(pipeline, &paths, &config.roots);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let watcher = DirWatcher::new(
+        session.watch_dirs(),
+        watcher::forward(sender.clone(), fs_message),
+    )?;
+    let interrupt = sender.clone();
+    let _ = ctrlc::set_handler(move || {
+        let _ = interrupt.send(Message::Interrupt);
+    });
+    let keys_sender = sender.clone();
+    let _terminal = keys::spawn(move |key| keys_sender.send(Message::Key(key)).is_ok());
+    let mut settings = RunSettings::from_config(&config);
+    settings.backend = args.backend.map(|b| match b {
+        BackendChoice::Local => Backend::Local,
+        BackendChoice::Container => Backend::Container,
+    });
+    let mut printer = Printer {
+        format: input.message_format,
+        color,
+        stats: args.stats,
+        clear: args.clear,
+        stdout,
+        stderr,
+    };
+    let mut watch = Loop {
+        session: &mut session,
+        watcher,
+        pending: Pending::new(DirWatcher::reports_completions()),
+        schedule: Schedule::new(args.jobs.map_or(1, usize::from)),
+        first_seen: HashMap::new(),
+        settings,
+        sender,
+        run: args.run,
+        tally: (0, 0),
+        writing: HashMap::new(),
+        held: Vec::new(),
+    };
+    watch.start(&mut printer, started)?;
+    watch.serve(&receiver, &mut printer)?;
+    printer.finished()?;
+    Ok(exit::SUCCESS)
+}
+
+#[derive(Debug)]
+struct Loop<'s> {
+    session: &'s mut Session,
+    watcher: DirWatcher,
+    pending: Pending,
+    schedule: Schedule,
+    /// When each due path's first event arrived (feedback time is measured from it).
+    first_seen: HashMap<PathBuf, Instant>,
+    settings: RunSettings,
+    sender: Sender<Message>,
+    run: bool,
+    /// Verdicts (passed, failed) since the runs last settled.
+    tally: (usize, usize),
+    /// Paths written and not yet closed, since when.
+    writing: HashMap<PathBuf, Instant>,
+    /// Messages taken in while checking a read, for the loop to handle.
+    held: Vec<Message>,
+}
+
+impl Loop<'_> {
+    /// Start-up is a round like any other: every file read and validated.
+    fn start(&mut self, printer: &mut Printer<'_>, started: Instant) -> Result<(), CliError> {
+        let outcome = self.session.rescan();
+        let mut with_errors = 0;
+        for feedback in &outcome.feedback {
+            if let Feedback::Validated(v) = feedback
+                && v.tally.errors + v.tally.warnings > 0
+            {
+                with_errors += usize::from(v.tally.errors > 0);
+                printer.validated(
+                    v,
+                    elapsed_ms(started),
+                    self.session.pipeline().cache.stats(),
+                )?;
+            }
+        }
+        let dirs = self.session.watch_dirs();
+        let files = self.session.file_count();
+        printer.started(&dirs, files, with_errors, elapsed_ms(started), self.run)?;
+        if self.run {
+            self.schedule.handle(Input::Known(self.session.tests()));
+            let actions = self.schedule.handle(Input::Changed(self.session.tests()));
+            self.act(actions, printer)?;
+        }
+        Ok(())
+    }
+
+    fn serve(
+        &mut self,
+        receiver: &Receiver<Message>,
+        printer: &mut Printer<'_>,
+    ) -> Result<(), CliError> {
+        loop {
+            let message = match self.pending.next_due() {
+                Some(due) => {
+                    let wait = due.saturating_duration_since(Instant::now());
+                    match receiver.recv_timeout(wait) {
+                        Ok(m) => Some(m),
+                        Err(RecvTimeoutError::Timeout) => None,
+                        Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                    }
+                }
+                None => match receiver.recv() {
+                    Ok(m) => Some(m),
+                    Err(_) => return Ok(()),
+                },
+            };
+            if let Some(message) = message {
+                self.receive(message, printer)?;
+                // Take every event already queued before acting: one round
+                // for a burst.
+                while let Ok(message) = receiver.try_recv() {
+                    self.receive(message, printer)?;
+                }
+            }
+            self.round(receiver, printer)?;
+            if self.schedule.is_quitting() && self.schedule.is_settled() {
+                return Ok(());
+            }
+        }
+    }
+
+    fn receive(&mut self, message: Message, printer: &mut Printer<'_>) -> Result<(), CliError> {
+        match message {
+            Message::Fs(at, Ok(event)) => {
+                for signal in classify(&event) {
+                    for path in &event.paths {
+                        self.first_seen.entry(path.clone()).or_insert(at);
+                    }
+                    match &signal {
+                        Signal::Partial(path) => {
+                            self.writing.insert(path.clone(), at);
+                        }
+                        Signal::Complete(path) | Signal::Gone(path) => {
+                            self.writing.remove(path);
+                        }
+                        _ => {}
+                    }
+                    self.pending.add(signal, Instant::now());
+                }
+            }
+            Message::Fs(_, Err(error)) => match error.kind {
+                notify::ErrorKind::MaxFilesWatch => {
+                    return Err(WatchError::Limit {
+                        path: format!("{:?}", error.paths),
+                        limit: watcher::watch_limit(),
+                    }
+                    .into());
+                }
+                _ => printer.note(&format!("warning: the file watcher reported: {error}"))?,
+            },
+            Message::Key(key) => {
+                if key == Key::Quit || self.run {
+                    let actions = self.schedule.handle(Input::Key(key));
+                    self.act(actions, printer)?;
+                }
+            }
+            Message::Interrupt => {
+                self.settings.cancel.cancel();
+                let actions = self.schedule.handle(Input::Key(Key::Quit));
+                self.act(actions, printer)?;
+            }
+            Message::Finished {
+                test,
+                passed,
+                seconds,
+                message,
+            } => {
+                // A newer change arrived while it ran: the verdict is for an old state.
+                let stale = self.schedule.state(&test) == Some(schedule::State::RunningRerunQueued);
+                printer.test_finished(&test, passed, seconds, &message, stale)?;
+                if !stale {
+                    let tally = if passed {
+                        &mut self.tally.0
+                    } else {
+                        &mut self.tally.1
+                    };
+                    *tally += 1;
+                }
+                let actions = self.schedule.handle(Input::Finished { test, passed });
+                self.act(actions, printer)?;
+                if self.schedule.is_settled() {
+                    let (passed, failed) = std::mem::take(&mut self.tally);
+                    printer.run_finished(passed, failed)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Looks at what is due: lost events, then paths.
+    fn round(
+        &mut self,
+        receiver: &Receiver<Message>,
+        printer: &mut Printer<'_>,
+    ) -> Result<(), CliError> {
+        let now = Instant::now();
+        let mut outcome = Outcome::default();
+        let rescan = self.pending.take_rescan();
+        let mut due = self.pending.take_due(now);
+        if rescan || due.iter().any(|p| !p.is_file()) {
+            // Folders came or went: watch the new ones, anchor missing roots.
+            for dir in due.iter().filter(|p| p.is_dir()) {
+                if self.watcher.wants(dir) {
+                    self.watcher.watch_tree(dir)?;
+                }
+            }
+            due.extend(self.watcher.sync()?);
+        }
+        if rescan {
+            printer.note("the file watcher lost events; every file was read again")?;
+            outcome = self.session.rescan();
+        } else if !due.is_empty() {
+            let (writing, held) = (&mut self.writing, &mut self.held);
+            let mut settled = |path: &Path| left_alone(path, writing, held, receiver);
+            outcome = self.session.refresh(&due, &mut settled);
+        }
+        for message in std::mem::take(&mut self.held) {
+            self.receive(message, printer)?;
+        }
+        if outcome.feedback.is_empty() && outcome.deferred.is_empty() {
+            for path in &due {
+                self.first_seen.remove(path);
+            }
+            return Ok(());
+        }
+        let batch_start = (due.iter())
+            .filter_map(|p| self.first_seen.get(p))
+            .min()
+            .copied()
+            .unwrap_or(now);
+        printer.new_round()?;
+        let cache = self.session.pipeline().cache.stats();
+        for feedback in &outcome.feedback {
+            match feedback {
+                Feedback::Validated(v) => {
+                    let since = self.first_seen.get(v.report.source.path()).copied();
+                    printer.validated(v, elapsed_ms(since.unwrap_or(batch_start)), cache)?;
+                }
+                Feedback::Diff(d) => {
+                    let name = self.session.name_of(&d.file);
+                    printer.diff(&name, d)?;
+                }
+                Feedback::Removed { file, name } => printer.removed(file, name)?,
+            }
+        }
+        for (path, until) in &outcome.deferred {
+            self.pending.defer(path, *until);
+        }
+        let deferred: Vec<&PathBuf> = outcome.deferred.iter().map(|(p, _)| p).collect();
+        for path in due.iter().filter(|p| !deferred.contains(p)) {
+            self.first_seen.remove(path);
+        }
+        if self.run {
+            self.schedule.handle(Input::Known(self.session.tests()));
+            let actions = self.schedule.handle(Input::Changed(outcome.changed_tests));
+            self.act(actions, printer)?;
+        }
+        Ok(())
+    }
+
+    fn act(&mut self, actions: Vec<Action>, printer: &mut Printer<'_>) -> Result<(), CliError> {
+        for action in actions {
+            match action {
+                Action::Start(test) => self.start_run(test, printer)?,
+                Action::Stale(test) => printer.stale(&test)?,
+                Action::Quit => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one test on a thread of its own; its verdict comes back as a message.
+    fn start_run(&mut self, test: String, printer: &mut Printer<'_>) -> Result<(), CliError> {
+        let Some((report, planned)) = self.session.planned(&test) else {
+            let actions = self.schedule.handle(Input::Finished {
+                test,
+                passed: false,
+            });
+            return self.act(actions, printer);
+        };
+        printer.run_started(&test)?;
+        let settings = self.settings.clone();
+        let sender = self.sender.clone();
+        std::thread::spawn(move || {
+            let began = Instant::now();
+            let verdict = run_planned(&planned, &report, &settings);
+            let _ = sender.send(Message::Finished {
+                test,
+                passed: verdict.passed,
+                seconds: began.elapsed().as_secs_f64(),
+                message: verdict.message,
+            });
+        });
+        Ok(())
+    }
+}
+
+/// Whether `path` was left alone since its last completed write: no writer
+/// has it open now, by the events received so far (taken in first, and held
+/// for the loop). A writer that truncated it while we read shows up here, and
+/// its completion brings the path back.
+fn left_alone(
+    path: &Path,
+    writing: &mut HashMap<PathBuf, Instant>,
+    held: &mut Vec<Message>,
+    receiver: &Receiver<Message>,
+) -> bool {
+    while let Ok(message) = receiver.try_recv() {
+        if let Message::Fs(at, Ok(event)) = &message {
+            for signal in classify(event) {
+                if let Signal::Partial(p) = signal {
+                    writing.insert(p, *at);
+                }
+            }
+        }
+        held.push(message);
+    }
+    // A write never completed (a crashed writer) stops holding the path back.
+    !writing
+        .get(path)
+        .is_some_and(|since| since.elapsed() < WRITER_PATIENCE)
+}
+
+impl From<WatchError> for CliError {
+    fn from(e: WatchError) -> Self {
+        CliError::Usage(e.to_string())
+    }
+}

@@ -1,0 +1,506 @@
+//! What watch knows about the files: their content hashes (the gate), the
+//! templates each scenario reads, and each file's last valid expectation
+//! tree. A due path goes in; what changed comes out as feedback.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clnrm_core::diagnostic::Tally;
+use clnrm_core::discover::{DiscoveredFile, discover, is_scenario_file, is_skipped_dir};
+use clnrm_core::pipeline::{FileReport, Pipeline};
+use clnrm_core::plan::{PlannedTest, plan};
+use clnrm_core::render::imported_names;
+use clnrm_core::tree::{ExpectationTree, Node, NodeKind, TreeDiff, diff};
+use sha2::{Digest, Sha256};
+
+type Hash = [u8; 32];
+
+/// How long a file must stay empty before an empty read is believed.
+pub const EMPTY_GRACE: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// A file validated after a change.
+#[derive(Debug)]
+pub struct Validated {
+    pub report: FileReport,
+    pub tally: Tally,
+    /// Every rendering came from the render cache.
+    pub cache_hit: bool,
+    /// The file is new to this session.
+    pub added: bool,
+}
+
+/// One scenario file's expectation diff against its last valid version.
+#[derive(Debug)]
+pub struct FileDiff {
+    pub file: PathBuf,
+    /// Per matrix combination (label, empty without a matrix); empty diffs left out.
+    pub diffs: Vec<(String, TreeDiff)>,
+}
+
+impl FileDiff {
+    /// The text changed, the meaning did not.
+    pub fn is_comment_only(&self) -> bool {
+        self.diffs.is_empty()
+    }
+}
+
+#[derive(Debug)]
+pub enum Feedback {
+    Validated(Validated),
+    Diff(FileDiff),
+    Removed { file: PathBuf, name: String },
+}
+
+/// The result of looking at due paths.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub feedback: Vec<Feedback>,
+    /// Tests whose rendered scenario is new or different.
+    pub changed_tests: Vec<String>,
+    /// Paths caught empty in the middle of a save: look again at the time given.
+    pub deferred: Vec<(PathBuf, Instant)>,
+}
+
+#[derive(Debug)]
+struct Known {
+    discovered: DiscoveredFile,
+    /// The last valid trees, per matrix combination.
+    trees: Option<Vec<(String, ExpectationTree)>>,
+    /// Templates the file reads, and names it imports that do not exist yet.
+    reads: Vec<PathBuf>,
+    /// Runnable tests and the fingerprint of what each one runs.
+    tests: BTreeMap<String, Hash>,
+}
+
+#[derive(Debug)]
+pub struct Session {
+    pipeline: Pipeline,
+    /// Folders searched (the roots, or the folders named on the command line).
+    dirs: Vec<PathBuf>,
+    /// Files named on the command line: scenarios whatever their names.
+    explicit: Vec<PathBuf>,
+    /// The configured roots, for test names.
+    roots: Vec<PathBuf>,
+    hashes: HashMap<PathBuf, Hash>,
+    files: BTreeMap<PathBuf, Known>,
+    /// Template path -> the scenario files that read it.
+    readers: HashMap<PathBuf, BTreeSet<PathBuf>>,
+    /// Files read empty, since when (believed once empty for `EMPTY_GRACE`).
+    empty_since: HashMap<PathBuf, Instant>,
+}
+
+impl Session {
+    pub fn new(pipeline: Pipeline, paths: &[PathBuf], roots: &[PathBuf]) -> Self {
+        let (explicit, mut dirs): (Vec<PathBuf>, Vec<PathBuf>) =
+            paths.iter().cloned().partition(|p| p.is_file());
+        if paths.is_empty() {
+            dirs = roots.to_vec();
+        }
+        Self {
+            pipeline,
+            dirs,
+            explicit,
+            roots: roots.to_vec(),
+            hashes: HashMap::new(),
+            files: BTreeMap::new(),
+            readers: HashMap::new(),
+            empty_since: HashMap::new(),
+        }
+    }
+
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    /// The folders to watch for these files.
+    pub fn watch_dirs(&self) -> Vec<PathBuf> {
+        let parents = self.explicit.iter().filter_map(|f| f.parent());
+        let mut dirs: Vec<PathBuf> = self.dirs.iter().cloned().collect();
+        dirs.extend(parents.map(Path::to_path_buf));
+        dirs.sort();
+        dirs.dedup();
+        dirs
+    }
+
+    pub fn file_count(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Every runnable test, in name order.
+    pub fn tests(&self) -> Vec<String> {
+        let tests = self.files.values().flat_map(|k| k.tests.keys().cloned());
+        tests.collect::<BTreeSet<_>>().into_iter().collect()
+    }
+
+    /// Whether watch cares about `path` as a scenario file.
+    fn is_scenario(&self, path: &Path) -> bool {
+        if self.explicit.iter().any(|f| f == path) {
+            return true;
+        }
+        is_scenario_file(path)
+            && self.dirs.iter().any(|dir| {
+                path.strip_prefix(dir).is_ok_and(|rel| {
+                    let parents = rel.parent().into_iter().flat_map(Path::components);
+                    !parents
+                        .into_iter()
+                        .any(|c| is_skipped_dir(&c.as_os_str().to_string_lossy()))
+                })
+            })
+    }
+
+    /// Reads and validates every file (start-up, and after lost events).
+    pub fn rescan(&mut self) -> Outcome {
+        let mut search = self.dirs.clone();
+        search.extend(self.explicit.iter().cloned());
+        let found: BTreeSet<PathBuf> = discover(&search, &self.roots)
+            .files
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        let gone: Vec<PathBuf> = (self.files.keys())
+            .filter(|p| !found.contains(*p))
+            .cloned()
+            .collect();
+        let mut outcome = Outcome::default();
+        for path in gone {
+            self.remove(&path, &mut outcome);
+        }
+        let templates: Vec<PathBuf> = self.readers.keys().cloned().collect();
+        for path in found.into_iter().chain(templates) {
+            self.look_at(&path, &mut outcome);
+        }
+        outcome
+    }
+
+    /// Looks at paths that are due: files, templates, or folders that appeared.
+    /// `settled` is asked after each read whether the file was left alone
+    /// meanwhile; a read it refuses is dropped (the writer's completion
+    /// brings the path back).
+    pub fn refresh(
+        &mut self,
+        paths: &[PathBuf],
+        settled: &mut dyn FnMut(&Path) -> bool,
+    ) -> Outcome {
+        let mut outcome = Outcome::default();
+        for path in paths {
+            if path.is_dir() {
+                self.folder_appeared(path, &mut outcome);
+            } else {
+                self.look_at_settled(path, &mut outcome, settled);
+            }
+        }
+        outcome
+    }
+
+    fn folder_appeared(&mut self, dir: &Path, outcome: &mut Outcome) {
+        let inside = discover(&[dir.to_path_buf()], &self.roots).files;
+        for file in inside {
+            if self.is_scenario(&file.path) {
+                self.look_at(&file.path, outcome);
+            }
+        }
+    }
+
+    fn look_at(&mut self, path: &Path, outcome: &mut Outcome) {
+        self.look_at_settled(path, outcome, &mut |_| true);
+    }
+
+    fn look_at_settled(
+        &mut self,
+        path: &Path,
+        outcome: &mut Outcome,
+        settled: &mut dyn FnMut(&Path) -> bool,
+    ) {
+        let scenario = self.is_scenario(path);
+        let template = self.readers.contains_key(path);
+        if !scenario && !template {
+            // A folder that went away takes its files with it.
+            let under: Vec<PathBuf> = (self.files.keys())
+                .filter(|f| f.starts_with(path) && f.as_path() != path)
+                .cloned()
+                .collect();
+            if !path.exists() {
+                for file in under {
+                    self.remove(&file, outcome);
+                }
+            }
+            return;
+        }
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(_) if !path.exists() => {
+                if scenario {
+                    self.remove(path, outcome);
+                } else {
+                    self.template_changed(path, None, outcome);
+                }
+                return;
+            }
+            Err(_) => Vec::new(),
+        };
+        if !settled(path) {
+            tracing::debug!(path = %path.display(), "read while a writer had it open; waiting for its close");
+            return;
+        }
+        tracing::debug!(path = %path.display(), bytes = bytes.len(), "read");
+        // An editor that truncates, then writes, shows an empty file between
+        // the two: an empty file is believed once it stayed empty a while.
+        if bytes.is_empty() && self.hashes.contains_key(path) {
+            let since = *self
+                .empty_since
+                .entry(path.to_path_buf())
+                .or_insert_with(Instant::now);
+            if since.elapsed() < EMPTY_GRACE {
+                outcome
+                    .deferred
+                    .push((path.to_path_buf(), since + EMPTY_GRACE));
+                return;
+            }
+        }
+        self.empty_since.remove(path);
+        let hash: Hash = Sha256::digest(&bytes).into();
+        if self.hashes.get(path) == Some(&hash) {
+            return;
+        }
+        self.hashes.insert(path.to_path_buf(), hash);
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        if scenario {
+            self.process(path, text, outcome);
+        }
+        if template {
+            self.template_changed(path, Some(hash), outcome);
+        }
+    }
+
+    /// Re-validates exactly the files that read this template.
+    fn template_changed(&mut self, path: &Path, hash: Option<Hash>, outcome: &mut Outcome) {
+        if hash.is_none() {
+            self.hashes.remove(path);
+        }
+        let readers: Vec<PathBuf> = self
+            .readers
+            .get(path)
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default();
+        for reader in readers {
+            if let Ok(text) = std::fs::read_to_string(&reader) {
+                self.process(&reader, text, outcome);
+            }
+        }
+    }
+
+    fn discovered(&self, path: &Path) -> DiscoveredFile {
+        let found = discover(&[path.to_path_buf()], &self.roots).files;
+        found.into_iter().next().unwrap_or_else(|| DiscoveredFile {
+            name: path.display().to_string(),
+            path: path.to_path_buf(),
+            root: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        })
+    }
+
+    fn process(&mut self, path: &Path, text: String, outcome: &mut Outcome) {
+        let discovered = match self.files.get(path) {
+            Some(known) => known.discovered.clone(),
+            None => self.discovered(path),
+        };
+        let lookups = self.pipeline.cache.stats();
+        let report = self.pipeline.process_text(&discovered, text);
+        let after = self.pipeline.cache.stats();
+        let cache_hit = after.misses == lookups.misses && after.hits > lookups.hits;
+        let reads = reads_of(&report, path);
+        let tests = fingerprints(&report);
+        let trees = (!report.has_errors()).then(|| trees_of(&report));
+        let previous = self.files.remove(path);
+        let added = previous.is_none();
+        let old_tests = previous
+            .as_ref()
+            .map(|k| k.tests.clone())
+            .unwrap_or_default();
+        for (test, fingerprint) in &tests {
+            if old_tests.get(test) != Some(fingerprint) {
+                outcome.changed_tests.push(test.clone());
+            }
+        }
+        let old_trees = previous.as_ref().and_then(|k| k.trees.clone());
+        if let Some(previous) = &previous {
+            self.unlink_reads(path, &previous.reads);
+        }
+        for read in &reads {
+            (self.readers.entry(read.clone()).or_default()).insert(path.to_path_buf());
+        }
+        let tally = Tally::of(&report.diagnostics);
+        outcome.feedback.push(Feedback::Validated(Validated {
+            report,
+            tally,
+            cache_hit,
+            added,
+        }));
+        if let (Some(old), Some(new)) = (&old_trees, &trees) {
+            outcome.feedback.push(Feedback::Diff(FileDiff {
+                file: path.to_path_buf(),
+                diffs: diff_trees(old, new),
+            }));
+        }
+        self.files.insert(
+            path.to_path_buf(),
+            Known {
+                discovered,
+                trees: trees.or(old_trees),
+                reads,
+                tests,
+            },
+        );
+    }
+
+    fn unlink_reads(&mut self, path: &Path, reads: &[PathBuf]) {
+        for read in reads {
+            if let Some(readers) = self.readers.get_mut(read) {
+                readers.remove(path);
+                if readers.is_empty() {
+                    self.readers.remove(read);
+                    self.hashes.remove(read);
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, path: &Path, outcome: &mut Outcome) {
+        self.hashes.remove(path);
+        self.empty_since.remove(path);
+        if let Some(known) = self.files.remove(path) {
+            self.unlink_reads(path, &known.reads);
+            outcome.feedback.push(Feedback::Removed {
+                file: path.to_path_buf(),
+                name: known.discovered.name,
+            });
+        }
+    }
+
+    /// The test-name base of a known file.
+    pub fn name_of(&self, path: &Path) -> String {
+        self.files
+            .get(path)
+            .map_or_else(|| path.display().to_string(), |k| k.discovered.name.clone())
+    }
+
+    /// The test and its file, validated from what is on disk now.
+    pub fn planned(&self, test: &str) -> Option<(FileReport, PlannedTest)> {
+        let known = self.files.values().find(|k| k.tests.contains_key(test))?;
+        let report = self.pipeline.process(&known.discovered);
+        let planned = plan(std::slice::from_ref(&report))
+            .into_iter()
+            .find(|t| t.name == test)?;
+        Some((report, planned))
+    }
+}
+
+/// Templates read, and imported names that do not exist yet (so creating
+/// them re-validates the file).
+fn reads_of(report: &FileReport, path: &Path) -> Vec<PathBuf> {
+    let mut reads: Vec<PathBuf> = (report.dependencies.iter())
+        .filter_map(|d| d.path.clone())
+        .collect();
+    if let Some(dir) = path.parent() {
+        let wanted = imported_names(report.source.text()).map(|name| dir.join(name));
+        reads.extend(wanted.filter(|p| !p.exists()));
+    }
+    reads.sort();
+    reads.dedup();
+    reads
+}
+
+fn trees_of(report: &FileReport) -> Vec<(String, ExpectationTree)> {
+    (report.variants.iter())
+        .filter_map(|v| {
+            let file = v.file.as_ref()?;
+            Some((v.combination.label(), ExpectationTree::from_file(file)))
+        })
+        .collect()
+}
+
+fn diff_trees(
+    old: &[(String, ExpectationTree)],
+    new: &[(String, ExpectationTree)],
+) -> Vec<(String, TreeDiff)> {
+    let empty = empty_tree();
+    let mut out = Vec::new();
+    for (label, tree) in new {
+        let before = old
+            .iter()
+            .find(|(l, _)| l == label)
+            .map_or(&empty, |(_, t)| t);
+        let d = diff(before, tree);
+        if !d.is_empty() {
+            out.push((label.clone(), d));
+        }
+    }
+    for (label, tree) in old {
+        if !new.iter().any(|(l, _)| l == label) {
+            out.push((label.clone(), diff(tree, &empty)));
+        }
+    }
+    out
+}
+
+fn empty_tree() -> ExpectationTree {
+    ExpectationTree {
+        root: Node {
+            id: clnrm_core::tree::NodeId("file".into()),
+            kind: NodeKind::File,
+            label: "file".into(),
+            fields: BTreeMap::new(),
+            children: Vec::new(),
+        },
+    }
+}
+
+/// What each runnable test runs: its scenario's subtree and everything
+/// file-wide (header, services, limits...), but not its sibling scenarios, so
+/// an edit to one scenario re-runs that one only.
+fn fingerprints(report: &FileReport) -> BTreeMap<String, Hash> {
+    let mut out = BTreeMap::new();
+    for test in plan(std::slice::from_ref(report)) {
+        let Some(target) = test.target else { continue };
+        if test.ignored.is_some() {
+            continue;
+        }
+        let Some(file) = &report.variants[target.variant].file else {
+            continue;
+        };
+        let tree = ExpectationTree::from_file(file);
+        let mut hasher = Sha256::new();
+        let mut scenario = 0;
+        for node in &tree.root.children {
+            if node.kind == NodeKind::Scenario {
+                scenario += 1;
+                if scenario - 1 != target.scenario {
+                    continue;
+                }
+            }
+            hash_node(node, &mut hasher);
+        }
+        out.insert(test.name, hasher.finalize().into());
+    }
+    out
+}
+
+fn hash_node(node: &Node, hasher: &mut Sha256) {
+    hasher.update(node.id.as_str());
+    for (key, value) in &node.fields {
+        hasher.update([0]);
+        hasher.update(key);
+        hasher.update([0]);
+        hasher.update(value);
+    }
+    for child in &node.children {
+        hasher.update([1]);
+        hash_node(child, hasher);
+    }
+    hasher.update([2]);
+}
+
+/// Milliseconds since `start`, as a float with microseconds.
+pub fn elapsed_ms(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64() * 1000.0
+}

@@ -1,0 +1,586 @@
+//! `cargo clnrm watch` with a real watcher on temporary folders: what each
+//! kind of save prints, read from its JSON lines.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Long enough for any event on a loaded machine; tests wait for lines, not times.
+const PATIENCE: Duration = Duration::from_secs(20);
+/// How long "no output" is watched for.
+const QUIET: Duration = Duration::from_millis(400);
+
+const VALID: &str =
+    "[meta]\nname = \"NAME\"\n\n[[steps]]\nname = \"greets\"\ncommand = [\"echo\",\"hello\"]\n";
+
+fn valid(name: &str) -> String {
+    VALID.replace("NAME", name)
+}
+
+/// A system-wide inotify setting changed by one test at a time; the other
+/// watch tests hold the lock shared, so none starts a watcher meanwhile.
+fn inotify_lock(exclusive: bool) -> std::fs::File {
+    let path = std::env::temp_dir().join("clnrm-watch-tests.lock");
+    let file = std::fs::File::create(path).expect("lock file");
+    if exclusive {
+        file.lock().expect("lock");
+    } else {
+        file.lock_shared().expect("lock");
+    }
+    file
+}
+
+struct Watch {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<Value>,
+    seen: Vec<Value>,
+    _lock: std::fs::File,
+}
+
+impl Watch {
+    fn start(dir: &Path, extra: &[&str]) -> Watch {
+        Self::start_locked(dir, extra, inotify_lock(false))
+    }
+
+    fn start_locked(dir: &Path, extra: &[&str], lock: std::fs::File) -> Watch {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-clnrm"))
+            .args([
+                "clnrm",
+                "watch",
+                "--message-format",
+                "json",
+                "--root",
+                "root",
+            ])
+            .args(extra)
+            .current_dir(dir)
+            .env_remove("CLNRM_ROOTS")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start watch");
+        let stdout = child.stdout.take().expect("stdout");
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                if send.send(value).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        let mut watch = Watch {
+            child,
+            stdin,
+            lines,
+            seen: Vec::new(),
+            _lock: lock,
+        };
+        watch.next_of("watch-started");
+        watch
+    }
+
+    /// The next line with this reason; earlier lines are kept in `seen`.
+    fn next_of(&mut self, reason: &str) -> Value {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line["reason"] == reason {
+                        return line;
+                    }
+                }
+                Err(e) => panic!("no `{reason}` line ({e:?}); seen: {:#?}", self.seen),
+            }
+        }
+    }
+
+    /// Every line until none came for `QUIET`.
+    fn until_quiet(&mut self) -> Vec<Value> {
+        let mut out = Vec::new();
+        loop {
+            match self.lines.recv_timeout(QUIET) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    out.push(line);
+                }
+                Err(RecvTimeoutError::Timeout) => return out,
+                Err(RecvTimeoutError::Disconnected) => panic!("watch ended: {:#?}", self.seen),
+            }
+        }
+    }
+
+    fn key(&mut self, key: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin");
+        stdin.write_all(key.as_bytes()).expect("key");
+        stdin.flush().expect("flush");
+    }
+
+    /// Ctrl-C: a clean stop, exit code 0.
+    fn stop(mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+        self.next_of("watch-finished");
+        let status = self.child.wait().expect("wait");
+        assert_eq!(status.code(), Some(0), "{:#?}", self.seen);
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn reasons(lines: &[Value]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| l["reason"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn validated_names(lines: &[Value]) -> Vec<String> {
+    let mut names: Vec<String> = lines
+        .iter()
+        .filter(|l| l["reason"] == "validated")
+        .map(|l| l["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A temp dir with `root/` holding the given files.
+fn tree(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(&root).expect("root");
+    for (name, text) in files {
+        let path = root.join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
+        std::fs::write(path, text).expect("write");
+    }
+    (dir, root)
+}
+
+#[test]
+fn an_edit_is_validated_and_diffed_and_a_comment_is_only_a_comment() {
+    let (dir, root) = tree(&[("a.clnrm.toml", &valid("a"))]);
+    let mut watch = Watch::start(dir.path(), &[]);
+    let file = root.join("a.clnrm.toml");
+    std::fs::write(&file, valid("a").replace("hello", "bye")).expect("edit");
+    let validated = watch.next_of("validated");
+    assert_eq!(validated["name"], "a.clnrm.toml");
+    assert_eq!(validated["errors"], 0);
+    assert!(validated["elapsed_ms"].as_f64().is_some());
+    let diff = watch.next_of("diff");
+    assert_eq!(diff["comment_only"], false);
+    let changed = &diff["combinations"][0]["diff"]["changed"][0];
+    assert_eq!(changed["id"], "scenario:a/step:greets");
+    assert_eq!(changed["fields"][0]["new"], "[\"echo\",\"bye\"]");
+    std::fs::write(
+        &file,
+        format!("# a note\n{}", valid("a").replace("hello", "bye")),
+    )
+    .expect("comment");
+    watch.next_of("validated");
+    assert_eq!(watch.next_of("diff")["comment_only"], true);
+    watch.stop();
+}
+
+#[test]
+fn touch_identical_rewrite_and_open_without_change_print_nothing() {
+    let (dir, root) = tree(&[("a.clnrm.toml", &valid("a"))]);
+    let mut watch = Watch::start(dir.path(), &[]);
+    let file = root.join("a.clnrm.toml");
+    let status = Command::new("touch").arg(&file).status().expect("touch");
+    assert!(status.success());
+    std::fs::write(&file, valid("a")).expect("identical rewrite");
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .expect("open for writing");
+    assert_eq!(watch.until_quiet(), Vec::<Value>::new());
+    watch.stop();
+}
+
+#[test]
+fn errors_are_reported_with_their_place_and_the_loop_goes_on() {
+    let (dir, root) = tree(&[("a.clnrm.toml", &valid("a"))]);
+    let mut watch = Watch::start(dir.path(), &[]);
+    let file = root.join("a.clnrm.toml");
+    std::fs::write(&file, valid("a").replace("command", "comand")).expect("typo");
+    let errors = watch.next_of("validated")["errors"].as_u64();
+    let typo = (watch.seen.iter())
+        .find(|l| l["reason"] == "diagnostic" && l["code"] == "unknown-key")
+        .expect("an unknown-key diagnostic");
+    assert_eq!(
+        (typo["line"].as_u64(), typo["column"].as_u64()),
+        (Some(6), Some(1))
+    );
+    assert!(
+        typo["help"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("command"),
+        "{typo}"
+    );
+    assert!(errors >= Some(1));
+    std::fs::write(&file, "[meta\n").expect("broken TOML");
+    assert!(watch.next_of("validated")["errors"].as_u64() >= Some(1));
+    std::fs::write(&file, valid("a").replace("hello", "fixed")).expect("fix");
+    let fixed = watch.next_of("validated");
+    assert_eq!(fixed["errors"], 0);
+    // Diffed against the last valid version, not the broken ones.
+    let diff = watch.next_of("diff");
+    assert_eq!(
+        diff["combinations"][0]["diff"]["changed"][0]["fields"][0]["old"],
+        "[\"echo\",\"hello\"]"
+    );
+    watch.stop();
+}
+
+#[test]
+fn a_vim_style_save_through_a_backup_is_one_change() {
+    let (dir, root) = tree(&[("a.clnrm.toml", &valid("a"))]);
+    let mut watch = Watch::start(dir.path(), &[]);
+    let file = root.join("a.clnrm.toml");
+    let backup = root.join("a.clnrm.toml~");
+    std::fs::rename(&file, &backup).expect("move to backup");
+    std::fs::write(&file, valid("a").replace("hello", "vim")).expect("write new");
+    std::fs::remove_file(&backup).expect("drop backup");
+    let lines = watch.until_quiet();
+    assert_eq!(reasons(&lines), ["validated", "diff"], "{lines:#?}");
+    watch.stop();
+}
+
+#[test]
+fn sed_in_place_renames_a_temporary_file_into_place() {
+    let (dir, root) = tree(&[("a.clnrm.toml", &valid("a"))]);
+    let mut watch = Watch::start(dir.path(), &[]);
+    let status = Command::new("sed")
+        .args(["-i", "s/hello/sed/"])
+        .arg(root.join("a.clnrm.toml"))
+        .status()
+        .expect("sed");
+    assert!(status.success());
+    let lines = watch.until_quiet();
+    assert_eq!(reasons(&lines), ["validated", "diff"], "{lines:#?}");
+    assert_eq!(
+        lines[1]["combinations"][0]["diff"]["changed"][0]["fields"][0]["new"],
+        "[\"echo\",\"sed\"]"
+    );
+    watch.stop();
+}
+
+#[test]
+fn truncate_then_write_never_reports_the_empty_file() {
+    let (dir, root) = tree(&[("a.clnrm.toml", &valid("a"))]);
+    let mut watch = Watch::start(dir.path(), &[]);
+    let file = root.join("a.clnrm.toml");
+    // One descriptor: truncated, a pause, then the text.
+    let mut handle = std::fs::File::create(&file).expect("truncate");
+    std::thread::sleep(Duration::from_millis(30));
+    handle
+        .write_all(valid("a").replace("hello", "one").as_bytes())
+        .expect("write");
+    drop(handle);
+    // Two descriptors: truncated and closed, then written and closed.
+    std::fs::File::create(&file).expect("truncate and close");
+    std::thread::sleep(Duration::from_millis(5));
+    std::fs::write(&file, valid("a").replace("hello", "two")).expect("write");
+    let lines = watch.until_quiet();
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["errors"] != 1 && l["reason"] != "diagnostic"),
+        "{lines:#?}"
+    );
+    let last_diff = lines
+        .iter()
+        .rev()
+        .find(|l| l["reason"] == "diff")
+        .expect("a diff");
+    assert_eq!(
+        last_diff["combinations"][0]["diff"]["changed"][0]["fields"][0]["new"],
+        "[\"echo\",\"two\"]"
+    );
+    watch.stop();
+}
+
+#[test]
+fn a_burst_of_saves_ends_in_the_state_last_written() {
+    let (dir, root) = tree(&[("a.clnrm.toml", &valid("a"))]);
+    let mut watch = Watch::start(dir.path(), &[]);
+    let file = root.join("a.clnrm.toml");
+    let began = Instant::now();
+    for i in 0..100 {
+        std::fs::write(&file, valid("a").replace("hello", &format!("save{i}"))).expect("save");
+    }
+    eprintln!("100 saves in {:?}", began.elapsed());
+    let lines = watch.until_quiet();
+    assert!(lines.iter().all(|l| l["errors"] != 1), "{lines:#?}");
+    let last_diff = lines
+        .iter()
+        .rev()
+        .find(|l| l["reason"] == "diff")
+        .expect("a diff");
+    assert_eq!(
+        last_diff["combinations"][0]["diff"]["changed"][0]["fields"][0]["new"],
+        "[\"echo\",\"save99\"]",
+        "{lines:#?}"
+    );
+    watch.stop();
+}
+
+#[test]
+fn a_shared_template_revalidates_exactly_its_readers() {
+    let user = "{% import \"_shared.toml.tera\" as shared %}\n[meta]\nname = \"NAME\"\n[[steps]]\nname = \"s\"\ncommand = [\"echo\",\"{{ shared::word() }}\"]\n";
+    let (dir, root) = tree(&[
+        ("_shared.toml.tera", "{% macro word() %}one{% endmacro %}"),
+        ("a.clnrm.toml.tera", &user.replace("NAME", "a")),
+        ("b.clnrm.toml.tera", &user.replace("NAME", "b")),
+        ("c.clnrm.toml.tera", &valid("c")),
+    ]);
+    let mut watch = Watch::start(dir.path(), &[]);
+    std::fs::write(
+        root.join("_shared.toml.tera"),
+        "{% macro word() %}two{% endmacro %}",
+    )
+    .expect("edit template");
+    let lines = watch.until_quiet();
+    assert_eq!(
+        validated_names(&lines),
+        ["a.clnrm.toml.tera", "b.clnrm.toml.tera"],
+        "{lines:#?}"
+    );
+    watch.stop();
+}
+
+#[test]
+fn files_created_deleted_and_renamed_in_and_out() {
+    let (dir, root) = tree(&[("a.clnrm.toml", &valid("a"))]);
+    let outside = dir.path().join("outside.clnrm.toml");
+    std::fs::write(&outside, valid("o")).expect("outside");
+    let mut watch = Watch::start(dir.path(), &[]);
+    std::fs::write(root.join("b.clnrm.toml"), valid("b")).expect("create");
+    let added = watch.next_of("validated");
+    assert_eq!(
+        (added["name"].as_str(), added["added"].as_bool()),
+        (Some("b.clnrm.toml"), Some(true))
+    );
+    std::fs::create_dir(root.join("sub")).expect("new folder");
+    std::fs::write(root.join("sub/c.clnrm.toml"), valid("c")).expect("file in new folder");
+    assert_eq!(watch.next_of("validated")["name"], "sub/c.clnrm.toml");
+    std::fs::remove_file(root.join("b.clnrm.toml")).expect("delete");
+    assert_eq!(watch.next_of("removed")["name"], "b.clnrm.toml");
+    std::fs::rename(&outside, root.join("in.clnrm.toml")).expect("rename in");
+    assert_eq!(watch.next_of("validated")["name"], "in.clnrm.toml");
+    std::fs::rename(
+        root.join("in.clnrm.toml"),
+        dir.path().join("out.clnrm.toml"),
+    )
+    .expect("rename out");
+    assert_eq!(watch.next_of("removed")["name"], "in.clnrm.toml");
+    // Hidden and target folders are not watched.
+    for skipped in [".git", "target"] {
+        std::fs::create_dir(root.join(skipped)).expect("skipped folder");
+        std::fs::write(root.join(skipped).join("x.clnrm.toml"), valid("x")).expect("write");
+    }
+    assert_eq!(watch.until_quiet(), Vec::<Value>::new());
+    watch.stop();
+}
+
+#[test]
+fn a_root_deleted_and_recreated_is_watched_again() {
+    let (dir, root) = tree(&[("a.clnrm.toml", &valid("a"))]);
+    let mut watch = Watch::start(dir.path(), &[]);
+    std::fs::remove_dir_all(&root).expect("delete root");
+    assert_eq!(watch.next_of("removed")["name"], "a.clnrm.toml");
+    std::fs::create_dir(&root).expect("recreate root");
+    std::fs::write(root.join("a.clnrm.toml"), valid("a")).expect("write again");
+    let back = watch.next_of("validated");
+    assert_eq!(
+        (back["name"].as_str(), back["added"].as_bool()),
+        (Some("a.clnrm.toml"), Some(true))
+    );
+    std::fs::write(
+        root.join("a.clnrm.toml"),
+        valid("a").replace("hello", "again"),
+    )
+    .expect("edit");
+    assert_eq!(watch.next_of("validated")["added"], false);
+    watch.stop();
+}
+
+/// Sets a `/proc/sys/fs/inotify` value for a while; `None` where it cannot
+/// be written (not root).
+struct Sysctl {
+    path: &'static str,
+    old: String,
+}
+
+impl Sysctl {
+    fn set(path: &'static str, value: &str) -> Option<Sysctl> {
+        let old = std::fs::read_to_string(path).ok()?;
+        std::fs::write(path, value).ok()?;
+        Some(Sysctl { path, old })
+    }
+}
+
+impl Drop for Sysctl {
+    fn drop(&mut self) {
+        let _ = std::fs::write(self.path, self.old.trim());
+    }
+}
+
+#[test]
+fn lost_events_make_everything_read_again() {
+    let (dir, root) = tree(&[("a.clnrm.toml", &valid("a"))]);
+    let lock = inotify_lock(true);
+    let Some(small_queue) = Sysctl::set("/proc/sys/fs/inotify/max_queued_events", "16") else {
+        eprintln!("skipped: /proc/sys/fs/inotify/max_queued_events is not writable here");
+        return;
+    };
+    let mut watch = Watch::start_locked(dir.path(), &[], lock);
+    drop(small_queue);
+    // Stop the watcher's reading for a moment so the kernel queue overflows.
+    let pid = nix::unistd::Pid::from_raw(watch.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).expect("SIGSTOP");
+    for i in 0..40 {
+        std::fs::write(root.join(format!("f{i}.clnrm.toml")), valid("f")).expect("write");
+    }
+    std::fs::write(
+        root.join("a.clnrm.toml"),
+        valid("a").replace("hello", "final"),
+    )
+    .expect("edit");
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).expect("SIGCONT");
+    let note = watch.next_of("watch-note");
+    assert!(
+        note["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("lost events"),
+        "{note}"
+    );
+    watch.until_quiet();
+    let names = validated_names(&watch.seen);
+    assert_eq!(
+        names.iter().filter(|n| n.starts_with('f')).count(),
+        40,
+        "{names:?}"
+    );
+    assert!(names.contains(&"a.clnrm.toml".to_string()), "{names:?}");
+    watch.stop();
+}
+
+#[test]
+fn the_inotify_watch_limit_is_a_clear_setup_error() {
+    let (dir, root) = tree(&[("a.clnrm.toml", &valid("a"))]);
+    for i in 0..5 {
+        std::fs::create_dir_all(root.join(format!("d{i}"))).expect("folder");
+    }
+    let _lock = inotify_lock(true);
+    let Some(_limit) = Sysctl::set("/proc/sys/fs/inotify/max_user_watches", "1") else {
+        eprintln!("skipped: /proc/sys/fs/inotify/max_user_watches is not writable here");
+        return;
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-clnrm"))
+        .args(["clnrm", "watch", "--root", "root"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run watch");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("fs.inotify.max_user_watches"), "{stderr}");
+}
+
+const TWO_SCENARIOS: &str = "[meta]\nname = \"two\"\nbackend = \"local\"\n\n[[scenario]]\nname = \"first\"\nrun = \"echo FIRST\"\n\n[[scenario]]\nname = \"second\"\nrun = \"echo SECOND\"\n";
+
+#[test]
+fn run_reruns_only_the_changed_scenario_and_keys_choose_the_rest() {
+    let (dir, root) = tree(&[("two.clnrm.toml", TWO_SCENARIOS)]);
+    let mut watch = Watch::start(dir.path(), &["--run"]);
+    // Start-up runs everything.
+    let mut finished = Vec::new();
+    for _ in 0..2 {
+        finished.push(
+            watch.next_of("test-finished")["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    finished.sort();
+    assert_eq!(
+        finished,
+        ["two.clnrm.toml::first", "two.clnrm.toml::second"]
+    );
+    watch.next_of("run-finished");
+    std::fs::write(
+        root.join("two.clnrm.toml"),
+        TWO_SCENARIOS.replace("echo SECOND", "false"),
+    )
+    .expect("edit second");
+    let result = watch.next_of("test-finished");
+    assert_eq!(
+        (result["name"].as_str(), result["passed"].as_bool()),
+        (Some("two.clnrm.toml::second"), Some(false))
+    );
+    let totals = watch.next_of("run-finished");
+    assert_eq!(
+        (totals["passed"].as_u64(), totals["failed"].as_u64()),
+        (Some(0), Some(1))
+    );
+    // A comment changes no scenario: nothing runs.
+    std::fs::write(
+        root.join("two.clnrm.toml"),
+        format!("# note\n{}", TWO_SCENARIOS.replace("echo SECOND", "false")),
+    )
+    .expect("comment");
+    let lines = watch.until_quiet();
+    assert!(
+        !reasons(&lines).contains(&"run-started".to_string()),
+        "{lines:#?}"
+    );
+    // `a`: every scenario, the failed one first.
+    watch.key("a");
+    assert_eq!(
+        watch.next_of("run-started")["name"],
+        "two.clnrm.toml::second"
+    );
+    assert_eq!(
+        watch.next_of("run-started")["name"],
+        "two.clnrm.toml::first"
+    );
+    watch.next_of("run-finished");
+    // `f`: the failed one only.
+    watch.key("f");
+    assert_eq!(
+        watch.next_of("run-started")["name"],
+        "two.clnrm.toml::second"
+    );
+    watch.next_of("run-finished");
+    let lines = watch.until_quiet();
+    assert!(
+        !reasons(&lines).contains(&"run-started".to_string()),
+        "{lines:#?}"
+    );
+    // `q`: quits, exit code 0.
+    watch.key("q");
+    watch.next_of("watch-finished");
+    let status = watch.child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0));
+}
