@@ -7,8 +7,11 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use clnrm_core::discover::DiscoveredFile;
-use clnrm_core::executor::{RunSettings, ScenarioRun, run_scenario};
+use clnrm_core::executor::{RunSettings, ScenarioRun, run_scenario, run_scenario_in};
 use clnrm_core::pipeline::Pipeline;
+
+mod images;
+mod world;
 
 /// The leak checks count this process's containers: one test at a time.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -38,6 +41,25 @@ fn run_with(meta: &str, toml: &str) -> ScenarioRun {
         0,
         &RunSettings::from_config(&clnrm_core::config::Config::default()),
     )
+}
+
+/// Writes `toml` as `name` in `dir` and runs its first scenario from there,
+/// as `cargo clnrm run` does (relative paths are the file's folder's).
+fn run_file(dir: &std::path::Path, toml: &str, settings: &RunSettings) -> ScenarioRun {
+    let path = dir.join("s.clnrm.toml");
+    std::fs::write(&path, toml).expect("write the scenario");
+    let report = Pipeline::default().process(&DiscoveredFile {
+        name: "s.clnrm.toml".into(),
+        path,
+        root: dir.to_path_buf(),
+    });
+    assert!(!report.has_errors(), "{:?}", report.diagnostics);
+    let file = report.variants[0].file.clone().expect("parsed");
+    run_scenario_in(&file, 0, dir, settings)
+}
+
+fn default_settings() -> RunSettings {
+    RunSettings::from_config(&clnrm_core::config::Config::default())
 }
 
 fn report(run: &ScenarioRun) -> String {

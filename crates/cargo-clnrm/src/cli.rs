@@ -125,6 +125,9 @@ pub struct RunArgs {
     /// Most containers running at once, across processes (default: CPUs; also CLNRM_MAX_CONTAINERS)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub max_containers: Option<u16>,
+    /// When to pull images from a registry (default: missing; also CLNRM_PULL)
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub pull: Option<PullChoice>,
 }
 
 #[derive(Debug, Args)]
@@ -184,6 +187,16 @@ pub struct TestArgs {
 pub enum BackendChoice {
     Local,
     Container,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PullChoice {
+    /// Only images already on the machine
+    Never,
+    /// Pull an image that is not on the machine
+    Missing,
+    /// Pull every image before use
+    Always,
 }
 
 fn parse_var(text: &str) -> Result<(String, String), String> {

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::backend::PullPolicy;
 use crate::render::DEFAULT_RUNNER_IMAGE;
 
 /// The scenario root of a package when none is configured.
@@ -39,6 +40,8 @@ pub struct Config {
     pub roots: Vec<PathBuf>,
     pub default_image: String,
     pub max_containers: Option<usize>,
+    /// When named images are pulled from a registry.
+    pub pull: PullPolicy,
     pub step_timeout: Duration,
     pub scenario_timeout: Duration,
     pub strict: bool,
@@ -56,6 +59,7 @@ impl Default for Config {
             roots: Vec::new(),
             default_image: DEFAULT_RUNNER_IMAGE.to_string(),
             max_containers: None,
+            pull: PullPolicy::default(),
             step_timeout: Duration::from_secs(5 * 60),
             scenario_timeout: Duration::from_secs(15 * 60),
             strict: false,
@@ -71,6 +75,7 @@ struct Layer {
     roots: Option<Vec<String>>,
     default_image: Option<String>,
     max_containers: Option<usize>,
+    pull: Option<PullPolicy>,
     step_timeout: Option<Duration>,
     scenario_timeout: Option<Duration>,
     strict: Option<bool>,
@@ -84,6 +89,9 @@ impl Layer {
         }
         if let Some(v) = self.max_containers {
             config.max_containers = Some(v);
+        }
+        if let Some(v) = self.pull {
+            config.pull = v;
         }
         if let Some(v) = self.step_timeout {
             config.step_timeout = v;
@@ -105,6 +113,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "roots",
     "default_image",
     "max_containers",
+    "pull",
     "step_timeout",
     "scenario_timeout",
     "strict",
@@ -169,6 +178,14 @@ fn read_layer(
                     .and_then(|n| usize::try_from(n).ok())
                     .filter(|n| *n > 0)
                     .ok_or_else(|| err("max_containers", "must be a positive integer"))
+            })
+            .transpose()?,
+        pull: table
+            .get("pull")
+            .map(|v| {
+                v.as_str()
+                    .and_then(PullPolicy::parse)
+                    .ok_or_else(|| err("pull", "must be \"never\", \"missing\" or \"always\""))
             })
             .transpose()?,
         step_timeout: duration("step_timeout")?,
@@ -340,6 +357,12 @@ fn env_layer() -> Result<Layer, ConfigError> {
                     .ok()
                     .filter(|n| *n > 0)
                     .ok_or_else(|| bad("CLNRM_MAX_CONTAINERS", "must be a positive integer"))
+            })
+            .transpose()?,
+        pull: var("CLNRM_PULL")
+            .map(|v| {
+                PullPolicy::parse(&v)
+                    .ok_or_else(|| bad("CLNRM_PULL", "must be never, missing or always"))
             })
             .transpose()?,
         step_timeout: var("CLNRM_STEP_TIMEOUT")
@@ -531,6 +554,27 @@ mod tests {
         );
         let member = Config::load(&root.join("m"), &ConfigOverrides::default()).unwrap();
         assert_eq!(member.roots, vec![root.join("m/tests/clnrm")]);
+    }
+
+    #[test]
+    fn the_pull_policy_is_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            &dir.path().join("Cargo.toml"),
+            "[package]\nname = \"a\"\n[package.metadata.clnrm]\npull = \"never\"\n",
+        );
+        let config = Config::load(dir.path(), &ConfigOverrides::default()).unwrap();
+        assert_eq!(config.pull, PullPolicy::Never);
+        write(
+            &dir.path().join("Cargo.toml"),
+            "[package]\nname = \"a\"\n[package.metadata.clnrm]\npull = \"sometimes\"\n",
+        );
+        let err = Config::load(dir.path(), &ConfigOverrides::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("`package.metadata.clnrm.pull` in"),
+            "{err}"
+        );
+        assert_eq!(Config::default().pull, PullPolicy::Missing);
     }
 
     #[test]

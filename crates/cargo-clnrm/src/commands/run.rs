@@ -5,13 +5,14 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use clnrm_core::backend::PullPolicy;
 use clnrm_core::config::{Config, ConfigOverrides};
 use clnrm_core::executor::{RunSettings, Verdict, needs_engine, run_planned};
 use clnrm_core::plan::{PlannedTest, plan};
 use clnrm_core::scenario::Backend;
 use serde::Serialize;
 
-use crate::cli::{BackendChoice, MessageFormat, RunArgs};
+use crate::cli::{BackendChoice, MessageFormat, PullChoice, RunArgs};
 use crate::diagnostics::FORMAT_VERSION;
 use crate::error::{CliError, exit};
 
@@ -52,6 +53,13 @@ pub fn run(
     settings.keep_on_failure |= args.keep_on_failure;
     if let Some(cap) = args.max_containers {
         settings.max_containers = usize::from(cap);
+    }
+    if let Some(pull) = args.pull {
+        settings.pull = match pull {
+            PullChoice::Never => PullPolicy::Never,
+            PullChoice::Missing => PullPolicy::Missing,
+            PullChoice::Always => PullPolicy::Always,
+        };
     }
     let cancel = settings.cancel.clone();
     let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

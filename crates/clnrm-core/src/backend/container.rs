@@ -18,6 +18,7 @@ use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::runtime::Runtime;
 
+use super::image::{ImageSpec, PullPolicy};
 use super::{Backend, BackendError, CancelToken, StepEnd, StepOutput, StepRequest};
 
 /// How long teardown may take before it is given up (the labels still let
@@ -51,13 +52,81 @@ fn engine_address() -> String {
 #[derive(Debug, Clone)]
 pub struct ServiceSpec {
     pub id: String,
-    pub image: String,
+    pub image: ImageSpec,
     /// The container's command (the image's entrypoint is kept).
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub health_check: Option<crate::scenario::HealthCheck>,
     /// Container ports to publish on the host (for steps that run there).
     pub ports: Vec<u16>,
+    /// Host folders or files bound into the container: exactly these.
+    pub volumes: Vec<BindMount>,
+}
+
+/// A host path bound into a container. The path is the engine's machine's:
+/// with a remote `DOCKER_HOST` it must exist there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindMount {
+    /// Absolute.
+    pub host: std::path::PathBuf,
+    /// Absolute, in the container.
+    pub container: String,
+    pub read_only: bool,
+}
+
+impl BindMount {
+    fn to_engine(&self) -> bollard::models::Mount {
+        bollard::models::Mount {
+            source: Some(self.host.to_string_lossy().into_owned()),
+            target: Some(self.container.clone()),
+            typ: Some(bollard::models::MountType::BIND),
+            read_only: Some(self.read_only),
+            ..Default::default()
+        }
+    }
+}
+
+/// Everything one scenario's world is made of.
+#[derive(Debug, Clone)]
+pub struct WorldSpec {
+    /// The runner container's image, when some step runs in one.
+    pub runner: Option<ImageSpec>,
+    pub services: Vec<ServiceSpec>,
+    /// `[limits]`, applied to every container.
+    pub limits: crate::scenario::Limits,
+    /// Publish the services' `ports` on 127.0.0.1, for steps on the host.
+    pub publish: bool,
+    /// The crate's binaries, mounted read-only into the runner at the same path.
+    pub binaries: Vec<std::path::PathBuf>,
+    /// The global cap on running containers.
+    pub max_containers: usize,
+    pub pull: PullPolicy,
+}
+
+impl Default for WorldSpec {
+    fn default() -> Self {
+        Self {
+            runner: None,
+            services: Vec::new(),
+            limits: crate::scenario::Limits::default(),
+            publish: false,
+            binaries: Vec::new(),
+            max_containers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            pull: PullPolicy::default(),
+        }
+    }
+}
+
+/// What `create_container` makes.
+struct NewContainer<'a> {
+    image: &'a str,
+    entrypoint: Option<Vec<String>>,
+    cmd: Vec<String>,
+    env: &'a [(String, String)],
+    /// The service id: its network alias.
+    alias: Option<&'a str>,
+    ports: &'a [u16],
+    mounts: Vec<bollard::models::Mount>,
 }
 
 /// A service port published on the host: (service id, container port, host port).
@@ -78,8 +147,6 @@ pub struct ContainerBackend {
     limits: crate::scenario::Limits,
     /// Service ports published on the host (steps on the host reach them there).
     published: Vec<PublishedPort>,
-    /// Read-only bind mounts for the next container created (the runner's).
-    binds: Vec<String>,
     /// Container slots under the global cap; last, so they are freed only
     /// after `Drop::drop` removed the containers.
     _slots: super::Slots,
@@ -97,7 +164,8 @@ fn refused(what: &str, image: &str, error: bollard::errors::Error) -> BackendErr
         bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
         } => BackendError::Engine(format!(
-            "image `{image}` is not available locally and is never pulled: build it (`bash scripts/fixture-images.sh` builds clnrm-busybox:latest) or `docker pull {image}`"
+            "image `{image}` is not available locally: {}",
+            super::image::how_to_get(image)
         )),
         e @ bollard::errors::Error::DockerResponseServerError { .. } => {
             BackendError::Engine(format!("the engine refused {what}: {e}"))
@@ -107,29 +175,30 @@ fn refused(what: &str, image: &str, error: bollard::errors::Error) -> BackendErr
 }
 
 impl ContainerBackend {
-    /// Starts the scenario's world: a network and the services when there are
+    /// Starts the scenario's world: its images (found, pulled or built, before
+    /// anything is created), then a network and the services when there are
     /// any (each waited for by its health check), then the runner container
-    /// from `runner_image` when steps run in one. Images are never pulled.
-    pub fn start(
-        runner_image: Option<&str>,
-        services: &[ServiceSpec],
-        limits: &crate::scenario::Limits,
-        publish: bool,
-        binaries: &[std::path::PathBuf],
-        max_containers: usize,
-        cancel: &CancelToken,
-    ) -> Result<Self, BackendError> {
-        let wanted = services.len() + usize::from(runner_image.is_some());
-        let slots = super::acquire_slots(wanted, max_containers, cancel)
-            .map_err(|e| BackendError::Engine(format!("cannot take a container slot: {e}")))?
-            .ok_or_else(|| {
-                BackendError::Engine("cancelled while waiting for a container slot".into())
-            })?;
+    /// when steps run in one.
+    pub fn start(spec: &WorldSpec, cancel: &CancelToken) -> Result<Self, BackendError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| BackendError::Engine(format!("cannot start the engine client: {e}")))?;
         let docker = Docker::connect_with_defaults().map_err(engine_unreachable)?;
+        let resolve =
+            |image: &ImageSpec| super::image::resolve(&runtime, &docker, image, spec.pull, cancel);
+        let service_images = spec
+            .services
+            .iter()
+            .map(|s| resolve(&s.image))
+            .collect::<Result<Vec<String>, BackendError>>()?;
+        let runner_image = spec.runner.as_ref().map(resolve).transpose()?;
+        let wanted = spec.services.len() + usize::from(runner_image.is_some());
+        let slots = super::acquire_slots(wanted, spec.max_containers, cancel)
+            .map_err(|e| BackendError::Engine(format!("cannot take a container slot: {e}")))?
+            .ok_or_else(|| {
+                BackendError::Engine("cancelled while waiting for a container slot".into())
+            })?;
         // Owned from here on: whatever fails below, Drop removes what exists.
         let mut world = Self {
             runtime,
@@ -138,29 +207,29 @@ impl ContainerBackend {
             created: Vec::new(),
             runner: None,
             services: Vec::new(),
-            limits: limits.clone(),
+            limits: spec.limits.clone(),
             published: Vec::new(),
             _slots: slots,
-            binds: Vec::new(),
         };
-        if !services.is_empty() {
+        if !spec.services.is_empty() {
             // Steps on the host reach services through published ports, which an
             // internal network cannot have; steps in containers need no route out.
-            world.create_network(!publish)?;
-            for service in services {
-                let ports = if publish {
+            world.create_network(!spec.publish)?;
+            for (service, image) in spec.services.iter().zip(&service_images) {
+                let ports = if spec.publish {
                     service.ports.as_slice()
                 } else {
                     &[]
                 };
-                let id = world.create_container(
-                    &service.image,
-                    None,
-                    service.args.clone(),
-                    &service.env,
-                    Some(&service.id),
+                let id = world.create_container(NewContainer {
+                    image,
+                    entrypoint: None,
+                    cmd: service.args.clone(),
+                    env: &service.env,
+                    alias: Some(&service.id),
                     ports,
-                )?;
+                    mounts: service.volumes.iter().map(BindMount::to_engine).collect(),
+                })?;
                 world.services.push((service.id.clone(), id.clone()));
                 for (container_port, host_port) in world.published_ports(&id, ports)? {
                     world
@@ -168,32 +237,40 @@ impl ContainerBackend {
                         .push((service.id.clone(), container_port, host_port));
                 }
             }
-            for service in services {
+            for service in &spec.services {
                 if let Some(check) = &service.health_check {
                     world.wait_healthy(&service.id, check, cancel)?;
                 }
             }
         }
-        if let Some(image) = runner_image {
+        if let Some(image) = &runner_image {
             // The crate's binaries, at the same path, so `bin.<name>` holds inside.
             // Each path once: the engine refuses a duplicate mount point.
             let mut paths: Vec<&std::path::PathBuf> =
-                binaries.iter().filter(|b| b.is_file()).collect();
+                spec.binaries.iter().filter(|b| b.is_file()).collect();
             paths.sort();
             paths.dedup();
-            world.binds = paths
+            let mounts = paths
                 .iter()
-                .map(|b| format!("{0}:{0}:ro", b.display()))
+                .map(|b| {
+                    BindMount {
+                        host: b.to_path_buf(),
+                        container: b.to_string_lossy().into_owned(),
+                        read_only: true,
+                    }
+                    .to_engine()
+                })
                 .collect();
             // Keep the runner alive between execs, whatever the image's command.
-            let id = world.create_container(
+            let id = world.create_container(NewContainer {
                 image,
-                Some(vec!["sleep".into()]),
-                vec!["2147483647".into()],
-                &[],
-                None,
-                &[],
-            )?;
+                entrypoint: Some(vec!["sleep".into()]),
+                cmd: vec!["2147483647".into()],
+                env: &[],
+                alias: None,
+                ports: &[],
+                mounts,
+            })?;
             world.runner = Some(id);
         }
         Ok(world)
@@ -215,15 +292,16 @@ impl ContainerBackend {
         Ok(())
     }
 
-    fn create_container(
-        &mut self,
-        image: &str,
-        entrypoint: Option<Vec<String>>,
-        cmd: Vec<String>,
-        env: &[(String, String)],
-        alias: Option<&str>,
-        ports: &[u16],
-    ) -> Result<String, BackendError> {
+    fn create_container(&mut self, new: NewContainer<'_>) -> Result<String, BackendError> {
+        let NewContainer {
+            image,
+            entrypoint,
+            cmd,
+            env,
+            alias,
+            ports,
+            mounts,
+        } = new;
         // Random host ports, on the loopback interface only.
         let port_bindings: bollard::models::PortMap = ports
             .iter()
@@ -262,7 +340,7 @@ impl ContainerBackend {
                 memory: self.limits.memory_mb.map(|mb| i64::from(mb) * 1024 * 1024),
                 nano_cpus: self.limits.cpu_millicores.map(|m| i64::from(m) * 1_000_000),
                 port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
-                binds: (!self.binds.is_empty()).then(|| self.binds.clone()),
+                mounts: (!mounts.is_empty()).then_some(mounts),
                 ..HostConfig::default()
             }),
             networking_config,
@@ -387,7 +465,8 @@ impl ContainerBackend {
         &self.published
     }
 
-    fn service_container(&self, service: &str) -> Option<&str> {
+    /// The container of service `service`, for tests and debugging.
+    pub fn service_container(&self, service: &str) -> Option<&str> {
         self.services
             .iter()
             .find(|(id, _)| id == service)

@@ -1,14 +1,20 @@
 //! Where steps run. The executor talks to a [`Backend`]; `local` runs argv as
 //! host processes, the container backend (next) execs into containers.
 
+mod build;
 mod cancel;
 mod container;
+mod image;
 mod leftovers;
 mod local;
 mod slots;
 
+pub use build::BUILD_REPOSITORY;
 pub use cancel::CancelToken;
-pub use container::{ContainerBackend, PublishedPort, ServiceSpec, engine_status, run_labels};
+pub use container::{
+    BindMount, ContainerBackend, PublishedPort, ServiceSpec, WorldSpec, engine_status, run_labels,
+};
+pub use image::{ImageSpec, PullPolicy};
 pub use leftovers::{Removed, clean_leftovers};
 pub use local::LocalBackend;
 pub use slots::{Slots, acquire as acquire_slots};

@@ -7,4 +7,4 @@ mod scenario;
 
 pub use outcome::{ScenarioRun, StepRun, Verdict};
 pub use planned::{display_path, needs_engine, run_planned};
-pub use scenario::{RunSettings, run_scenario};
+pub use scenario::{RunSettings, run_scenario, run_scenario_in};

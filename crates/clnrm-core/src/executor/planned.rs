@@ -8,7 +8,7 @@ use crate::pipeline::FileReport;
 use crate::plan::PlannedTest;
 
 use super::outcome::Verdict;
-use super::scenario::{RunSettings, run_scenario};
+use super::scenario::{RunSettings, run_scenario_in};
 
 /// Whether a test needs the container engine: its scenario runs on the
 /// container backend (or `--backend container` says so), or has services.
@@ -44,7 +44,8 @@ pub fn run_planned(test: &PlannedTest, report: &FileReport, settings: &RunSettin
             message: "the file did not parse".into(),
         };
     };
-    let run = run_scenario(file, target.scenario, settings);
+    let dir = report.source.path().parent().unwrap_or(Path::new(""));
+    let run = run_scenario_in(file, target.scenario, dir, settings);
     let locate = |span: std::ops::Range<usize>| {
         let at = variant.locate(&report.source, span);
         format!("{}:{}", display_path(report.source.path()), at.line)

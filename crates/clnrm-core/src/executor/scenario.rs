@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::backend::{
-    Backend, CancelToken, ContainerBackend, LocalBackend, ServiceSpec, StepEnd, StepRequest,
+    Backend, BindMount, CancelToken, ContainerBackend, ImageSpec, LocalBackend, PullPolicy,
+    ServiceSpec, StepEnd, StepRequest, WorldSpec,
 };
 use crate::config::Config;
 use crate::expect::{Mismatch, judge_step};
 use crate::scenario::{
-    Backend as BackendKind, ImageSource, KnownClaim, Scenario, ScenarioFile, Step,
+    Backend as BackendKind, ImageBuild, ImageSource, KnownClaim, Scenario, ScenarioFile, Step,
 };
 
 use super::outcome::{ScenarioRun, StepRun};
@@ -30,6 +31,8 @@ pub struct RunSettings {
     pub keep_on_failure: bool,
     /// Most containers running at once, across every clnrm process here.
     pub max_containers: usize,
+    /// When named images are pulled (`--pull`, `pull`, `CLNRM_PULL`).
+    pub pull: PullPolicy,
     /// The crate's binaries (`bin.<name>`), mounted read-only into runner
     /// containers at the same path, so `{{ bin.name }}` works there too.
     pub binaries: Vec<PathBuf>,
@@ -57,6 +60,7 @@ impl RunSettings {
             max_containers: config
                 .max_containers
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            pull: config.pull,
             keep_on_failure: std::env::var("CLNRM_KEEP_ON_FAILURE")
                 .is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes")),
             cancel: CancelToken::new(),
@@ -64,8 +68,21 @@ impl RunSettings {
     }
 }
 
-/// Runs scenario `index` of `file` and returns what happened.
+/// Runs scenario `index` of `file` and returns what happened; relative
+/// paths in the file (volumes, build contexts) are taken from the current
+/// directory.
 pub fn run_scenario(file: &ScenarioFile, index: usize, settings: &RunSettings) -> ScenarioRun {
+    run_scenario_in(file, index, Path::new(""), settings)
+}
+
+/// [`run_scenario`] for a file in folder `dir`: a service's volume
+/// `host_path` and a `build` context are relative to it.
+pub fn run_scenario_in(
+    file: &ScenarioFile,
+    index: usize,
+    dir: &Path,
+    settings: &RunSettings,
+) -> ScenarioRun {
     let started = Instant::now();
     let mut run = ScenarioRun::default();
     let Some(scenario) = file.scenarios.get(index) else {
@@ -73,7 +90,7 @@ pub fn run_scenario(file: &ScenarioFile, index: usize, settings: &RunSettings) -
             .push(format!("no scenario number {index} in the file"));
         return run;
     };
-    let mut place = match Place::prepare(file, scenario, settings) {
+    let mut place = match Place::prepare(file, scenario, dir, settings) {
         Ok(place) => place,
         Err(Unavailable::Unsupported(reason)) => {
             run.unsupported.push(reason);
@@ -190,12 +207,28 @@ impl Place {
     fn prepare(
         file: &ScenarioFile,
         scenario: &Scenario,
+        dir: &Path,
         settings: &RunSettings,
     ) -> Result<Self, Unavailable> {
+        let limits = file.limits.clone().unwrap_or_default();
+        let world = |runner: Option<ImageSpec>, services: Vec<ServiceSpec>, publish: bool| {
+            let spec = WorldSpec {
+                runner,
+                services,
+                limits: limits.clone(),
+                publish,
+                binaries: settings.binaries.clone(),
+                max_containers: settings.max_containers,
+                pull: settings.pull,
+            };
+            ContainerBackend::start(&spec, &settings.cancel)
+                .map(Box::new)
+                .map_err(|e| Unavailable::Setup(e.to_string()))
+        };
         let backend = settings.backend.unwrap_or(file.header.backend);
         match backend {
             BackendKind::Local => {
-                let dir = tempfile::Builder::new()
+                let scratch = tempfile::Builder::new()
                     .prefix("clnrm-")
                     .tempdir()
                     .map_err(|e| {
@@ -203,57 +236,29 @@ impl Place {
                             "cannot create the scenario's working directory: {e}"
                         ))
                     })?;
-                let scratch = ScratchDir(dir.keep());
-                let services = service_specs(file)?;
+                let scratch = ScratchDir(scratch.keep());
+                let services = service_specs(file, dir)?;
                 let world = if services.is_empty() {
                     None
                 } else {
-                    let limits = file.limits.clone().unwrap_or_default();
-                    let world = ContainerBackend::start(
-                        None,
-                        &services,
-                        &limits,
-                        true,
-                        &[],
-                        settings.max_containers,
-                        &settings.cancel,
-                    )
-                    .map_err(|e| Unavailable::Setup(e.to_string()))?;
-                    Some(Box::new(world))
+                    Some(world(None, services, true)?)
                 };
                 Ok(Place::Host(LocalBackend, scratch, world))
             }
             BackendKind::Container => {
-                if file.header.build.is_some() {
-                    return Err(Unavailable::Unsupported(
-                        "`[meta] build` (building the runner image) is not supported yet; build it and name it with `image`"
-                            .into(),
-                    ));
-                }
-                let services = service_specs(file)?;
-                let image = file
-                    .header
-                    .image
-                    .as_ref()
-                    .map_or(settings.default_image.as_str(), |i| i.value.as_str());
+                let services = service_specs(file, dir)?;
+                let image = match (&file.header.build, &file.header.image) {
+                    (Some(build), _) => build_spec(build, dir),
+                    (None, Some(image)) => ImageSpec::named(&image.value),
+                    (None, None) => ImageSpec::named(&settings.default_image),
+                };
                 // A runner only when some step runs outside the services.
                 let runner = scenario
                     .steps
                     .iter()
                     .any(|s| s.service.is_none())
                     .then_some(image);
-                let limits = file.limits.clone().unwrap_or_default();
-                ContainerBackend::start(
-                    runner,
-                    &services,
-                    &limits,
-                    false,
-                    &settings.binaries,
-                    settings.max_containers,
-                    &settings.cancel,
-                )
-                .map(|world| Place::Container(Box::new(world)))
-                .map_err(|e| Unavailable::Setup(e.to_string()))
+                world(runner, services, false).map(Place::Container)
             }
         }
     }
@@ -359,26 +364,42 @@ fn secret_values(file: &ScenarioFile, scenario: &Scenario) -> Vec<String> {
         .collect()
 }
 
-/// The services as the container backend starts them; what it cannot do yet
-/// is named, never skipped.
-fn service_specs(file: &ScenarioFile) -> Result<Vec<ServiceSpec>, Unavailable> {
+/// The services as the container backend starts them, with paths taken from
+/// `dir` (the file's folder); what it cannot do yet is named, never skipped.
+fn service_specs(file: &ScenarioFile, dir: &Path) -> Result<Vec<ServiceSpec>, Unavailable> {
     let mut specs = Vec::with_capacity(file.services.len());
     for service in &file.services {
         let id = &service.id.value;
-        let unsupported = |what: &str| {
-            Unavailable::Unsupported(format!("service `{id}`: {what} is not supported yet"))
-        };
-        if !service.volumes.is_empty() {
-            return Err(unsupported("`volumes`"));
-        }
         if service.wait_for_span.is_some() {
-            return Err(unsupported("`wait_for_span`"));
+            return Err(Unavailable::Unsupported(format!(
+                "service `{id}`: `wait_for_span` is not supported yet"
+            )));
         }
         let image = match &service.image {
-            Some(ImageSource::Image(image)) => image.value.clone(),
-            Some(ImageSource::Build(_)) => return Err(unsupported("`build`")),
-            None => return Err(unsupported("a service without an image")),
+            Some(ImageSource::Image(image)) => ImageSpec::named(&image.value),
+            Some(ImageSource::Build(build)) => build_spec(build, dir),
+            None => {
+                return Err(Unavailable::Unsupported(format!(
+                    "service `{id}`: a service without an image is not supported"
+                )));
+            }
         };
+        let mut volumes = Vec::with_capacity(service.volumes.len());
+        for volume in &service.volumes {
+            // Bound as it is: a missing path is an error, never created.
+            let host = dir.join(&volume.host_path).canonicalize().map_err(|e| {
+                Unavailable::Setup(format!(
+                    "service `{id}`: volume `{}` (host_path `{}`): {e}",
+                    volume.container_path,
+                    dir.join(&volume.host_path).display()
+                ))
+            })?;
+            volumes.push(BindMount {
+                host,
+                container: volume.container_path.clone(),
+                read_only: volume.read_only,
+            });
+        }
         specs.push(ServiceSpec {
             id: id.clone(),
             image,
@@ -386,9 +407,22 @@ fn service_specs(file: &ScenarioFile) -> Result<Vec<ServiceSpec>, Unavailable> {
             env: service.env.clone(),
             health_check: service.health_check.clone(),
             ports: service.ports.iter().map(|p| p.value.container).collect(),
+            volumes,
         });
     }
     Ok(specs)
+}
+
+/// A `build` table as the backend builds it: the context taken from `dir`.
+fn build_spec(build: &ImageBuild, dir: &Path) -> ImageSpec {
+    let context = dir.join(&build.context.value);
+    ImageSpec::Build {
+        context: context
+            .canonicalize()
+            .or_else(|_| std::path::absolute(&context))
+            .unwrap_or(context),
+        dockerfile: build.dockerfile.clone(),
+    }
 }
 
 fn check_claims(file: &ScenarioFile, on_host: bool, run: &mut ScenarioRun) {

@@ -1,0 +1,255 @@
+//! The images of a scenario's containers: named ones, checked and pulled
+//! under the pull policy, and built ones, built once per content of their
+//! context (see `build.rs`).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use bollard::query_parameters::CreateImageOptionsBuilder;
+use futures_util::StreamExt;
+use tokio::runtime::Runtime;
+
+use super::{BackendError, CancelToken};
+
+/// A pull that sends nothing for this long is given up (an unreachable
+/// registry can leave the engine waiting on a connection).
+pub(crate) const PULL_STALL_LIMIT: Duration = Duration::from_secs(20);
+/// Longest a pull may take in all, however steadily it progresses.
+pub(crate) const PULL_LIMIT: Duration = Duration::from_secs(10 * 60);
+/// How often a pull or a build checks the cancellation token.
+pub(crate) const POLL: Duration = Duration::from_millis(100);
+
+/// When named images are pulled from a registry (`--pull`, `pull`, `CLNRM_PULL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PullPolicy {
+    /// Only images already on the engine's machine are used.
+    Never,
+    /// An image missing from the machine is pulled; one there is used as is.
+    #[default]
+    Missing,
+    /// Every image is pulled before use, even one already there.
+    Always,
+}
+
+impl PullPolicy {
+    /// The spellings `parse` accepts.
+    pub const NAMES: &'static [&'static str] = &["never", "missing", "always"];
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "never" => Some(Self::Never),
+            "missing" => Some(Self::Missing),
+            "always" => Some(Self::Always),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Never => "never",
+            Self::Missing => "missing",
+            Self::Always => "always",
+        }
+    }
+}
+
+impl std::fmt::Display for PullPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a container's image comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageSpec {
+    /// `name:tag`: on the machine, or pulled under the pull policy.
+    Named(String),
+    /// Built from a context folder (absolute), with an optional Dockerfile
+    /// path inside it (default `Dockerfile`).
+    Build {
+        context: PathBuf,
+        dockerfile: Option<String>,
+    },
+}
+
+impl ImageSpec {
+    pub fn named(name: impl Into<String>) -> Self {
+        Self::Named(name.into())
+    }
+}
+
+/// The name of the image to create a container from: `spec` found, pulled
+/// or built, as the pull policy says.
+pub(crate) fn resolve(
+    runtime: &Runtime,
+    docker: &Docker,
+    spec: &ImageSpec,
+    pull: PullPolicy,
+    cancel: &CancelToken,
+) -> Result<String, BackendError> {
+    match spec {
+        ImageSpec::Named(image) => {
+            runtime.block_on(ensure_named(docker, image, pull, cancel))?;
+            Ok(image.clone())
+        }
+        ImageSpec::Build {
+            context,
+            dockerfile,
+        } => super::build::build(
+            runtime,
+            docker,
+            context,
+            dockerfile.as_deref(),
+            pull,
+            cancel,
+        ),
+    }
+}
+
+/// Whether the engine has `image`; an engine that does not answer is an error.
+pub(crate) async fn exists(docker: &Docker, image: &str) -> Result<bool, BackendError> {
+    match docker.inspect_image(image).await {
+        Ok(_) => Ok(true),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(false),
+        Err(e @ bollard::errors::Error::DockerResponseServerError { .. }) => {
+            Err(BackendError::Engine(format!(
+                "the engine refused to look up image `{image}`: {e}"
+            )))
+        }
+        Err(e) => Err(super::container::engine_unreachable(e)),
+    }
+}
+
+async fn ensure_named(
+    docker: &Docker,
+    image: &str,
+    pull: PullPolicy,
+    cancel: &CancelToken,
+) -> Result<(), BackendError> {
+    let here = match pull {
+        PullPolicy::Always => None,
+        _ => Some(exists(docker, image).await?),
+    };
+    match (pull, here) {
+        (_, Some(true)) => Ok(()),
+        (PullPolicy::Never, _) => Err(BackendError::Engine(format!(
+            "image `{image}` is not available locally and pulling is off (pull policy `never`): {}",
+            how_to_get(image)
+        ))),
+        (PullPolicy::Missing, _) => pull_image(docker, image, cancel).await.map_err(|reason| {
+            BackendError::Engine(format!(
+                "image `{image}` is not available locally and pulling it failed ({reason}): {}",
+                how_to_get(image)
+            ))
+        }),
+        (PullPolicy::Always, _) => pull_image(docker, image, cancel).await.map_err(|reason| {
+            BackendError::Engine(format!(
+                "image `{image}` could not be pulled (pull policy `always`: {reason}): {}, or use the local image with `--pull missing`",
+                how_to_get(image)
+            ))
+        }),
+    }
+}
+
+/// The next step for an image that is not there.
+pub(crate) fn how_to_get(image: &str) -> String {
+    if image.starts_with("clnrm-busybox") {
+        format!(
+            "build it (`bash scripts/fixture-images.sh` builds clnrm-busybox:latest) or `docker pull {image}`"
+        )
+    } else {
+        format!(
+            "build it (`docker build -t {image} DIR`, or `build` instead of `image` in the scenario) or pull it where a registry answers (`docker pull {image}`)"
+        )
+    }
+}
+
+/// `name` with `:latest` when it names no tag or digest (the engine would
+/// otherwise pull every tag).
+fn with_tag(name: &str) -> String {
+    let last = name.rsplit('/').next().unwrap_or(name);
+    if last.contains(':') || name.contains('@') {
+        name.to_string()
+    } else {
+        format!("{name}:latest")
+    }
+}
+
+/// Pulls `image`, bounded: given up after `PULL_STALL_LIMIT` without a
+/// message from the engine, after `PULL_LIMIT` in all, or on cancellation
+/// (closing the connection ends the pull on the engine's side).
+async fn pull_image(docker: &Docker, image: &str, cancel: &CancelToken) -> Result<(), String> {
+    let reference = with_tag(image);
+    let options = CreateImageOptionsBuilder::default()
+        .from_image(&reference)
+        .build();
+    let mut progress = docker.create_image(Some(options), None, None);
+    let started = Instant::now();
+    let mut heard = Instant::now();
+    loop {
+        match tokio::time::timeout(POLL, progress.next()).await {
+            Ok(None) => break,
+            Ok(Some(Ok(_))) => heard = Instant::now(),
+            Ok(Some(Err(e))) => return Err(engine_reason(e)),
+            Err(_) => {}
+        }
+        if cancel.is_cancelled() {
+            return Err("cancelled".into());
+        }
+        if heard.elapsed() >= PULL_STALL_LIMIT {
+            return Err(format!(
+                "no answer from the registry within {}",
+                humantime::format_duration(PULL_STALL_LIMIT)
+            ));
+        }
+        if started.elapsed() >= PULL_LIMIT {
+            return Err(format!(
+                "not done within {}",
+                humantime::format_duration(PULL_LIMIT)
+            ));
+        }
+    }
+    // A pull that ended without an error has the image, or says why not.
+    if exists(docker, image).await.map_err(|e| e.to_string())? {
+        Ok(())
+    } else {
+        Err("the engine ended the pull without the image".into())
+    }
+}
+
+/// The engine's own words, without bollard's wrapping.
+pub(crate) fn engine_reason(error: bollard::errors::Error) -> String {
+    match error {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message,
+        bollard::errors::Error::DockerStreamError { error } => error,
+        e => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_without_a_tag_pulls_latest_only() {
+        assert_eq!(with_tag("busybox"), "busybox:latest");
+        assert_eq!(with_tag("busybox:1.36"), "busybox:1.36");
+        assert_eq!(
+            with_tag("registry:5000/team/app"),
+            "registry:5000/team/app:latest"
+        );
+        assert_eq!(with_tag("app@sha256:abc"), "app@sha256:abc");
+    }
+
+    #[test]
+    fn policies_parse_by_name() {
+        for name in PullPolicy::NAMES {
+            assert_eq!(PullPolicy::parse(name).map(PullPolicy::as_str), Some(*name));
+        }
+        assert_eq!(PullPolicy::parse("sometimes"), None);
+        assert_eq!(PullPolicy::default(), PullPolicy::Missing);
+    }
+}
