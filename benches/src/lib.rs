@@ -1,7 +1,9 @@
 //! Small helpers shared by the clnrm benchmarks (plain `fn main` benches, no
 //! criterion): timing, and order statistics over samples; [`throwaway`]
-//! generates and builds the throwaway crates of the harness benches.
+//! generates and builds the throwaway crates of the harness benches;
+//! [`corpus`] writes the 1,000 scenario files.
 
+pub mod corpus;
 pub mod throwaway;
 
 use std::path::{Path, PathBuf};

@@ -176,7 +176,15 @@ impl Loop<'_> {
         }
         let dirs = self.session.watch_dirs();
         let files = self.session.file_count();
-        printer.started(&dirs, files, with_errors, elapsed_ms(started), self.run)?;
+        let cache = self.session.pipeline().cache.stats();
+        printer.started(
+            &dirs,
+            files,
+            with_errors,
+            elapsed_ms(started),
+            self.run,
+            cache,
+        )?;
         if self.run {
             self.schedule.handle(Input::Known(self.session.tests()));
             let actions = self.schedule.handle(Input::Changed(self.session.tests()));

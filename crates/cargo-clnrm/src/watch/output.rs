@@ -82,6 +82,7 @@ impl Printer<'_> {
         with_errors: usize,
         elapsed_ms: f64,
         run: bool,
+        cache: CacheStats,
     ) -> std::io::Result<()> {
         if self.is_json() {
             let dirs: Vec<String> = dirs.iter().map(|d| path_text(d)).collect();
@@ -92,6 +93,7 @@ impl Printer<'_> {
                 "files_with_errors": with_errors,
                 "elapsed_ms": elapsed_ms,
                 "run": run,
+                "cache": CacheJson::from(cache),
             }));
         }
         let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();

@@ -92,16 +92,21 @@ pub struct Session {
 
 impl Session {
     pub fn new(pipeline: Pipeline, paths: &[PathBuf], roots: &[PathBuf]) -> Self {
+        // `/a/./b` -> `/a/b`: event paths and file paths must compare equal.
+        let tidy = |list: &[PathBuf]| -> Vec<PathBuf> {
+            list.iter().map(|p| p.components().collect()).collect()
+        };
+        let (paths, roots) = (tidy(paths), tidy(roots));
         let (explicit, mut dirs): (Vec<PathBuf>, Vec<PathBuf>) =
             paths.iter().cloned().partition(|p| p.is_file());
         if paths.is_empty() {
-            dirs = roots.to_vec();
+            dirs = roots.clone();
         }
         Self {
             pipeline,
             dirs,
             explicit,
-            roots: roots.to_vec(),
+            roots,
             hashes: HashMap::new(),
             files: BTreeMap::new(),
             readers: HashMap::new(),
@@ -328,6 +333,13 @@ impl Session {
         }
         for read in &reads {
             (self.readers.entry(read.clone()).or_default()).insert(path.to_path_buf());
+        }
+        // The templates as rendered, so a `touch` of one is no change either.
+        for dependency in &report.dependencies {
+            if let Some(template) = &dependency.path {
+                let hash: Hash = Sha256::digest(dependency.text.as_bytes()).into();
+                self.hashes.entry(template.clone()).or_insert(hash);
+            }
         }
         let tally = Tally::of(&report.diagnostics);
         outcome.feedback.push(Feedback::Validated(Validated {
