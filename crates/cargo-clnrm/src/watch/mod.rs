@@ -425,9 +425,9 @@ fn left_alone(
         held.push(message);
     }
     // A write never completed (a crashed writer) stops holding the path back.
-    !writing
+    writing
         .get(path)
-        .is_some_and(|since| since.elapsed() < WRITER_PATIENCE)
+        .is_none_or(|since| since.elapsed() >= WRITER_PATIENCE)
 }
 
 impl From<WatchError> for CliError {

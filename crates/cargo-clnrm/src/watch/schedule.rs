@@ -246,7 +246,9 @@ mod tests {
     fn transition_table_for_one_test() {
         use State::*;
         let changed = || Input::Changed(names(&["t"]));
-        let table: Vec<(&str, Vec<Input>, Input, State, Vec<Action>)> = vec![
+        /// (what, inputs before, the input, state after, actions).
+        type Row = (&'static str, Vec<Input>, Input, State, Vec<Action>);
+        let table: Vec<Row> = vec![
             (
                 "idle + change",
                 vec![],

@@ -121,7 +121,7 @@ impl Session {
     /// The folders to watch for these files.
     pub fn watch_dirs(&self) -> Vec<PathBuf> {
         let parents = self.explicit.iter().filter_map(|f| f.parent());
-        let mut dirs: Vec<PathBuf> = self.dirs.iter().cloned().collect();
+        let mut dirs: Vec<PathBuf> = self.dirs.to_vec();
         dirs.extend(parents.map(Path::to_path_buf));
         dirs.sort();
         dirs.dedup();
