@@ -331,3 +331,61 @@ fn a_binary_named_twice_is_mounted_once() {
     let r = run_scenario(&file, 0, &settings);
     assert!(!r.failed(), "{}", report(&r));
 }
+
+/// A service that starts serving after a pause, then prints its `ready` span.
+const SLOW_SPAN_SERVICE: &str = r#"[service.web]
+image = "clnrm-busybox:latest"
+args = ["sh", "-c", "mkdir -p /w && echo up > /w/index.html && sleep 1 && httpd -p 8080 -h /w && echo '{\"name\":\"ready\",\"trace_id\":\"t1\",\"span_id\":\"s1\"}' && exec sleep 600"]
+wait_for_span = "ready"
+"#;
+
+#[test]
+fn steps_wait_for_a_services_span() {
+    let _serial = serial();
+    // Without the wait, the fetch would find nothing listening yet.
+    let r = run(&format!(
+        "{SLOW_SPAN_SERVICE}[[steps]]\nname = \"fetch\"\ncommand = [\"wget\", \"-q\", \"-O\", \"-\", \"http://web:8080/\"]\n"
+    ));
+    assert!(!r.failed(), "{}", report(&r));
+    assert_eq!(stdout(&r, 0), "up\n");
+    assert_eq!((our_containers(), our_networks()), (0, 0));
+}
+
+#[test]
+fn a_span_that_never_comes_fails_at_the_scenario_timeout_and_leaves_nothing() {
+    let _serial = serial();
+    let r = run_with(
+        "timeout = \"2s\"",
+        &(SLOW_SPAN_SERVICE.replace("wait_for_span = \"ready\"", "wait_for_span = \"never\"")
+            + "[[steps]]\nname = \"a\"\ncommand = [\"true\"]\n"),
+    );
+    let text = report(&r);
+    assert!(
+        text.contains(
+            "service `web` timed out (the scenario's timeout) before printing a span named `never`"
+        ),
+        "{text}"
+    );
+    assert!(r.steps.is_empty(), "no step runs before the span");
+    assert_eq!((our_containers(), our_networks()), (0, 0));
+}
+
+#[test]
+fn a_service_that_exits_before_its_span_fails_at_once() {
+    let _serial = serial();
+    let r = run(r#"[service.web]
+image = "clnrm-busybox:latest"
+args = ["sh", "-c", "echo '{\"name\":\"other\",\"span_id\":\"1\"}'; echo bye"]
+wait_for_span = "ready"
+[[steps]]
+name = "a"
+command = ["true"]
+"#);
+    let text = report(&r);
+    assert!(
+        text.contains("service `web` exited first before printing a span named `ready`"),
+        "{text}"
+    );
+    assert!(text.contains("bye"), "its last output is shown: {text}");
+    assert_eq!((our_containers(), our_networks()), (0, 0));
+}

@@ -88,6 +88,7 @@ fn only_the_declared_volumes_are_mounted() {
             args: vec!["sleep".into(), "600".into()],
             env: Vec::new(),
             health_check: None,
+            wait_for_span: None,
             ports: Vec::new(),
             volumes: vec![clnrm_core::backend::BindMount {
                 host: data.clone(),
@@ -157,6 +158,7 @@ fn a_panic_while_the_world_is_alive_leaves_nothing_behind() {
             args: vec!["sleep".into(), "600".into()],
             env: Vec::new(),
             health_check: None,
+            wait_for_span: None,
             ports: Vec::new(),
             volumes: Vec::new(),
         }],

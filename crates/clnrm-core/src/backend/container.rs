@@ -24,6 +24,8 @@ use super::{Backend, BackendError, CancelToken, StepEnd, StepOutput, StepRequest
 /// How long teardown may take before it is given up (the labels still let
 /// `docker ps --filter label=clnrm.run` find what is left).
 const TEARDOWN_LIMIT: Duration = Duration::from_secs(10);
+/// How often a service's output is read while waiting for its span.
+const SPAN_POLL: Duration = Duration::from_millis(100);
 /// How often a running exec checks the cancellation token.
 const CANCEL_POLL: Duration = Duration::from_millis(50);
 
@@ -61,6 +63,8 @@ pub struct ServiceSpec {
     pub ports: Vec<u16>,
     /// Host folders or files bound into the container: exactly these.
     pub volumes: Vec<BindMount>,
+    /// Start-up is complete when the service has printed a span of this name.
+    pub wait_for_span: Option<String>,
 }
 
 /// A host path bound into a container. The path is the engine's machine's:
@@ -101,6 +105,8 @@ pub struct WorldSpec {
     /// The global cap on running containers.
     pub max_containers: usize,
     pub pull: PullPolicy,
+    /// How long services may take to print their `wait_for_span` span.
+    pub start_limit: Duration,
 }
 
 impl Default for WorldSpec {
@@ -113,6 +119,7 @@ impl Default for WorldSpec {
             binaries: Vec::new(),
             max_containers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             pull: PullPolicy::default(),
+            start_limit: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -240,6 +247,12 @@ impl ContainerBackend {
             for service in &spec.services {
                 if let Some(check) = &service.health_check {
                     world.wait_healthy(&service.id, check, cancel)?;
+                }
+            }
+            let deadline = Instant::now() + spec.start_limit;
+            for service in &spec.services {
+                if let Some(span) = &service.wait_for_span {
+                    world.wait_for_span(&service.id, span, deadline, cancel)?;
                 }
             }
         }
@@ -415,6 +428,48 @@ impl ContainerBackend {
         )))
     }
 
+    /// Reads the service's stdout until it shows a span named `span`
+    /// (see [`super::spans`]), the service exits, or `deadline` passes.
+    fn wait_for_span(
+        &self,
+        service: &str,
+        span: &str,
+        deadline: Instant,
+        cancel: &CancelToken,
+    ) -> Result<(), BackendError> {
+        let container = self.service_container(service).unwrap_or_default();
+        loop {
+            let output = self.output_of(container, None, false);
+            if super::spans::has_span(&output, span) {
+                return Ok(());
+            }
+            let running = self
+                .runtime
+                .block_on(self.docker.inspect_container(container, None))
+                .ok()
+                .and_then(|c| c.state?.running)
+                .unwrap_or(false);
+            let problem = if !running {
+                Some("exited first")
+            } else if Instant::now() >= deadline {
+                Some("timed out (the scenario's timeout)")
+            } else if cancel.is_cancelled() {
+                Some("was cancelled")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                let last: Vec<&str> = output.lines().rev().take(5).collect();
+                let last: Vec<&str> = last.into_iter().rev().collect();
+                return Err(BackendError::Engine(format!(
+                    "service `{service}` {problem} before printing a span named `{span}` (its last output: {:?})",
+                    last.join("\n")
+                )));
+            }
+            std::thread::sleep(SPAN_POLL);
+        }
+    }
+
     /// The host ports the engine chose for `ports` of `container`.
     fn published_ports(
         &self,
@@ -475,30 +530,38 @@ impl ContainerBackend {
 
     /// The last `lines` of each service's output, for failure reports.
     pub fn service_logs(&self, lines: usize) -> Vec<(String, String)> {
-        let tail = lines.to_string();
         self.services
             .iter()
             .map(|(service, container)| {
-                let options = bollard::query_parameters::LogsOptionsBuilder::default()
-                    .stdout(true)
-                    .stderr(true)
-                    .tail(&tail)
-                    .build();
-                let collect = async {
-                    let mut text = Vec::new();
-                    let mut stream = self.docker.logs(container, Some(options));
-                    while let Some(Ok(chunk)) = stream.next().await {
-                        text.extend_from_slice(&chunk.into_bytes());
-                    }
-                    text
-                };
-                let text = self
-                    .runtime
-                    .block_on(async { tokio::time::timeout(Duration::from_secs(5), collect).await })
-                    .unwrap_or_default();
-                (service.clone(), String::from_utf8_lossy(&text).into_owned())
+                (
+                    service.clone(),
+                    self.output_of(container, Some(lines), true),
+                )
             })
             .collect()
+    }
+
+    /// A container's stdout (and stderr), the last `tail` lines or all of it.
+    fn output_of(&self, container: &str, tail: Option<usize>, stderr: bool) -> String {
+        let tail = tail.map_or_else(|| "all".to_string(), |n| n.to_string());
+        let options = bollard::query_parameters::LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(stderr)
+            .tail(&tail)
+            .build();
+        let collect = async {
+            let mut text = Vec::new();
+            let mut stream = self.docker.logs(container, Some(options));
+            while let Some(Ok(chunk)) = stream.next().await {
+                text.extend_from_slice(&chunk.into_bytes());
+            }
+            text
+        };
+        let text = self
+            .runtime
+            .block_on(async { tokio::time::timeout(Duration::from_secs(5), collect).await })
+            .unwrap_or_default();
+        String::from_utf8_lossy(&text).into_owned()
     }
 
     /// The runner container, for tests and debugging.

@@ -8,6 +8,7 @@ mod image;
 mod leftovers;
 mod local;
 mod slots;
+pub mod spans;
 
 pub use build::BUILD_REPOSITORY;
 pub use cancel::CancelToken;

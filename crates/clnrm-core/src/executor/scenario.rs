@@ -90,7 +90,12 @@ pub fn run_scenario_in(
             .push(format!("no scenario number {index} in the file"));
         return run;
     };
-    let mut place = match Place::prepare(file, scenario, dir, settings) {
+    let scenario_timeout = scenario
+        .timeout
+        .as_ref()
+        .or(file.header.timeout.as_ref())
+        .map_or(settings.scenario_timeout, |t| t.value);
+    let mut place = match Place::prepare(file, scenario, dir, scenario_timeout, settings) {
         Ok(place) => place,
         Err(Unavailable::Unsupported(reason)) => {
             run.unsupported.push(reason);
@@ -102,11 +107,6 @@ pub fn run_scenario_in(
             return run;
         }
     };
-    let scenario_timeout = scenario
-        .timeout
-        .as_ref()
-        .or(file.header.timeout.as_ref())
-        .map_or(settings.scenario_timeout, |t| t.value);
     let deadline = started + scenario_timeout;
     for step in &scenario.steps {
         if settings.cancel.is_cancelled() {
@@ -208,6 +208,7 @@ impl Place {
         file: &ScenarioFile,
         scenario: &Scenario,
         dir: &Path,
+        scenario_timeout: Duration,
         settings: &RunSettings,
     ) -> Result<Self, Unavailable> {
         let limits = file.limits.clone().unwrap_or_default();
@@ -220,6 +221,7 @@ impl Place {
                 binaries: settings.binaries.clone(),
                 max_containers: settings.max_containers,
                 pull: settings.pull,
+                start_limit: scenario_timeout,
             };
             ContainerBackend::start(&spec, &settings.cancel)
                 .map(Box::new)
@@ -370,11 +372,6 @@ fn service_specs(file: &ScenarioFile, dir: &Path) -> Result<Vec<ServiceSpec>, Un
     let mut specs = Vec::with_capacity(file.services.len());
     for service in &file.services {
         let id = &service.id.value;
-        if service.wait_for_span.is_some() {
-            return Err(Unavailable::Unsupported(format!(
-                "service `{id}`: `wait_for_span` is not supported yet"
-            )));
-        }
         let image = match &service.image {
             Some(ImageSource::Image(image)) => ImageSpec::named(&image.value),
             Some(ImageSource::Build(build)) => build_spec(build, dir),
@@ -408,6 +405,7 @@ fn service_specs(file: &ScenarioFile, dir: &Path) -> Result<Vec<ServiceSpec>, Un
             health_check: service.health_check.clone(),
             ports: service.ports.iter().map(|p| p.value.container).collect(),
             volumes,
+            wait_for_span: service.wait_for_span.clone(),
         });
     }
     Ok(specs)
