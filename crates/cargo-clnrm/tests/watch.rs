@@ -622,3 +622,24 @@ fn ctrl_c_during_a_run_kills_the_step_and_exits_cleanly() {
     watch.stop();
     assert_eq!(processes_with(&marker), 0, "the step was killed");
 }
+
+#[test]
+fn a_fifo_named_like_a_scenario_never_blocks_the_loop() {
+    let (dir, root) = tree(&[("a.clnrm.toml", &valid("a"))]);
+    let mut watch = Watch::start(dir.path(), &[]);
+    // Made outside, then renamed into place: the rename is a completed write.
+    let outside = dir.path().join("pipe.clnrm.toml");
+    let status = Command::new("mkfifo")
+        .arg(&outside)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    std::fs::rename(&outside, root.join("pipe.clnrm.toml")).expect("rename in");
+    std::fs::write(
+        root.join("a.clnrm.toml"),
+        valid("a").replace("hello", "still here"),
+    )
+    .expect("edit");
+    assert_eq!(watch.next_of("validated")["name"], "a.clnrm.toml");
+    watch.stop();
+}

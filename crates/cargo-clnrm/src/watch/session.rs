@@ -232,6 +232,10 @@ impl Session {
             }
             return;
         }
+        // A FIFO or device named like a scenario would block the loop.
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+            return;
+        }
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(_) if !path.exists() => {
