@@ -143,6 +143,16 @@ impl Drop for Watch {
     }
 }
 
+/// The first changed node of a `diff` line without a matrix.
+fn first_changed_node(diff: &Value) -> &Value {
+    &diff["combinations"][0]["diff"]["changed"][0]
+}
+
+/// The first changed field of that node (`field`, `old`, `new`).
+fn first_change(diff: &Value) -> &Value {
+    &first_changed_node(diff)["fields"][0]
+}
+
 fn reasons(lines: &[Value]) -> Vec<String> {
     lines
         .iter()
@@ -185,7 +195,7 @@ fn an_edit_is_validated_and_diffed_and_a_comment_is_only_a_comment() {
     assert!(validated["elapsed_ms"].as_f64().is_some());
     let diff = watch.next_of("diff");
     assert_eq!(diff["comment_only"], false);
-    let changed = &diff["combinations"][0]["diff"]["changed"][0];
+    let changed = first_changed_node(&diff);
     assert_eq!(changed["id"], "scenario:a/step:greets");
     assert_eq!(changed["fields"][0]["new"], "[\"echo\",\"bye\"]");
     std::fs::write(
@@ -243,10 +253,7 @@ fn errors_are_reported_with_their_place_and_the_loop_goes_on() {
     assert_eq!(fixed["errors"], 0);
     // Diffed against the last valid version, not the broken ones.
     let diff = watch.next_of("diff");
-    assert_eq!(
-        diff["combinations"][0]["diff"]["changed"][0]["fields"][0]["old"],
-        "[\"echo\",\"hello\"]"
-    );
+    assert_eq!(first_change(&diff)["old"], "[\"echo\",\"hello\"]");
     watch.stop();
 }
 
@@ -276,10 +283,7 @@ fn sed_in_place_renames_a_temporary_file_into_place() {
     assert!(status.success());
     let lines = watch.until_quiet();
     assert_eq!(reasons(&lines), ["validated", "diff"], "{lines:#?}");
-    assert_eq!(
-        lines[1]["combinations"][0]["diff"]["changed"][0]["fields"][0]["new"],
-        "[\"echo\",\"sed\"]"
-    );
+    assert_eq!(first_change(&lines[1])["new"], "[\"echo\",\"sed\"]");
     watch.stop();
 }
 
@@ -311,10 +315,7 @@ fn truncate_then_write_never_reports_the_empty_file() {
         .rev()
         .find(|l| l["reason"] == "diff")
         .expect("a diff");
-    assert_eq!(
-        last_diff["combinations"][0]["diff"]["changed"][0]["fields"][0]["new"],
-        "[\"echo\",\"two\"]"
-    );
+    assert_eq!(first_change(last_diff)["new"], "[\"echo\",\"two\"]");
     watch.stop();
 }
 
@@ -335,7 +336,7 @@ fn a_burst_of_saves_ends_in_the_state_last_written() {
         .find(|l| l["reason"] == "diff")
         .expect("a diff");
     assert_eq!(
-        last_diff["combinations"][0]["diff"]["changed"][0]["fields"][0]["new"],
+        first_change(last_diff)["new"],
         "[\"echo\",\"save99\"]",
         "{lines:#?}"
     );

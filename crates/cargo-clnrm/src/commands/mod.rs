@@ -6,4 +6,4 @@ pub mod list;
 pub mod run;
 pub mod test;
 pub mod validate;
-mod workspace;
+pub(crate) mod workspace;

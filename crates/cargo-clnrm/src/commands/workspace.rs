@@ -19,20 +19,39 @@ pub struct Loaded {
     pub reports: Vec<FileReport>,
 }
 
+/// The configuration of the current directory under these flags.
+pub fn config(input: &InputArgs) -> Result<Config, CliError> {
+    let cwd = std::env::current_dir().map_err(CliError::CurrentDir)?;
+    let overrides = ConfigOverrides {
+        roots: input.roots.clone(),
+        strict: input.strict.then_some(true),
+        ..ConfigOverrides::default()
+    };
+    Ok(Config::load(&cwd, &overrides)?)
+}
+
+/// The pipeline every command validates with: `--var`, the crate's binaries,
+/// strict mode.
+pub fn pipeline(input: &InputArgs, config: &Config) -> Pipeline {
+    Pipeline::new(
+        VarInputs {
+            overrides: input.vars.clone(),
+            ..VarInputs::default()
+        }
+        .with_cargo_bins()
+        .with_binaries(&config.binaries),
+        ValidateOptions {
+            strict: config.strict,
+        },
+    )
+}
+
 pub fn load(
     input: &InputArgs,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<Loaded, CliError> {
-    let cwd = std::env::current_dir().map_err(CliError::CurrentDir)?;
-    let config = Config::load(
-        &cwd,
-        &ConfigOverrides {
-            roots: input.roots.clone(),
-            strict: input.strict.then_some(true),
-            ..ConfigOverrides::default()
-        },
-    )?;
+    let config = config(input)?;
     tracing::debug!(roots = ?config.roots, "scenario roots");
     let discovery = discover(&input.paths, &config.roots);
     if let Some(missing) = discovery
@@ -82,17 +101,6 @@ pub fn load(
             &format!("no scenario files (*.clnrm.toml, *.clnrm.toml.tera) found in {searched}"),
         )?;
     }
-    let pipeline = Pipeline::new(
-        VarInputs {
-            overrides: input.vars.clone(),
-            ..VarInputs::default()
-        }
-        .with_cargo_bins()
-        .with_binaries(&config.binaries),
-        ValidateOptions {
-            strict: config.strict,
-        },
-    );
-    let reports = process_all(&pipeline, &discovery.files);
+    let reports = process_all(&pipeline(input, &config), &discovery.files);
     Ok(Loaded { reports })
 }

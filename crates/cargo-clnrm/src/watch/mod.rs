@@ -18,16 +18,13 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use clnrm_core::config::{Config, ConfigOverrides};
 use clnrm_core::executor::{RunSettings, run_planned};
-use clnrm_core::pipeline::Pipeline;
-use clnrm_core::render::VarInputs;
 use clnrm_core::scenario::Backend;
-use clnrm_core::validate::ValidateOptions;
 
 pub use watcher::WatchError;
 
 use crate::cli::{BackendChoice, WatchArgs};
+use crate::commands::workspace;
 use crate::error::{CliError, exit};
 use events::{Pending, Signal, classify};
 use output::Printer;
@@ -65,14 +62,7 @@ pub fn run(
     let started = Instant::now();
     let cwd = std::env::current_dir().map_err(CliError::CurrentDir)?;
     let input = &args.input;
-    let config = Config::load(
-        &cwd,
-        &ConfigOverrides {
-            roots: input.roots.clone(),
-            strict: input.strict.then_some(true),
-            ..ConfigOverrides::default()
-        },
-    )?;
+    let config = workspace::config(input)?;
     let mut paths = Vec::with_capacity(input.paths.len());
     for path in &input.paths {
         if !path.exists() {
@@ -83,17 +73,7 @@ pub fn run(
         }
         paths.push(cwd.join(path));
     }
-    let pipeline = Pipeline::new(
-        VarInputs {
-            overrides: input.vars.clone(),
-            ..VarInputs::default()
-        }
-        .with_cargo_bins()
-        .with_binaries(&config.binaries),
-        ValidateOptions {
-            strict: config.strict,
-        },
-    );
+    let pipeline = workspace::pipeline(input, &config);
     let mut session = Session::new(pipeline, &paths, &config.roots);
     let (sender, receiver) = std::sync::mpsc::channel();
     let watcher = DirWatcher::new(

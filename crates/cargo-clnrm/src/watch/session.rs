@@ -318,8 +318,12 @@ impl Session {
         let after = self.pipeline.cache.stats();
         let cache_hit = after.misses == lookups.misses && after.hits > lookups.hits;
         let reads = reads_of(&report, path);
-        let tests = fingerprints(&report);
-        let trees = (!report.has_errors()).then(|| trees_of(&report));
+        // One tree per matrix combination, for both the diff and the fingerprints.
+        let variant_trees: Vec<Option<ExpectationTree>> = (report.variants.iter())
+            .map(|v| v.file.as_ref().map(ExpectationTree::from_file))
+            .collect();
+        let tests = fingerprints(&report, &variant_trees);
+        let trees = (!report.has_errors()).then(|| labelled(&report, variant_trees));
         let previous = self.files.remove(path);
         let added = previous.is_none();
         let old_tests = previous
@@ -426,12 +430,13 @@ fn reads_of(report: &FileReport, path: &Path) -> Vec<PathBuf> {
     reads
 }
 
-fn trees_of(report: &FileReport) -> Vec<(String, ExpectationTree)> {
-    (report.variants.iter())
-        .filter_map(|v| {
-            let file = v.file.as_ref()?;
-            Some((v.combination.label(), ExpectationTree::from_file(file)))
-        })
+/// The trees with their matrix labels, for the file's variants that parsed.
+fn labelled(
+    report: &FileReport,
+    trees: Vec<Option<ExpectationTree>>,
+) -> Vec<(String, ExpectationTree)> {
+    (report.variants.iter().zip(trees))
+        .filter_map(|(v, tree)| Some((v.combination.label(), tree?)))
         .collect()
 }
 
@@ -474,26 +479,24 @@ fn empty_tree() -> ExpectationTree {
 /// What each runnable test runs: its scenario's subtree and everything
 /// file-wide (header, services, limits...), but not its sibling scenarios, so
 /// an edit to one scenario re-runs that one only.
-fn fingerprints(report: &FileReport) -> BTreeMap<String, Hash> {
+fn fingerprints(report: &FileReport, trees: &[Option<ExpectationTree>]) -> BTreeMap<String, Hash> {
     let mut out = BTreeMap::new();
     for test in plan(std::slice::from_ref(report)) {
-        let Some(target) = test.target else { continue };
-        if test.ignored.is_some() {
-            continue;
-        }
-        let Some(file) = &report.variants[target.variant].file else {
+        let Some(target) = test.target.filter(|_| test.ignored.is_none()) else {
             continue;
         };
-        let tree = ExpectationTree::from_file(file);
+        let Some(tree) = &trees[target.variant] else {
+            continue;
+        };
         let mut hasher = Sha256::new();
-        let mut scenario = 0;
-        for node in &tree.root.children {
-            if node.kind == NodeKind::Scenario {
-                scenario += 1;
-                if scenario - 1 != target.scenario {
-                    continue;
-                }
-            }
+        let mut scenarios = (tree.root.children.iter()).filter(|n| n.kind == NodeKind::Scenario);
+        let own = scenarios.nth(target.scenario);
+        let shared = tree
+            .root
+            .children
+            .iter()
+            .filter(|n| n.kind != NodeKind::Scenario);
+        for node in shared.chain(own) {
             hash_node(node, &mut hasher);
         }
         out.insert(test.name, hasher.finalize().into());
