@@ -409,3 +409,43 @@ fn the_container_cap_holds_across_processes_and_a_big_scenario_runs_alone() {
         "peak {peak} (without the cap: up to 6)"
     );
 }
+
+#[test]
+fn a_missing_image_names_its_place_in_the_file_and_the_next_step_for_that_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = format!("clnrm-test-missing-{:08x}:1", std::process::id());
+    write(
+        dir.path(),
+        "service.clnrm.toml",
+        &format!(
+            "[meta]\nname = \"a\"\n\n[service.db]\nimage = \"{missing}\"\n\n[[steps]]\nname = \"s\"\nservice = \"db\"\ncommand = [\"true\"]\n"
+        ),
+    );
+    write(
+        dir.path(),
+        "default.clnrm.toml",
+        "[meta]\nname = \"c\"\n[[steps]]\nname = \"s\"\ncommand = [\"true\"]\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-clnrm"))
+        .args(["clnrm", "run", "service.clnrm.toml", "default.clnrm.toml"])
+        .current_dir(dir.path())
+        .env("CLNRM_DEFAULT_IMAGE", "clnrm-busybox:nope")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "service.clnrm.toml:5: image `{missing}` is not available locally and pulling it failed ("
+        )),
+        "the service's `image` line: {text}"
+    );
+    assert!(
+        text.contains(&format!("`docker pull {missing}`")),
+        "a name a registry can have: {text}"
+    );
+    assert!(
+        text.contains("default.clnrm.toml:1: image `clnrm-busybox:nope` is not available locally"),
+        "the default runner image, at the header: {text}"
+    );
+}

@@ -170,10 +170,13 @@ fn refused(what: &str, image: &str, error: bollard::errors::Error) -> BackendErr
     match error {
         bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
-        } => BackendError::Engine(format!(
-            "image `{image}` is not available locally: {}",
-            super::image::how_to_get(image)
-        )),
+        } => BackendError::Image {
+            image: image.to_string(),
+            message: format!(
+                "image `{image}` is not available locally: {}",
+                super::image::how_to_get(image)
+            ),
+        },
         e @ bollard::errors::Error::DockerResponseServerError { .. } => {
             BackendError::Engine(format!("the engine refused {what}: {e}"))
         }

@@ -133,38 +133,61 @@ async fn ensure_named(
         PullPolicy::Always => None,
         _ => Some(exists(docker, image).await?),
     };
+    let missing = |why: String| BackendError::Image {
+        image: image.to_string(),
+        message: format!("{why}: {}", how_to_get(image)),
+    };
     match (pull, here) {
         (_, Some(true)) => Ok(()),
-        (PullPolicy::Never, _) => Err(BackendError::Engine(format!(
-            "image `{image}` is not available locally and pulling is off (pull policy `never`): {}",
-            how_to_get(image)
+        (PullPolicy::Never, _) => Err(missing(format!(
+            "image `{image}` is not available locally and pulling is off (pull policy `never`)"
         ))),
         (PullPolicy::Missing, _) => pull_image(docker, image, cancel).await.map_err(|reason| {
-            BackendError::Engine(format!(
-                "image `{image}` is not available locally and pulling it failed ({reason}): {}",
-                how_to_get(image)
+            missing(format!(
+                "image `{image}` is not available locally and pulling it failed ({reason})"
             ))
         }),
         (PullPolicy::Always, _) => pull_image(docker, image, cancel).await.map_err(|reason| {
-            BackendError::Engine(format!(
-                "image `{image}` could not be pulled (pull policy `always`: {reason}): {}, or use the local image with `--pull missing`",
-                how_to_get(image)
-            ))
+            let mut error = missing(format!(
+                "image `{image}` could not be pulled (pull policy `always`: {reason})"
+            ));
+            if let BackendError::Image { message, .. } = &mut error {
+                message.push_str(", or use the local image with `--pull missing`");
+            }
+            error
         }),
     }
 }
 
-/// The next step for an image that is not there.
+/// Images the project's fixture step provides where no registry answers:
+/// public names it pulls, or builds a labelled stand-in for.
+pub const STAND_IN_IMAGES: &[&str] = &[crate::render::DEFAULT_RUNNER_IMAGE, "busybox:1.37"];
+
+/// The next step for an image that is not there: a pull only for names a
+/// registry can have; the build command for names that exist only locally.
 pub(crate) fn how_to_get(image: &str) -> String {
-    if image.starts_with("clnrm-busybox") {
+    if STAND_IN_IMAGES.contains(&image) {
         format!(
-            "build it (`bash scripts/fixture-images.sh` builds clnrm-busybox:latest) or `docker pull {image}`"
+            "pull it (`docker pull {image}`); where no registry answers, `bash scripts/fixture-images.sh` in clnrm's checkout builds a local stand-in under that name"
+        )
+    } else if is_local_only(image) {
+        format!(
+            "build it: `bash scripts/fixture-images.sh` in clnrm's checkout builds `{image}` (a name that exists only locally: no registry has it)"
         )
     } else {
         format!(
-            "build it (`docker build -t {image} DIR`, or `build` instead of `image` in the scenario) or pull it where a registry answers (`docker pull {image}`)"
+            "pull it where a registry answers (`docker pull {image}`), or build it (`docker build -t {image} DIR`, or `build` instead of `image` in the scenario)"
         )
     }
+}
+
+/// Images that exist only where the project's fixture step built them.
+pub const LOCAL_FIXTURE_IMAGES: &[&str] = &["clnrm-busybox:latest"];
+
+/// Names no registry has: the fixture step's own, and the tags of `build`.
+fn is_local_only(image: &str) -> bool {
+    LOCAL_FIXTURE_IMAGES.contains(&image)
+        || image.starts_with(&format!("{}:", super::build::BUILD_REPOSITORY))
 }
 
 /// `name` with `:latest` when it names no tag or digest (the engine would
@@ -242,6 +265,18 @@ mod tests {
             "registry:5000/team/app:latest"
         );
         assert_eq!(with_tag("app@sha256:abc"), "app@sha256:abc");
+    }
+
+    #[test]
+    fn the_next_step_fits_the_name() {
+        assert!(how_to_get("debian:trixie-slim").contains("`docker pull debian:trixie-slim`"));
+        assert!(how_to_get("debian:trixie-slim").contains("stand-in"));
+        let local = how_to_get("clnrm-busybox:latest");
+        assert!(local.contains("`bash scripts/fixture-images.sh`"), "{local}");
+        assert!(!local.contains("docker pull"), "{local}");
+        let other = how_to_get("ghcr.io/team/app:1");
+        assert!(other.contains("`docker pull ghcr.io/team/app:1`"), "{other}");
+        assert!(other.contains("`docker build -t ghcr.io/team/app:1 DIR`"), "{other}");
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub use cancel::CancelToken;
 pub use container::{
     BindMount, ContainerBackend, PublishedPort, ServiceSpec, WorldSpec, engine_status, run_labels,
 };
-pub use image::{ImageSpec, PullPolicy};
+pub use image::{ImageSpec, PullPolicy, STAND_IN_IMAGES};
 pub use leftovers::{Removed, clean_leftovers};
 pub use local::LocalBackend;
 pub use slots::{Slots, acquire as acquire_slots};
@@ -75,6 +75,10 @@ pub enum BackendError {
     /// The engine could not be reached or refused; the message says what to do.
     #[error("{0}")]
     Engine(String),
+    /// An image that is not there and could not be had; the message says
+    /// the next step for that name.
+    #[error("{message}")]
+    Image { image: String, message: String },
     #[error("the working directory `{0}` does not exist")]
     MissingWorkdir(PathBuf),
 }

@@ -48,8 +48,9 @@ pub struct ScenarioRun {
     pub problems: Vec<String>,
     /// What this version (or this machine: no engine, no image) could not run
     /// or check. Always a failure: even a scenario that expects to fail must
-    /// not pass on something nobody ran.
-    pub unsupported: Vec<String>,
+    /// not pass on something nobody ran. With the place in the file that
+    /// asked for what is missing, when one did (an image's name).
+    pub unsupported: Vec<(String, Option<Range<usize>>)>,
     /// The last lines of each service's output, kept when the scenario failed.
     pub service_logs: Vec<(String, String)>,
     /// Values of secret-looking variables (`*TOKEN*`, `*PASSWORD*`, `*SECRET*`,
@@ -124,8 +125,15 @@ impl ScenarioRun {
                 }
             }
         }
-        for problem in self.problems.iter().chain(&self.unsupported) {
+        for problem in &self.problems {
             let _ = writeln!(out, "{problem}");
+        }
+        for (problem, span) in &self.unsupported {
+            match span {
+                Some(span) => writeln!(out, "{}: {problem}", locate(span.clone())),
+                None => writeln!(out, "{problem}"),
+            }
+            .unwrap_or_default();
         }
         for (service, logs) in &self.service_logs {
             let _ = writeln!(

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::backend::{
-    Backend, BindMount, CancelToken, ContainerBackend, ImageSpec, LocalBackend, PullPolicy,
+    Backend, BackendError, BindMount, CancelToken, ContainerBackend, ImageSpec, LocalBackend, PullPolicy,
     ServiceSpec, StepEnd, StepRequest, WorldSpec,
 };
 use crate::config::Config;
@@ -98,12 +98,12 @@ pub fn run_scenario_in(
     let mut place = match Place::prepare(file, scenario, dir, scenario_timeout, settings) {
         Ok(place) => place,
         Err(Unavailable::Unsupported(reason)) => {
-            run.unsupported.push(reason);
+            run.unsupported.push((reason, None));
             return run;
         }
-        Err(Unavailable::Setup(reason)) => {
+        Err(Unavailable::Setup(reason, span)) => {
             // Nothing ran, so nothing failed as expected: never a pass.
-            run.unsupported.push(reason);
+            run.unsupported.push((reason, span));
             return run;
         }
     };
@@ -199,8 +199,9 @@ enum Place {
 enum Unavailable {
     /// Something this version cannot run: always a failure.
     Unsupported(String),
-    /// The machine is not ready (no engine, no image, no disk).
-    Setup(String),
+    /// The machine is not ready (no engine, no image, no disk); with the
+    /// place in the file that asked for what is missing, when one did.
+    Setup(String, Option<std::ops::Range<usize>>),
 }
 
 impl Place {
@@ -225,7 +226,13 @@ impl Place {
             };
             ContainerBackend::start(&spec, &settings.cancel)
                 .map(Box::new)
-                .map_err(|e| Unavailable::Setup(e.to_string()))
+                .map_err(|e| {
+                    let span = match &e {
+                        BackendError::Image { image, .. } => Some(image_span(file, image)),
+                        _ => None,
+                    };
+                    Unavailable::Setup(e.to_string(), span)
+                })
         };
         let backend = settings.backend.unwrap_or(file.header.backend);
         match backend {
@@ -234,9 +241,10 @@ impl Place {
                     .prefix("clnrm-")
                     .tempdir()
                     .map_err(|e| {
-                        Unavailable::Setup(format!(
-                            "cannot create the scenario's working directory: {e}"
-                        ))
+                        Unavailable::Setup(
+                            format!("cannot create the scenario's working directory: {e}"),
+                            None,
+                        )
                     })?;
                 let scratch = ScratchDir(scratch.keep());
                 let services = service_specs(file, dir)?;
@@ -385,11 +393,14 @@ fn service_specs(file: &ScenarioFile, dir: &Path) -> Result<Vec<ServiceSpec>, Un
         for volume in &service.volumes {
             // Bound as it is: a missing path is an error, never created.
             let host = dir.join(&volume.host_path).canonicalize().map_err(|e| {
-                Unavailable::Setup(format!(
-                    "service `{id}`: volume `{}` (host_path `{}`): {e}",
-                    volume.container_path,
-                    dir.join(&volume.host_path).display()
-                ))
+                Unavailable::Setup(
+                    format!(
+                        "service `{id}`: volume `{}` (host_path `{}`): {e}",
+                        volume.container_path,
+                        dir.join(&volume.host_path).display()
+                    ),
+                    Some(service.span.clone()),
+                )
             })?;
             volumes.push(BindMount {
                 host,
@@ -409,6 +420,26 @@ fn service_specs(file: &ScenarioFile, dir: &Path) -> Result<Vec<ServiceSpec>, Un
         });
     }
     Ok(specs)
+}
+
+/// Where the file names `image`: a service's `image`, the header's, or the
+/// header itself for the configured default runner image.
+fn image_span(file: &ScenarioFile, image: &str) -> std::ops::Range<usize> {
+    let named = |source: &Option<ImageSource>| match source {
+        Some(ImageSource::Image(named)) if named.value == image => Some(named.span.clone()),
+        _ => None,
+    };
+    file.services
+        .iter()
+        .find_map(|s| named(&s.image))
+        .or_else(|| {
+            file.header
+                .image
+                .as_ref()
+                .filter(|named| named.value == image)
+                .map(|named| named.span.clone())
+        })
+        .unwrap_or_else(|| file.header.span.clone())
 }
 
 /// A `build` table as the backend builds it: the context taken from `dir`.
@@ -450,9 +481,10 @@ fn check_claims(file: &ScenarioFile, on_host: bool, run: &mut ScenarioRun) {
         }
     }
     if !file.expect.is_empty() {
-        run.unsupported.push(
+        run.unsupported.push((
             "span expectations (`[expect.*]`) are not supported yet: the scenario fails rather than pass unchecked"
                 .into(),
-        );
+            None,
+        ));
     }
 }

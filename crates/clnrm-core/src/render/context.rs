@@ -10,7 +10,7 @@ use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
 
 /// The runner image used when a scenario names none.
-pub const DEFAULT_RUNNER_IMAGE: &str = "clnrm-busybox:latest";
+pub const DEFAULT_RUNNER_IMAGE: &str = "debian:trixie-slim";
 
 /// Built-in variables of the original tool: (name, environment variable, default).
 pub const BUILTIN_VARS: &[(&str, &str, &str)] = &[
