@@ -10,6 +10,7 @@ use clnrm_core::discover::DiscoveredFile;
 use clnrm_core::executor::{RunSettings, ScenarioRun, run_scenario, run_scenario_in};
 use clnrm_core::pipeline::Pipeline;
 
+mod binaries;
 mod images;
 mod world;
 

@@ -7,6 +7,7 @@
 //! ends there anyway, and an exec cannot be killed on its own.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
@@ -148,7 +149,11 @@ pub struct ContainerBackend {
     network: Option<String>,
     /// Every container created, for teardown.
     created: Vec<String>,
+    /// The image of each container created, by id (for messages).
+    images: HashMap<String, String>,
     runner: Option<String>,
+    /// The crate's binaries mounted into the runner, at their host paths.
+    mounted: Vec<std::path::PathBuf>,
     services: Vec<(String, String)>,
     /// `[limits]`, applied to every container of the scenario.
     limits: crate::scenario::Limits,
@@ -215,7 +220,9 @@ impl ContainerBackend {
             docker,
             network: None,
             created: Vec::new(),
+            images: HashMap::new(),
             runner: None,
+            mounted: Vec::new(),
             services: Vec::new(),
             limits: spec.limits.clone(),
             published: Vec::new(),
@@ -266,6 +273,7 @@ impl ContainerBackend {
                 spec.binaries.iter().filter(|b| b.is_file()).collect();
             paths.sort();
             paths.dedup();
+            world.mounted = paths.iter().map(|b| b.to_path_buf()).collect();
             let mounts = paths
                 .iter()
                 .map(|b| {
@@ -374,6 +382,7 @@ impl ContainerBackend {
             .map_err(|e| refused(&what, image, e))?
             .id;
         self.created.push(id.clone());
+        self.images.insert(id.clone(), image.to_string());
         self.runtime
             .block_on(self.docker.start_container(&id, None))
             .map_err(|e| BackendError::Engine(format!("{what} did not start: {e}")))?;
@@ -710,9 +719,26 @@ impl Backend for ContainerBackend {
                 BackendError::Engine("this scenario has no runner container".into())
             })?,
         };
-        let output = self
-            .runtime
-            .block_on(self.exec(container, request, cancel))?;
+        let image = self.images.get(container).map_or("", String::as_str);
+        let program = request.argv[0].as_str();
+        let mounted =
+            request.service.is_none() && self.mounted.iter().any(|b| b == Path::new(program));
+        let output = match self.runtime.block_on(self.exec(container, request, cancel)) {
+            // One of the crate's binaries, there but unable to start: say why.
+            Err(BackendError::NotFound { .. }) if mounted => Err(super::linking::missing_loader(
+                program, image,
+            )
+            .unwrap_or(BackendError::NotFound {
+                program: program.to_string(),
+            })),
+            Ok(output) if mounted && output.exit_code == Some(1) => {
+                match super::linking::explain_exit(program, image, &output.stderr) {
+                    Some(error) => Err(error),
+                    None => Ok(output),
+                }
+            }
+            other => other,
+        }?;
         if output.end != StepEnd::Exited {
             // An exec cannot be killed alone; the scenario ends here anyway.
             self.kill(container);

@@ -272,11 +272,20 @@ mod tests {
         assert!(how_to_get("debian:trixie-slim").contains("`docker pull debian:trixie-slim`"));
         assert!(how_to_get("debian:trixie-slim").contains("stand-in"));
         let local = how_to_get("clnrm-busybox:latest");
-        assert!(local.contains("`bash scripts/fixture-images.sh`"), "{local}");
+        assert!(
+            local.contains("`bash scripts/fixture-images.sh`"),
+            "{local}"
+        );
         assert!(!local.contains("docker pull"), "{local}");
         let other = how_to_get("ghcr.io/team/app:1");
-        assert!(other.contains("`docker pull ghcr.io/team/app:1`"), "{other}");
-        assert!(other.contains("`docker build -t ghcr.io/team/app:1 DIR`"), "{other}");
+        assert!(
+            other.contains("`docker pull ghcr.io/team/app:1`"),
+            "{other}"
+        );
+        assert!(
+            other.contains("`docker build -t ghcr.io/team/app:1 DIR`"),
+            "{other}"
+        );
     }
 
     #[test]

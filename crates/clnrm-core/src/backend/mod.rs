@@ -6,6 +6,7 @@ mod cancel;
 mod container;
 mod image;
 mod leftovers;
+mod linking;
 mod local;
 mod slots;
 pub mod spans;
@@ -79,6 +80,9 @@ pub enum BackendError {
     /// the next step for that name.
     #[error("{message}")]
     Image { image: String, message: String },
+    /// A host binary that cannot start in the container's image, and why.
+    #[error("{0}")]
+    Linking(String),
     #[error("the working directory `{0}` does not exist")]
     MissingWorkdir(PathBuf),
 }

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::backend::{
-    Backend, BackendError, BindMount, CancelToken, ContainerBackend, ImageSpec, LocalBackend, PullPolicy,
-    ServiceSpec, StepEnd, StepRequest, WorldSpec,
+    Backend, BackendError, BindMount, CancelToken, ContainerBackend, ImageSpec, LocalBackend,
+    PullPolicy, ServiceSpec, StepEnd, StepRequest, WorldSpec,
 };
 use crate::config::Config;
 use crate::expect::{Mismatch, judge_step};
