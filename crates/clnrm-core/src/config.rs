@@ -47,10 +47,11 @@ pub struct Config {
     pub strict: bool,
     /// Environment variables passed through to steps (besides PATH).
     pub env_passthrough: Vec<String>,
-    /// The packages' own binaries, at the path of their debug build, which
-    /// may not exist yet (`bin.<name>` when cargo does not set
-    /// `CARGO_BIN_EXE_<name>`).
-    pub binaries: std::collections::BTreeMap<String, PathBuf>,
+    /// The cargo profile whose builds `bin.<name>` names (`dev` by default).
+    pub profile: String,
+    /// The crate's binaries as cargo builds them, built yet or not
+    /// (`bin.<name>` when cargo does not set `CARGO_BIN_EXE_<name>`).
+    pub binaries: crate::binaries::Binaries,
 }
 
 impl Default for Config {
@@ -64,6 +65,7 @@ impl Default for Config {
             scenario_timeout: Duration::from_secs(15 * 60),
             strict: false,
             env_passthrough: Vec::new(),
+            profile: "dev".into(),
             binaries: Default::default(),
         }
     }
@@ -80,6 +82,7 @@ struct Layer {
     scenario_timeout: Option<Duration>,
     strict: Option<bool>,
     env_passthrough: Option<Vec<String>>,
+    profile: Option<String>,
 }
 
 impl Layer {
@@ -105,6 +108,9 @@ impl Layer {
         if let Some(v) = &self.env_passthrough {
             config.env_passthrough.clone_from(v);
         }
+        if let Some(v) = &self.profile {
+            config.profile.clone_from(v);
+        }
     }
 }
 
@@ -118,6 +124,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "scenario_timeout",
     "strict",
     "env_passthrough",
+    "profile",
 ];
 
 fn read_layer(
@@ -198,6 +205,15 @@ fn read_layer(
             })
             .transpose()?,
         env_passthrough: strings("env_passthrough")?,
+        profile: table
+            .get("profile")
+            .map(|v| {
+                v.as_str()
+                    .filter(|p| !p.is_empty())
+                    .map(String::from)
+                    .ok_or_else(|| err("profile", "must be a cargo profile's name"))
+            })
+            .transpose()?,
     })
 }
 
@@ -227,36 +243,6 @@ impl Manifest {
 
     fn get(&self, dotted: &str) -> Option<&toml::Value> {
         dotted.split('.').try_fold(&self.value, |v, k| v.get(k))
-    }
-
-    /// Binary target names: `[[bin]]` entries, `src/main.rs` (named after the
-    /// package) and `src/bin/*.rs`, as cargo finds them.
-    fn binary_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .get("bin")
-            .and_then(|v| v.as_array())
-            .map(|bins| {
-                bins.iter()
-                    .filter_map(|b| b.get("name")?.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if self.dir.join("src/main.rs").is_file()
-            && let Some(package) = self.get("package.name").and_then(|v| v.as_str())
-        {
-            names.push(package.to_string());
-        }
-        if let Ok(entries) = std::fs::read_dir(self.dir.join("src/bin")) {
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if path.extension().is_some_and(|e| e == "rs")
-                    && let Some(stem) = path.file_stem()
-                {
-                    names.push(stem.to_string_lossy().into_owned());
-                }
-            }
-        }
-        names
     }
 
     fn is_package(&self) -> bool {
@@ -336,6 +322,8 @@ pub struct ConfigOverrides {
     pub strict: Option<bool>,
     pub default_image: Option<String>,
     pub max_containers: Option<usize>,
+    /// `--profile`: the cargo profile whose builds `bin.<name>` names.
+    pub profile: Option<String>,
 }
 
 fn env_layer() -> Result<Layer, ConfigError> {
@@ -385,6 +373,7 @@ fn env_layer() -> Result<Layer, ConfigError> {
             .transpose()?,
         env_passthrough: var("CLNRM_ENV_PASSTHROUGH")
             .map(|v| v.split(',').map(|s| s.trim().to_string()).collect()),
+        profile: var("CLNRM_PROFILE"),
     })
 }
 
@@ -425,15 +414,6 @@ impl Config {
             Some(p) => vec![p.dir.clone()],
             None => members,
         };
-        let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-            .map(|t| cwd.join(t))
-            .unwrap_or_else(|| {
-                let top = workspace
-                    .as_ref()
-                    .or(package.as_ref())
-                    .map_or(cwd, |m| m.dir.as_path());
-                top.join("target")
-            });
         let mut roots = Vec::new();
         for dir in &packages {
             let is_current = package.as_ref().is_some_and(|p| &p.dir == dir);
@@ -454,13 +434,6 @@ impl Config {
                 .or_else(|| workspace_layer.roots.clone())
                 .unwrap_or_else(|| vec![DEFAULT_ROOT.to_string()]);
             roots.extend(relative.iter().map(|r| dir.join(r)));
-            // Where cargo puts a debug build, built yet or not: `validate`
-            // must not depend on a build, and a step running a missing
-            // binary fails on its own with "not found".
-            for name in manifest.binary_names() {
-                let path = target_dir.join("debug").join(&name);
-                config.binaries.entry(name).or_insert(path);
-            }
         }
         if packages.is_empty() {
             roots.push(cwd.join(DEFAULT_ROOT));
@@ -480,6 +453,15 @@ impl Config {
         }
         if let Some(v) = overrides.max_containers {
             config.max_containers = Some(v);
+        }
+        if let Some(v) = &overrides.profile {
+            config.profile.clone_from(v);
+        }
+        // Where cargo puts a build, built yet or not: `validate` must not
+        // depend on a build, and a step running a missing binary fails on
+        // its own with "not found". Asked of cargo only when needed.
+        if let Some(top) = package.as_ref().or(workspace.as_ref()) {
+            config.binaries = crate::binaries::Binaries::of_package(&top.path, &config.profile);
         }
         config.roots = roots;
         Ok(config)

@@ -6,6 +6,7 @@
 //! `tracing` and never prints.
 
 pub mod backend;
+pub mod binaries;
 pub mod cache;
 pub mod config;
 pub mod diagnostic;

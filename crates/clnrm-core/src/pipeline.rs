@@ -172,7 +172,10 @@ impl Pipeline {
                 return None;
             }
         };
-        let context = RenderContext::new(vars, &combination.values, &self.inputs.bins);
+        let bins = self
+            .inputs
+            .bins_for(std::iter::once(source.text()).chain(dependencies.iter().map(|d| &*d.text)));
+        let context = RenderContext::new(vars, &combination.values, &bins);
         let determinism = &match self.resolve_determinism(determinism, &context) {
             Ok(resolved) => resolved,
             Err(d) => {
@@ -277,8 +280,12 @@ impl Pipeline {
         let needs_lower_context = file_vars
             .values()
             .any(|v| matches!(v, Json::String(s) if s.contains("{{") || s.contains("{%")));
-        let lower_context =
-            needs_lower_context.then(|| RenderContext::new(merged.clone(), &[], &self.inputs.bins));
+        let lower_context = needs_lower_context.then(|| {
+            let bins = self
+                .inputs
+                .bins_for(file_vars.values().filter_map(Json::as_str));
+            RenderContext::new(merged.clone(), &[], &bins)
+        });
         for (key, value) in file_vars {
             let value = match value {
                 Json::String(s)

@@ -53,8 +53,17 @@ fn exact_file(args: &Arguments, roots: &[std::path::PathBuf]) -> Option<Discover
     })
 }
 
+/// The folder cargo built this test binary's package into
+/// (`<target>/<profile>/` for `<target>/<profile>/deps/<test>`): its binaries
+/// are there, whatever the target dir, the profile or the `--target`.
+fn own_build_folder() -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let deps = exe.parent()?;
+    (deps.file_name()? == "deps").then(|| deps.parent().map(Path::to_path_buf))?
+}
+
 pub fn collect_trials(args: &Arguments, manifest_dir: &Path) -> Result<Collected, String> {
-    let config = Config::load(manifest_dir, &ConfigOverrides::default()).map_err(|e| {
+    let mut config = Config::load(manifest_dir, &ConfigOverrides::default()).map_err(|e| {
         let mut message = e.to_string();
         let mut source = std::error::Error::source(&e);
         while let Some(cause) = source {
@@ -63,6 +72,9 @@ pub fn collect_trials(args: &Arguments, manifest_dir: &Path) -> Result<Collected
         }
         message
     })?;
+    if let Some(folder) = own_build_folder() {
+        config.binaries = config.binaries.clone().in_folder(folder);
+    }
     let discovery = exact_file(args, &config.roots).unwrap_or_else(|| discover(&[], &config.roots));
     if discovery.files.is_empty() && !args.exact {
         // Zero tests would pass silently; say where nothing was found.

@@ -34,8 +34,11 @@ pub struct RunSettings {
     /// When named images are pulled (`--pull`, `pull`, `CLNRM_PULL`).
     pub pull: PullPolicy,
     /// The crate's binaries (`bin.<name>`), mounted read-only into runner
-    /// containers at the same path, so `{{ bin.name }}` works there too.
+    /// containers at the same path, so `{{ bin.name }}` works there too:
+    /// the ones cargo named (`CARGO_BIN_EXE_<name>`) ...
     pub binaries: Vec<PathBuf>,
+    /// ... and the ones cargo builds, asked for only when a runner starts.
+    pub crate_binaries: crate::binaries::Binaries,
     pub cancel: CancelToken,
 }
 
@@ -47,16 +50,11 @@ impl RunSettings {
             env_passthrough: config.env_passthrough.clone(),
             backend: None,
             default_image: config.default_image.clone(),
-            binaries: config
-                .binaries
-                .values()
-                .cloned()
-                .chain(
-                    std::env::vars()
-                        .filter(|(k, _)| k.starts_with("CARGO_BIN_EXE_"))
-                        .map(|(_, v)| PathBuf::from(v)),
-                )
+            binaries: std::env::vars()
+                .filter(|(k, _)| k.starts_with("CARGO_BIN_EXE_"))
+                .map(|(_, v)| PathBuf::from(v))
                 .collect(),
+            crate_binaries: config.binaries.clone(),
             max_containers: config
                 .max_containers
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
@@ -214,12 +212,21 @@ impl Place {
     ) -> Result<Self, Unavailable> {
         let limits = file.limits.clone().unwrap_or_default();
         let world = |runner: Option<ImageSpec>, services: Vec<ServiceSpec>, publish: bool| {
+            let binaries = match runner {
+                Some(_) => settings
+                    .binaries
+                    .iter()
+                    .chain(settings.crate_binaries.get().values())
+                    .cloned()
+                    .collect(),
+                None => Vec::new(),
+            };
             let spec = WorldSpec {
                 runner,
                 services,
                 limits: limits.clone(),
                 publish,
-                binaries: settings.binaries.clone(),
+                binaries,
                 max_containers: settings.max_containers,
                 pull: settings.pull,
                 start_limit: scenario_timeout,

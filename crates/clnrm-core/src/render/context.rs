@@ -31,21 +31,19 @@ pub const ENV_VAR_PREFIX: &str = "CLNRM_VAR_";
 pub struct VarInputs {
     /// `--var k=v`, highest precedence.
     pub overrides: Vec<(String, String)>,
-    /// `bin.<name>`: paths of the crate's own binaries.
+    /// `bin.<name>`: paths of the crate's own binaries that cargo named
+    /// (`CARGO_BIN_EXE_<name>`).
     pub bins: BTreeMap<String, String>,
+    /// The crate's binaries as cargo builds them, asked for only when a
+    /// template may use `bin` (see [`VarInputs::bins_for`]).
+    pub crate_binaries: crate::binaries::Binaries,
 }
 
 impl VarInputs {
-    /// Adds built binaries (see `Config::binaries`) that nothing else named.
-    pub fn with_binaries<'a>(
-        mut self,
-        binaries: impl IntoIterator<Item = (&'a String, &'a std::path::PathBuf)>,
-    ) -> Self {
-        for (name, path) in binaries {
-            self.bins
-                .entry(name.clone())
-                .or_insert_with(|| path.to_string_lossy().into_owned());
-        }
+    /// Adds the crate's binaries (see `Config::binaries`) for names nothing
+    /// else named.
+    pub fn with_binaries(mut self, binaries: &crate::binaries::Binaries) -> Self {
+        self.crate_binaries = binaries.clone();
         self
     }
 
@@ -57,6 +55,22 @@ impl VarInputs {
             }
         }
         self
+    }
+
+    /// `bin.<name>` for templates whose texts are `texts`: the crate's
+    /// binaries are looked up only when one of them mentions `bin`.
+    pub fn bins_for<'a>(
+        &self,
+        texts: impl IntoIterator<Item = &'a str>,
+    ) -> BTreeMap<String, String> {
+        let mut bins = self.bins.clone();
+        if texts.into_iter().any(|t| t.contains("bin")) {
+            for (name, path) in self.crate_binaries.get() {
+                bins.entry(name.clone())
+                    .or_insert_with(|| path.to_string_lossy().into_owned());
+            }
+        }
+        bins
     }
 }
 

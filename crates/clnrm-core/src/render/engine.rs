@@ -353,7 +353,7 @@ impl RenderFailure {
         let mut diagnostic = Diagnostic::error(code, self.message.clone());
         if self.message.contains("`bin.") {
             diagnostic = diagnostic.with_help(
-                "`bin.<name>` names a binary target of the crate (`[[bin]]`, `src/main.rs`, `src/bin/*.rs`): check the name, and run from the crate's folder",
+                "`bin.<name>` names a binary target of the crate or of its workspace's members, as `cargo metadata` lists them: check the name, and run from the crate's folder",
             );
         }
         let in_scenario = self.template.as_deref().is_none_or(|t| t == SCENARIO);
