@@ -2,7 +2,7 @@
 //! scenario that passes on any machine. Never overwrites; says what it did.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use toml_edit::{ArrayOfTables, DocumentMut, InlineTable, Item, Table, value};
 
@@ -15,6 +15,7 @@ const HARNESS_MAIN: &str = "//! Every scenario under tests/clnrm/ is a test: `ca
 
 const FIRST_SCENARIO: &str = r#"# A first scenario: it runs on the host, so it passes on any machine.
 # Run it with `cargo test` (or `cargo nextest run`, or `cargo clnrm test`).
+# The scenarios beside it run in containers: see container.clnrm.toml.
 [meta]
 name = "first"
 backend = "local"
@@ -26,24 +27,92 @@ name = "echo"
 name = "says_hello"
 command = ["echo", "hello"]
 expected_output_regex = "^hello$"
-
-# The same in a container (needs a Docker engine and the image, built locally):
-#
-# [meta]
-# name = "in_a_container"
-# image = "clnrm-busybox:latest"
-#
-# [service.web]
-# image = "clnrm-busybox:latest"
-# args = ["httpd", "-f", "-p", "8080"]
-#
-# [[scenario]]
-# name = "fetch"
-#
-# [[scenario.steps]]
-# name = "get"
-# command = ["wget", "-q", "-O", "-", "http://web:8080/"]
 "#;
+
+/// How the container examples say they are switched on.
+const NEEDS_ENGINE: &str = "# Needs a Docker engine: `cargo test -- --ignored` runs it; delete the
+# `ignore` line to run it with the other scenarios.
+";
+
+const CONTAINER_SCENARIO: &str = r#"# A service in a container, and a step that fetches its page by the service's
+# name on the scenario's own network (which has no route out).
+[meta]
+name = "in_a_container"
+# The runner container's image (the default, debian:trixie-slim, has no wget).
+image = "busybox:1.37"
+ignore = "needs a Docker engine: run it with `cargo test -- --ignored`"
+
+[service.web]
+image = "busybox:1.37"
+args = ["sh", "-c", "mkdir -p /www && echo hello from web > /www/index.html && exec httpd -f -p 8080 -h /www"]
+# The steps start once this passes.
+health_check = { cmd = ["wget", "-q", "-O", "-", "http://127.0.0.1:8080/"], interval = "100ms", retries = 50 }
+
+[[scenario]]
+name = "fetch"
+
+[[scenario.steps]]
+name = "get_the_page"
+command = ["wget", "-q", "-O", "-", "http://web:8080/"]
+expected_output_regex = "^hello from web$"
+"#;
+
+/// The crate's binary `{name}` in the default runner container.
+fn binary_scenario(name: &str, prints_hello: bool) -> String {
+    let reference = if name.contains('-') {
+        format!("bin['{name}']")
+    } else {
+        format!("bin.{name}")
+    };
+    let output = if prints_hello {
+        "expected_output_regex = \"^Hello, world!$\"\n"
+    } else {
+        ""
+    };
+    format!(
+        "# The crate's own binary, run in the runner container: `{{{{ {reference} }}}}` is its\n# path, mounted read-only there. The default runner image, debian:trixie-slim, has\n# the C library an ordinary `cargo build` binary needs. `cargo test` builds it first.\n{NEEDS_ENGINE}[meta]\nname = \"binary_in_a_container\"\nignore = \"needs a Docker engine: run it with `cargo test -- --ignored`\"\n\n[[scenario]]\nname = \"runs\"\n\n[[scenario.steps]]\nname = \"starts_and_exits_0\"\ncommand = [\"{{{{ {reference} }}}}\"]\n{output}"
+    )
+}
+
+/// Where clnrm-harness comes from, and what init says of it.
+enum HarnessSource {
+    Path(PathBuf, &'static str),
+    Version(&'static str),
+}
+
+/// Whether `clnrm-harness` of this version is on the crates registry.
+const HARNESS_PUBLISHED: bool = false;
+
+/// `--harness-path`, else the checkout this cargo-clnrm was built from
+/// (`cargo install --path`), else the registry's version once published.
+fn harness_source(given: Option<&Path>) -> Result<HarnessSource, CliError> {
+    if let Some(path) = given {
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        if !path.join("Cargo.toml").is_file() {
+            return Err(CliError::Usage(format!(
+                "--harness-path `{}` has no Cargo.toml: give the folder of clnrm-harness in a clnrm checkout",
+                path.display()
+            )));
+        }
+        return Ok(HarnessSource::Path(path, "as --harness-path says"));
+    }
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../clnrm-harness");
+    let manifest = std::fs::read_to_string(checkout.join("Cargo.toml")).unwrap_or_default();
+    if manifest.contains("name = \"clnrm-harness\"") {
+        let path = checkout.canonicalize().unwrap_or(checkout);
+        return Ok(HarnessSource::Path(
+            path,
+            "from the checkout this cargo-clnrm was built from",
+        ));
+    }
+    if HARNESS_PUBLISHED {
+        return Ok(HarnessSource::Version(env!("CARGO_PKG_VERSION")));
+    }
+    Err(CliError::Usage(format!(
+        "clnrm-harness {} is not on the crates registry yet, and the checkout this cargo-clnrm was built from is gone: pass `--harness-path DIR` (the folder clnrm-harness in a clnrm checkout)",
+        env!("CARGO_PKG_VERSION")
+    )))
+}
 
 pub fn run(args: &InitArgs, stdout: &mut dyn Write) -> Result<u8, CliError> {
     let manifest_path = args.path.join("Cargo.toml");
@@ -59,18 +128,24 @@ pub fn run(args: &InitArgs, stdout: &mut dyn Write) -> Result<u8, CliError> {
             manifest_path.display()
         ))
     })?;
-    if manifest.get("package").is_none() {
+    let Some(package) = manifest
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str())
+        .map(String::from)
+    else {
         return Err(CliError::Usage(format!(
-            "`{}` has no [package]: run `cargo clnrm init` in a member crate",
+            "`{}` has no [package] with a name: run `cargo clnrm init` in a member crate",
             manifest_path.display()
         )));
-    }
+    };
     let mut changes = Vec::new();
     if add_test_target(&mut manifest) {
-        changes.push("added `[[test]] name = \"clnrm\"` with `harness = false`");
+        changes.push("added `[[test]] name = \"clnrm\"` with `harness = false`".to_string());
     }
-    if add_dev_dependency(&mut manifest, args.harness_path.as_deref()) {
-        changes.push("added the dev-dependency `clnrm-harness`");
+    let source = harness_source(args.harness_path.as_deref())?;
+    if let Some(change) = set_dev_dependency(&mut manifest, &source, args.harness_path.is_some())? {
+        changes.push(change);
     }
     if changes.is_empty() {
         writeln!(
@@ -87,15 +162,25 @@ pub fn run(args: &InitArgs, stdout: &mut dyn Write) -> Result<u8, CliError> {
             changes.join(", ")
         )?;
     }
+    let scenarios = args.path.join("tests/clnrm");
     create(&args.path.join("tests/clnrm.rs"), HARNESS_MAIN, stdout)?;
-    create(
-        &args.path.join("tests/clnrm/first.clnrm.toml"),
-        FIRST_SCENARIO,
-        stdout,
-    )?;
+    create(&scenarios.join("first.clnrm.toml"), FIRST_SCENARIO, stdout)?;
+    let container = format!("{NEEDS_ENGINE}{CONTAINER_SCENARIO}");
+    create(&scenarios.join("container.clnrm.toml"), &container, stdout)?;
+    // Asked of cargo once the test target's file exists (cargo checks it).
+    let binaries = clnrm_core::binaries::Binaries::of_package(&manifest_path, "dev");
+    if binaries.get().contains_key(&package) {
+        let main = std::fs::read_to_string(args.path.join("src/main.rs")).unwrap_or_default();
+        let prints_hello = main.contains("println!(\"Hello, world!\");");
+        create(
+            &scenarios.join("binary.clnrm.toml"),
+            &binary_scenario(&package, prints_hello),
+            stdout,
+        )?;
+    }
     writeln!(
         stdout,
-        "next: `cargo test --test clnrm` runs the scenarios in tests/clnrm/"
+        "next: `cargo test --test clnrm` runs the scenarios in tests/clnrm/; `cargo test --test clnrm -- --ignored` runs the ones in containers (a Docker engine)"
     )?;
     Ok(exit::SUCCESS)
 }
@@ -138,25 +223,54 @@ fn add_test_target(manifest: &mut DocumentMut) -> bool {
     true
 }
 
-fn add_dev_dependency(manifest: &mut DocumentMut, harness_path: Option<&Path>) -> bool {
+/// Adds the `clnrm-harness` dev-dependency, or points an existing one at
+/// `source` when `--harness-path` asks; says what changed.
+fn set_dev_dependency(
+    manifest: &mut DocumentMut,
+    source: &HarnessSource,
+    asked: bool,
+) -> Result<Option<String>, CliError> {
     let deps = manifest
         .entry("dev-dependencies")
         .or_insert(Item::Table(Table::new()));
     let Some(deps) = deps.as_table_like_mut() else {
-        return false;
+        return Err(CliError::Usage(
+            "`dev-dependencies` in Cargo.toml is not a table".into(),
+        ));
     };
-    if deps.contains_key("clnrm-harness") {
-        return false;
+    let existing = deps.get("clnrm-harness");
+    if existing.is_some() && !asked {
+        return Ok(None);
     }
-    let dependency = match harness_path {
-        Some(path) => {
-            let mut table = InlineTable::new();
-            let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-            table.insert("path", absolute.to_string_lossy().as_ref().into());
-            value(table)
+    if let Some(existing) = existing {
+        if existing.get("workspace").and_then(Item::as_bool) == Some(true) {
+            return Err(CliError::Usage(
+                "the dev-dependency `clnrm-harness` is inherited from the workspace (`workspace = true`): change it in the workspace's Cargo.toml, `[workspace.dependencies]`".into(),
+            ));
         }
-        None => value(env!("CARGO_PKG_VERSION")),
+    }
+    let (dependency, said) = match source {
+        HarnessSource::Path(path, why) => {
+            let mut table = InlineTable::new();
+            table.insert("path", path.to_string_lossy().as_ref().into());
+            (
+                value(table),
+                format!("clnrm-harness at {} ({why})", path.display()),
+            )
+        }
+        HarnessSource::Version(version) => (
+            value(*version),
+            format!("clnrm-harness {version} from the crates registry"),
+        ),
     };
+    let verb = if existing.is_some() {
+        "pointed the dev-dependency"
+    } else {
+        "added the dev-dependency"
+    };
+    if existing.is_some_and(|e| e.to_string().trim() == dependency.to_string().trim()) {
+        return Ok(None);
+    }
     deps.insert("clnrm-harness", dependency);
-    true
+    Ok(Some(format!("{verb} {said}")))
 }
