@@ -90,7 +90,11 @@ fn check_service_references(file: &ScenarioFile, out: &mut Vec<Diagnostic>) {
                     .as_ref()
                     .is_none_or(|s| s.span != service.span)
             {
-                check(service, format!("step `{}`", step.name.value));
+                let who = match step.name.value.as_str() {
+                    "" => "a step without a name".to_string(),
+                    name => format!("step `{name}`"),
+                };
+                check(service, who);
             }
         }
     }
@@ -123,6 +127,10 @@ fn check_duplicates(file: &ScenarioFile, out: &mut Vec<Diagnostic>) {
         }
         let mut steps: HashMap<&str, &Spanned<String>> = HashMap::new();
         for step in &scenario.steps {
+            // A step without a name was reported as such; it duplicates nothing.
+            if step.name.value.is_empty() {
+                continue;
+            }
             // A `run` step shares its scenario's name (and span): not a duplicate.
             if let Some(first) = steps.insert(&step.name.value, &step.name)
                 && first.span != step.name.span
