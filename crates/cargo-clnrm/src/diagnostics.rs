@@ -22,7 +22,9 @@ pub fn render_human(diagnostic: &Diagnostic, source: &SourceFile, color: bool) -
     let mut group: Group<'_> = match &diagnostic.span {
         Some(span) => {
             let text = source.text();
-            let mut span = span.start.min(text.len())..span.end.min(text.len());
+            // The same place as the line and column of the JSON output.
+            let start = source.within(span.start);
+            let mut span = start..source.within(span.end).max(start);
             if span.is_empty() {
                 // An empty span still needs one character to point at.
                 let end = text[span.start..]

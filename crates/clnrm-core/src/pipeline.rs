@@ -99,13 +99,9 @@ impl Pipeline {
         let mut dependencies = Vec::new();
         let templated = needs_rendering(&discovered.path, source.text());
         if templated {
-            match self
-                .engine
-                .dependencies(source.text(), discovered.path.parent())
-            {
-                Ok(found) => dependencies = found,
-                Err(d) => diagnostics.push(d),
-            }
+            let resolved = self.engine.dependencies_of(source.text(), &discovered.path);
+            dependencies = resolved.dependencies;
+            diagnostics.extend(resolved.error);
         }
         let blocked = diagnostics.iter().any(Diagnostic::is_error);
         for combination in &prepared.combinations {

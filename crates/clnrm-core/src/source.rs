@@ -43,9 +43,10 @@ impl SourceFile {
         self.line_starts.len()
     }
 
-    /// The location of a byte offset; offsets past the end clamp to the end.
+    /// The location of a byte offset; offsets past the end clamp to the end
+    /// of the last line (see [`SourceFile::within`]).
     pub fn location(&self, offset: usize) -> Location {
-        let offset = self.clamp(offset);
+        let offset = self.within(offset);
         let line_index = match self.line_starts.binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i - 1,
@@ -89,6 +90,18 @@ impl SourceFile {
         range.start + within
     }
 
+    /// `offset` as a place that exists in the file: at most the end of the
+    /// text, and the end of a file's final newline is the end of its last
+    /// line (an 11-line file has no line 12 to point at).
+    pub fn within(&self, offset: usize) -> usize {
+        let offset = self.clamp(offset);
+        if offset < self.text.len() || !self.text.ends_with('\n') {
+            return offset;
+        }
+        let before = &self.text[..self.text.len() - 1];
+        before.strip_suffix('\r').unwrap_or(before).len()
+    }
+
     fn clamp(&self, offset: usize) -> usize {
         let mut offset = offset.min(self.text.len());
         while !self.text.is_char_boundary(offset) {
@@ -113,5 +126,19 @@ mod tests {
         assert_eq!(file.line_text(2), "✓x");
         assert_eq!(file.line_text(3), "");
         assert_eq!(file.offset_of(Location { line: 2, column: 2 }), x);
+    }
+
+    #[test]
+    fn the_end_of_a_file_is_on_its_last_line() {
+        let file = SourceFile::new("a.toml", "ab\ncd\n");
+        assert_eq!(file.location(6), Location { line: 2, column: 3 });
+        assert_eq!(file.location(99), Location { line: 2, column: 3 });
+        assert_eq!(file.within(6), 5);
+        let crlf = SourceFile::new("a.toml", "ab\r\ncd\r\n");
+        assert_eq!(crlf.location(8), Location { line: 2, column: 3 });
+        let empty = SourceFile::new("a.toml", "");
+        assert_eq!(empty.location(3), Location { line: 1, column: 1 });
+        let blank_last = SourceFile::new("a.toml", "ab\n\n");
+        assert_eq!(blank_last.location(4), Location { line: 2, column: 1 });
     }
 }

@@ -90,7 +90,11 @@ fn check_service_references(file: &ScenarioFile, out: &mut Vec<Diagnostic>) {
                     .as_ref()
                     .is_none_or(|s| s.span != service.span)
             {
-                check(service, format!("step `{}`", step.name.value));
+                let who = match step.name.value.as_str() {
+                    "" => "a step without a name".to_string(),
+                    name => format!("step `{name}`"),
+                };
+                check(service, who);
             }
         }
     }
@@ -123,6 +127,10 @@ fn check_duplicates(file: &ScenarioFile, out: &mut Vec<Diagnostic>) {
         }
         let mut steps: HashMap<&str, &Spanned<String>> = HashMap::new();
         for step in &scenario.steps {
+            // A step without a name was reported as such; it duplicates nothing.
+            if step.name.value.is_empty() {
+                continue;
+            }
             // A `run` step shares its scenario's name (and span): not a duplicate.
             if let Some(first) = steps.insert(&step.name.value, &step.name)
                 && first.span != step.name.span
@@ -189,5 +197,42 @@ fn check_claims(file: &ScenarioFile, strict: bool, out: &mut Vec<Diagnostic>) {
             Diagnostic::warning(Code::UnverifiedClaim, message)
         };
         out.push(d.at(assertion.key.span.clone()).with_help(help));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::parse_scenario;
+
+    fn codes(text: &str) -> Vec<Code> {
+        let parsed = parse_scenario(text);
+        let mut found = parsed.diagnostics;
+        if let Some(file) = &parsed.file {
+            found.extend(validate(file, ValidateOptions::default()));
+        }
+        found.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
+        found.into_iter().map(|d| d.code).collect()
+    }
+
+    #[test]
+    fn every_error_of_a_step_is_found_and_unnamed_steps_are_no_duplicates() {
+        let head = "[meta]\nname = \"x\"\n";
+        let bad =
+            format!("{head}[[steps]]\nname = \"a\"\ncommand = []\nexpected_output_regex = \"(\"\n");
+        assert_eq!(codes(&bad), [Code::InvalidCommand, Code::InvalidRegex]);
+        let unnamed = format!(
+            "{head}[[steps]]\ncommand = [\"true\"]\n[[steps]]\ncommand = [\"true\"]\nservice = \"db\"\n"
+        );
+        assert_eq!(
+            codes(&unnamed),
+            [Code::MissingKey, Code::MissingKey, Code::UndefinedService]
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_comes_alone() {
+        let text = "[meta]\nname = \"x\"\nbroken = [1, 2\n";
+        assert_eq!(codes(text), [Code::TomlSyntax]);
     }
 }

@@ -174,11 +174,20 @@ impl Printer<'_> {
                 "file": path_text(&d.file),
                 "name": name,
                 "comment_only": d.is_comment_only(),
+                "fixed": d.fixed,
                 "combinations": combinations,
             }));
         }
         if d.is_comment_only() {
             return self.human(format_args!("  comment-only change"));
+        }
+        if d.fixed {
+            let same = if d.diffs.is_empty() {
+                ", with the same expectations as the last valid version"
+            } else {
+                "; against the last valid version:"
+            };
+            self.human(format_args!("  fixed: the file is valid again{same}"))?;
         }
         for (label, diff) in &d.diffs {
             if !label.is_empty() {

@@ -36,12 +36,15 @@ pub struct FileDiff {
     pub file: PathBuf,
     /// Per matrix combination (label, empty without a matrix); empty diffs left out.
     pub diffs: Vec<(String, TreeDiff)>,
+    /// The version before had errors: this edit fixed them, and the diff is
+    /// against the last valid version.
+    pub fixed: bool,
 }
 
 impl FileDiff {
-    /// The text changed, the meaning did not.
+    /// The text changed, the meaning did not (and nothing was fixed).
     pub fn is_comment_only(&self) -> bool {
-        self.diffs.is_empty()
+        !self.fixed && self.diffs.is_empty()
     }
 }
 
@@ -67,6 +70,8 @@ struct Known {
     discovered: DiscoveredFile,
     /// The last valid trees, per matrix combination.
     trees: Option<Vec<(String, ExpectationTree)>>,
+    /// The version last seen had errors.
+    had_errors: bool,
     /// Templates the file reads, and names it imports that do not exist yet.
     reads: Vec<PathBuf>,
     /// Runnable tests and the fingerprint of what each one runs.
@@ -336,6 +341,7 @@ impl Session {
             }
         }
         let old_trees = previous.as_ref().and_then(|k| k.trees.clone());
+        let fixed = previous.as_ref().is_some_and(|k| k.had_errors);
         if let Some(previous) = &previous {
             self.unlink_reads(path, &previous.reads);
         }
@@ -350,6 +356,7 @@ impl Session {
             }
         }
         let tally = Tally::of(&report.diagnostics);
+        let had_errors = report.has_errors();
         outcome.feedback.push(Feedback::Validated(Validated {
             report,
             tally,
@@ -360,6 +367,7 @@ impl Session {
             outcome.feedback.push(Feedback::Diff(FileDiff {
                 file: path.to_path_buf(),
                 diffs: diff_trees(old, new),
+                fixed,
             }));
         }
         self.files.insert(
@@ -367,6 +375,7 @@ impl Session {
             Known {
                 discovered,
                 trees: trees.or(old_trees),
+                had_errors,
                 reads,
                 tests,
             },

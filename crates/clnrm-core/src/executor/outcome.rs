@@ -136,11 +136,15 @@ impl ScenarioRun {
             .unwrap_or_default();
         }
         for (service, logs) in &self.service_logs {
-            let _ = writeln!(
-                out,
-                "--- service `{service}` (last lines of its output) ---\n{}",
-                logs.trim_end()
-            );
+            let logs = logs.trim_end();
+            if logs.trim().is_empty() {
+                let _ = writeln!(out, "--- service `{service}`: (no output)");
+            } else {
+                let _ = writeln!(
+                    out,
+                    "--- service `{service}` (last lines of its output) ---\n{logs}"
+                );
+            }
         }
         self.mask(out)
     }
@@ -158,4 +162,30 @@ impl ScenarioRun {
 pub struct Verdict {
     pub passed: bool,
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_without_output_says_so_instead_of_a_blank_section() {
+        let run = ScenarioRun {
+            problems: vec!["the scenario timed out".into()],
+            service_logs: vec![
+                ("quiet".into(), String::new()),
+                ("blank".into(), "\n \n".into()),
+                ("web".into(), "listening\n".into()),
+            ],
+            ..ScenarioRun::default()
+        };
+        let report = run.failure_report(&|_| String::new());
+        assert_eq!(
+            report,
+            "the scenario timed out\n\
+             --- service `quiet`: (no output)\n\
+             --- service `blank`: (no output)\n\
+             --- service `web` (last lines of its output) ---\nlistening\n"
+        );
+    }
 }

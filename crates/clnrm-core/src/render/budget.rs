@@ -56,7 +56,9 @@ fn macro_regex() -> &'static Regex {
 
 fn self_call_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"self::([A-Za-z_][A-Za-z0-9_]*)\s*\(").expect("static regex"))
+    RE.get_or_init(|| {
+        Regex::new(r"\bself\s*::\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(").expect("static regex")
+    })
 }
 
 /// Checks size, block nesting, bracket nesting and macro recursion.
@@ -93,6 +95,39 @@ fn check_block_nesting(source: &str, max: usize) -> Result<(), BudgetViolation> 
         }
     }
     Ok(())
+}
+
+/// The innermost block (`if`, `for`, `macro`, ...) still open at the end of
+/// the source, with the offset of its tag; for "the template does not parse"
+/// at the end of a file. Comments and `raw` blocks are skipped.
+pub(crate) fn unclosed_block(source: &str) -> Option<(String, usize)> {
+    let comments: Vec<Range<usize>> = comment_regex()
+        .find_iter(source)
+        .map(|m| m.range())
+        .collect();
+    let mut open: Vec<(String, usize)> = Vec::new();
+    for caps in block_tag_regex().captures_iter(source) {
+        let (Some(tag), Some(kind)) = (caps.get(0), caps.get(2)) else {
+            continue;
+        };
+        if comments.iter().any(|c| c.contains(&tag.start())) {
+            continue;
+        }
+        let in_raw = open.last().is_some_and(|(k, _)| k == "raw");
+        match caps.get(1) {
+            Some(_) if !in_raw || kind.as_str() == "raw" => {
+                open.pop();
+            }
+            None if !in_raw => open.push((kind.as_str().to_string(), tag.start())),
+            _ => {}
+        }
+    }
+    open.pop()
+}
+
+fn comment_regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"(?s)\{#.*?#\}").expect("static regex"))
 }
 
 /// Deep brackets inside tags would exhaust the template parser's stack.
@@ -218,8 +253,23 @@ mod tests {
         assert!(check_source(direct, &RenderBudget::default()).is_err());
         let indirect = "{% macro a() %}{{ self::b() }}{% endmacro %}{% macro b() %}{{ self::a() }}{% endmacro %}";
         assert!(check_source(indirect, &RenderBudget::default()).is_err());
+        let spaced = "{% macro a() %}{{ self :: a ( ) }}{% endmacro a %}";
+        assert!(check_source(spaced, &RenderBudget::default()).is_err());
         let fine = "{% macro a() %}x{% endmacro %}{% macro b() %}{{ self::a() }}{% endmacro %}";
         assert!(check_source(fine, &RenderBudget::default()).is_ok());
+    }
+
+    #[test]
+    fn the_innermost_unclosed_block_is_found() {
+        let text = "{% if a %}\n{% for x in y %}{% endfor %}\n{% for z in w %}\n";
+        assert_eq!(unclosed_block(text), Some(("for".to_string(), 40)));
+        assert_eq!(unclosed_block("{% if a %}x{% endif %}"), None);
+        let hidden = "{# {% if a %} #}{% raw %}{% if b %}{% endraw %}";
+        assert_eq!(unclosed_block(hidden), None);
+        assert_eq!(
+            unclosed_block("x\n{%- if a -%}"),
+            Some(("if".to_string(), 2))
+        );
     }
 
     #[test]

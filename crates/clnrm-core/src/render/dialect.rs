@@ -17,7 +17,8 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::engine::{Dependency, MACRO_LIBRARY};
+use super::engine::MACRO_LIBRARY;
+use super::imports::Dependency;
 
 const SHIPPED_LIBRARY: &str = include_str!("_macros.toml.tera");
 

@@ -1,16 +1,15 @@
 //! Whole-file Tera rendering under a budget.
 
-use std::collections::HashSet;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use regex::Regex;
 use tera::Tera;
 
-use super::budget::{RenderBudget, check_source};
+use super::budget::{RenderBudget, check_source, unclosed_block};
 use super::context::RenderContext;
 use super::dialect;
 use super::functions::{self, RenderState};
+use super::imports::{Dependency, find_cycle};
 use super::{substitute, worker};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::scenario::Determinism;
@@ -19,18 +18,8 @@ use crate::source::{Location, SourceFile};
 /// Name of the shipped macro library, and of the template being rendered.
 pub const MACRO_LIBRARY: &str = "_macros.toml.tera";
 const SCENARIO: &str = "__scenario__";
-const MAX_IMPORT_DEPTH: usize = 8;
 
 const MACRO_LIBRARY_TEXT: &str = include_str!("_macros.toml.tera");
-
-/// A template the rendered file imports, includes or extends.
-#[derive(Debug, Clone)]
-pub struct Dependency {
-    pub name: String,
-    /// `None` for the shipped macro library.
-    pub path: Option<PathBuf>,
-    pub text: Arc<str>,
-}
 
 /// What the template is rendered from.
 #[derive(Debug, Clone, Copy)]
@@ -77,20 +66,6 @@ impl Default for TemplateEngine {
     }
 }
 
-fn tag_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r#"\{%-?\s*(?:import|include|extends)\s+["']([^"']+)["']"#)
-            .expect("static regex")
-    })
-}
-
-/// The names a template imports, includes or extends, found or not (watch
-/// re-renders a file when one of them appears).
-pub fn imported_names(template: &str) -> impl Iterator<Item = &str> {
-    (tag_regex().captures_iter(template)).filter_map(|c| c.get(1).map(|m| m.as_str()))
-}
-
 impl TemplateEngine {
     pub fn new(budget: RenderBudget) -> Self {
         Self { budget }
@@ -100,112 +75,24 @@ impl TemplateEngine {
         &self.budget
     }
 
-    /// Finds the templates `template` imports, beside `dir` first, then the
-    /// shipped library. Errors point at the import tag.
-    pub fn dependencies(
-        &self,
-        template: &str,
-        dir: Option<&Path>,
-    ) -> Result<Vec<Dependency>, Diagnostic> {
-        let mut found = Vec::new();
-        let mut seen = HashSet::new();
-        self.collect(template, dir, 0, &mut found, &mut seen, None)?;
-        Ok(found)
-    }
-
-    fn collect(
-        &self,
-        text: &str,
-        dir: Option<&Path>,
-        depth: usize,
-        found: &mut Vec<Dependency>,
-        seen: &mut HashSet<String>,
-        parent: Option<&str>,
-    ) -> Result<(), Diagnostic> {
-        for caps in tag_regex().captures_iter(text) {
-            let (Some(tag), Some(name)) = (caps.get(0), caps.get(1)) else {
-                continue;
-            };
-            let span = tag.range();
-            let in_parent = |d: Diagnostic| match parent {
-                Some(p) => d.with_note(format!("imported through `{p}`")),
-                None => d.at(span.clone()),
-            };
-            let name = name.as_str();
-            if seen.contains(name) {
-                continue;
-            }
-            if depth >= MAX_IMPORT_DEPTH {
-                return Err(in_parent(Diagnostic::error(
-                    Code::RenderBudget,
-                    format!("render budget: imports are nested more than {MAX_IMPORT_DEPTH} deep"),
-                )));
-            }
-            let beside = dir.map(|d| d.join(name)).filter(|p| p.is_file());
-            let dependency = match beside {
-                Some(path) => match std::fs::read_to_string(&path) {
-                    Ok(text) => Dependency {
-                        name: name.to_string(),
-                        path: Some(path),
-                        text: text.into(),
-                    },
-                    Err(e) => {
-                        return Err(in_parent(Diagnostic::error(
-                            Code::TemplateError,
-                            format!("cannot read `{}`: {e}", path.display()),
-                        )));
-                    }
-                },
-                None if name == MACRO_LIBRARY => {
-                    seen.insert(name.to_string());
-                    continue;
-                }
-                None => {
-                    return Err(in_parent(
-                        Diagnostic::error(Code::TemplateError, format!("template `{name}` not found"))
-                            .with_help(format!(
-                                "put `{name}` beside the scenario file, or import the shipped `{MACRO_LIBRARY}`"
-                            )),
-                    ));
-                }
-            };
-            if let Err(v) = check_source(&dependency.text, &self.budget) {
-                return Err(in_parent(
-                    Diagnostic::error(Code::RenderBudget, v.message)
-                        .with_note(format!("in `{name}`")),
-                ));
-            }
-            seen.insert(name.to_string());
-            let nested_dir = dependency
-                .path
-                .as_deref()
-                .and_then(Path::parent)
-                .map(Path::to_path_buf);
-            let nested_text = dependency.text.clone();
-            found.push(dependency);
-            self.collect(
-                &nested_text,
-                nested_dir.as_deref(),
-                depth + 1,
-                found,
-                seen,
-                Some(name),
-            )
-            .map_err(|d| {
-                if parent.is_none() {
-                    d.at(span.clone())
-                } else {
-                    d
-                }
-            })?;
-        }
-        Ok(())
-    }
-
     /// Renders one template. Diagnostics point into `request.template`.
     pub fn render(&self, request: RenderRequest<'_>) -> Result<Rendered, Diagnostic> {
         if let Err(v) = check_source(request.template, &self.budget) {
             return Err(Diagnostic::error(Code::RenderBudget, v.message).at(v.span));
+        }
+        // The pipeline resolves dependencies with located errors; this guards
+        // every other caller (and `[vars]` strings) against what would crash.
+        for dependency in request.dependencies {
+            if let Err(v) = check_source(&dependency.text, &self.budget) {
+                return Err(Diagnostic::error(Code::RenderBudget, v.message)
+                    .with_note(format!("in `{}`", dependency.name)));
+            }
+        }
+        if let Some(cycle) = find_cycle(SCENARIO, request.template, request.dependencies) {
+            let cycle = cycle.replace(SCENARIO, "the template");
+            return Err(Diagnostic::error(Code::TemplateError, cycle).with_help(
+                "a template may not import, include or extend itself, directly or through others",
+            ));
         }
         if let Some(text) = substitute::try_render(
             request.template,
@@ -272,6 +159,8 @@ struct RenderFailure {
     template: Option<String>,
     location: Option<Location>,
     budget: bool,
+    /// The template does not parse (rather than does not render).
+    parse: bool,
 }
 
 fn location_regex() -> &'static Regex {
@@ -316,7 +205,8 @@ fn describe(error: &tera::Error) -> RenderFailure {
                 .map(|m| m.lines().next().unwrap_or_default().to_string())
         })
         .unwrap_or_default();
-    let headline = if chain[0].starts_with("Failed to parse") {
+    let parse = chain[0].starts_with("Failed to parse");
+    let headline = if parse {
         "the template does not parse"
     } else {
         "the template does not render"
@@ -331,6 +221,7 @@ fn describe(error: &tera::Error) -> RenderFailure {
     };
     RenderFailure {
         budget: joined.contains("render budget"),
+        parse,
         message,
         template,
         location,
@@ -371,6 +262,17 @@ impl RenderFailure {
             let same_line = rewritten.lines().nth(line - 1) == original.lines().nth(line - 1);
             let column = if same_line { loc.column } else { 1 };
             let offset = original_file.offset_of(Location { line, column });
+            let at_end = original[offset.min(original.len())..].trim().is_empty();
+            if self.parse
+                && at_end
+                && let Some((kind, opened)) = unclosed_block(original)
+            {
+                let at = original_file.location(opened);
+                diagnostic = diagnostic.with_note(format!(
+                    "the `{kind}` block opened at {}:{} is never closed: add `{{% end{kind} %}}`",
+                    at.line, at.column
+                ));
+            }
             return diagnostic.at(offset..offset);
         }
         let token = backtick_regex()

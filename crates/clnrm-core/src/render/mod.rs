@@ -6,6 +6,7 @@ mod context;
 mod dialect;
 mod engine;
 mod functions;
+mod imports;
 mod linemap;
 mod substitute;
 mod worker;
@@ -14,10 +15,9 @@ pub use budget::{BudgetViolation, RenderBudget, check_source};
 pub use context::{
     BUILTIN_VARS, DEFAULT_RUNNER_IMAGE, ENV_VAR_PREFIX, RenderContext, VarInputs, lower_layers,
 };
-pub use engine::{
-    Dependency, MACRO_LIBRARY, RenderRequest, Rendered, TemplateEngine, imported_names,
-};
+pub use engine::{MACRO_LIBRARY, RenderRequest, Rendered, TemplateEngine};
 pub use functions::RANGE_BUDGET;
+pub use imports::{Dependency, Resolved, imported_names};
 pub use linemap::LineMap;
 
 /// Whether text must go through the template engine: `.tera` files, and any

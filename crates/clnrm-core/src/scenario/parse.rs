@@ -54,7 +54,7 @@ const SERVICE_HINTS: &[(&str, &str)] = &[
 /// The result of parsing one rendered document.
 #[derive(Debug)]
 pub struct Parsed {
-    /// `None` only when the text is not TOML at all.
+    /// `None` when the text is not valid TOML.
     pub file: Option<ScenarioFile>,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -63,7 +63,10 @@ pub struct Parsed {
 pub fn parse_scenario(text: &str) -> Parsed {
     let (root, errors) = DeTable::parse_recoverable(text);
     let mut diagnostics: Vec<Diagnostic> = errors.iter().map(syntax_diagnostic).collect();
-    if !errors.is_empty() && root.get_ref().is_empty() {
+    if !errors.is_empty() {
+        // What recovery kept of a broken document is cut short: anything found
+        // in it (a scenario "missing", a key "absent") would only follow from
+        // the syntax error, and could come before it in the file.
         return Parsed {
             file: None,
             diagnostics,

@@ -78,22 +78,26 @@ fn read_scenario(value: &ValueRef<'_, '_>) -> Option<Scenario> {
             None
         }
     });
-    let name = name?;
+    // Everything is read (and every problem reported) before a missing name drops the scenario.
+    let run_command = run.as_ref().and_then(split_run);
+    let listed = t
+        .get("steps")
+        .and_then(|list| read_step_list(&list, service.as_ref()));
+    let Some(name) = name else {
+        t.finish();
+        return None;
+    };
     let mut steps = Vec::new();
-    if let Some(run) = run {
+    if let (Some(run), Some(command)) = (&run, run_command) {
         // `service` + `run`: one step named after the scenario, run before any nested steps.
-        if let Some(command) = split_run(&run) {
-            steps.push(Step::new(
-                name.clone(),
-                command,
-                service.clone(),
-                run.span(),
-            ));
-        }
+        steps.push(Step::new(
+            name.clone(),
+            command,
+            service.clone(),
+            run.span(),
+        ));
     }
-    if let Some(list) = t.get("steps") {
-        steps.extend(read_step_list(&list, service.as_ref()).unwrap_or_default());
-    }
+    steps.extend(listed.unwrap_or_default());
     if steps.is_empty() && !t.has("run") && !t.has("steps") {
         t.diags().push(
             Diagnostic::error(
@@ -223,7 +227,7 @@ fn read_step(
     let command = t.get("command").and_then(|v| match v.value {
         DeValue::String(_) => split_run(&v),
         _ => {
-            let list = v.string_list()?;
+            let list = v.strings_of("a string or an array of strings")?;
             if list.is_empty() {
                 v.diags
                     .push(v.invalid(Code::InvalidCommand, format!("`{}` is empty", v.path())));
@@ -254,8 +258,7 @@ fn read_step(
         t.missing("command");
     }
     let mut step = Step::new(
-        name.clone()
-            .unwrap_or_else(|| Spanned::new(String::new(), t.span())),
+        name.unwrap_or_else(|| Spanned::new(String::new(), t.span())),
         command.unwrap_or_else(|| Spanned::new(Vec::new(), t.span())),
         t.string("service").or_else(|| inherited_service.cloned()),
         value.span(),
@@ -301,6 +304,7 @@ fn read_step(
     step.continue_on_failure = t.bool("continue_on_failure").unwrap_or(false);
     step.timeout = read_timeout(&mut t);
     t.finish();
-    name?;
-    (!step.command.value.is_empty()).then_some(step)
+    // A step with a missing name or a bad command stays in the model (its
+    // file has errors, so it never runs): validate still checks the rest of it.
+    Some(step)
 }

@@ -205,17 +205,26 @@ impl<'t, 'i> ValueRef<'t, 'i> {
     }
 
     pub(crate) fn string_list(&self) -> Option<Vec<Spanned<String>>> {
-        let items = self.array()?;
-        let strings: Vec<_> = items.iter().filter_map(|item| item.string()).collect();
-        (strings.len() == items.len()).then_some(strings)
+        self.strings_of("an array of strings")
     }
 
     /// A list of strings, or a single string taken as a one-element list.
     pub(crate) fn string_or_list(&self) -> Option<Vec<Spanned<String>>> {
         match self.value {
             DeValue::String(_) => self.string().map(|s| vec![s]),
-            _ => self.string_list(),
+            _ => self.strings_of("a string or an array of strings"),
         }
+    }
+
+    /// An array of strings; anything else is a wrong type named as `expected`.
+    pub(crate) fn strings_of(&self, expected: &str) -> Option<Vec<Spanned<String>>> {
+        let DeValue::Array(_) = self.value else {
+            self.wrong_type(expected);
+            return None;
+        };
+        let items = self.array()?;
+        let strings: Vec<_> = items.iter().filter_map(|item| item.string()).collect();
+        (strings.len() == items.len()).then_some(strings)
     }
 
     pub(crate) fn table(&self) -> Option<TableReader<'t, 'i>> {

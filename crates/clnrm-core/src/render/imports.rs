@@ -1,0 +1,330 @@
+//! The templates a scenario imports, includes or extends: found beside it
+//! (or the shipped macro library), checked against the budget, and refused
+//! when they form a cycle. Tera follows a cycle until its thread's stack
+//! overflows, which aborts the process, so no cycle ever reaches it.
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use regex::Regex;
+
+use super::budget::check_source;
+use super::engine::{MACRO_LIBRARY, TemplateEngine};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::source::SourceFile;
+
+/// Imports may be nested this deep.
+const MAX_IMPORT_DEPTH: usize = 8;
+
+/// A template the rendered file imports, includes or extends.
+#[derive(Debug, Clone)]
+pub struct Dependency {
+    pub name: String,
+    /// `None` for the shipped macro library.
+    pub path: Option<PathBuf>,
+    pub text: Arc<str>,
+}
+
+/// What was found of a file's templates, and the first problem on the way.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved {
+    /// Every template read, also when `error` is set (watch re-validates the
+    /// file when one of them changes, for instance to break a cycle).
+    pub dependencies: Vec<Dependency>,
+    /// Located at the file's own tag that leads to the problem.
+    pub error: Option<Diagnostic>,
+}
+
+fn tag_regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r#"\{%-?\s*(?:import|include|extends)\s+["']([^"']+)["']"#)
+            .expect("static regex")
+    })
+}
+
+/// The names a template imports, includes or extends, found or not (watch
+/// re-renders a file when one of them appears).
+pub fn imported_names(template: &str) -> impl Iterator<Item = &str> {
+    (tag_regex().captures_iter(template)).filter_map(|c| c.get(1).map(|m| m.as_str()))
+}
+
+/// `a -> b -> a`.
+fn cycle_text(chain: &[String], back_to: &str) -> String {
+    let mut names: Vec<&str> = chain.iter().map(String::as_str).collect();
+    names.push(back_to);
+    format!("import cycle: {}", names.join(" -> "))
+}
+
+fn cycle_diagnostic(chain: &[String], back_to: &str, local: bool) -> Diagnostic {
+    let d = Diagnostic::error(Code::TemplateError, cycle_text(chain, back_to));
+    if local && back_to == MACRO_LIBRARY {
+        d.with_help(format!(
+            "a `{MACRO_LIBRARY}` beside the scenario takes the place of the shipped macro library, so importing `{MACRO_LIBRARY}` from it imports itself; give the local file another name to use both"
+        ))
+    } else {
+        d.with_help(
+            "a template may not import, include or extend itself, directly or through others",
+        )
+    }
+}
+
+struct Resolver<'a> {
+    engine: &'a TemplateEngine,
+    found: Vec<Dependency>,
+    seen: HashSet<String>,
+    /// The templates being read, outermost first (the file itself first).
+    chain: Vec<String>,
+}
+
+impl Resolver<'_> {
+    /// Reads the templates `text` names. An error comes with the place of
+    /// the tag in `text`; the caller re-locates it when `text` is not the file.
+    fn collect(
+        &mut self,
+        text: &str,
+        dir: Option<&Path>,
+    ) -> Result<(), (Diagnostic, Range<usize>)> {
+        for caps in tag_regex().captures_iter(text) {
+            let (Some(tag), Some(name)) = (caps.get(0), caps.get(1)) else {
+                continue;
+            };
+            let span = tag.range();
+            let name = name.as_str();
+            let fail = |d: Diagnostic| Err((d, span.clone()));
+            let beside = dir.map(|d| d.join(name)).filter(|p| p.is_file());
+            if self.chain.iter().any(|c| c == name) {
+                return fail(cycle_diagnostic(&self.chain, name, beside.is_some()));
+            }
+            if self.seen.contains(name) {
+                continue;
+            }
+            if self.chain.len() > MAX_IMPORT_DEPTH {
+                return fail(Diagnostic::error(
+                    Code::RenderBudget,
+                    format!("render budget: imports are nested more than {MAX_IMPORT_DEPTH} deep"),
+                ));
+            }
+            let dependency = match beside {
+                Some(path) => match std::fs::read_to_string(&path) {
+                    Ok(text) => Dependency {
+                        name: name.to_string(),
+                        path: Some(path),
+                        text: text.into(),
+                    },
+                    Err(e) => {
+                        return fail(Diagnostic::error(
+                            Code::TemplateError,
+                            format!("cannot read `{}`: {e}", path.display()),
+                        ));
+                    }
+                },
+                None if name == MACRO_LIBRARY => {
+                    self.seen.insert(name.to_string());
+                    continue;
+                }
+                None => {
+                    return fail(
+                        Diagnostic::error(Code::TemplateError, format!("template `{name}` not found"))
+                            .with_help(format!(
+                                "put `{name}` beside the scenario file, or import the shipped `{MACRO_LIBRARY}`"
+                            )),
+                    );
+                }
+            };
+            if let Err(v) = check_source(&dependency.text, self.engine.budget()) {
+                return fail(
+                    Diagnostic::error(Code::RenderBudget, v.message)
+                        .with_note(format!("in `{name}`")),
+                );
+            }
+            self.seen.insert(name.to_string());
+            let nested_dir = (dependency.path.as_deref())
+                .and_then(Path::parent)
+                .map(Path::to_path_buf);
+            let nested_text = dependency.text.clone();
+            self.found.push(dependency);
+            self.chain.push(name.to_string());
+            let nested = self.collect(&nested_text, nested_dir.as_deref());
+            self.chain.pop();
+            if let Err((d, inner)) = nested {
+                let at = SourceFile::new(name, &*nested_text).location(inner.start);
+                let note = format!("in `{name}` at {}:{}", at.line, at.column);
+                return fail(d.with_note(note));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl TemplateEngine {
+    /// Finds the templates `template` imports, beside `dir` first, then the
+    /// shipped library. Errors point at the import tag.
+    pub fn dependencies(
+        &self,
+        template: &str,
+        dir: Option<&Path>,
+    ) -> Result<Vec<Dependency>, Diagnostic> {
+        let resolved = self.resolve(template, "the scenario", dir);
+        match resolved.error {
+            Some(d) => Err(d),
+            None => Ok(resolved.dependencies),
+        }
+    }
+
+    /// The templates of the file at `path` (whose text is `template`): an
+    /// import of the file itself is a cycle too.
+    pub fn dependencies_of(&self, template: &str, path: &Path) -> Resolved {
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        self.resolve(template, &name, path.parent())
+    }
+
+    fn resolve(&self, template: &str, name: &str, dir: Option<&Path>) -> Resolved {
+        let mut resolver = Resolver {
+            engine: self,
+            found: Vec::new(),
+            seen: HashSet::new(),
+            chain: vec![name.to_string()],
+        };
+        let error = resolver
+            .collect(template, dir)
+            .err()
+            .map(|(d, span)| d.at(span));
+        Resolved {
+            dependencies: resolver.found,
+            error,
+        }
+    }
+}
+
+/// A cycle among templates about to be rendered, whoever resolved them: the
+/// template being rendered is `root` (its Tera name), `dependencies` are known
+/// by name. The first cycle found, as `a -> b -> a`.
+pub(crate) fn find_cycle(
+    root: &str,
+    template: &str,
+    dependencies: &[Dependency],
+) -> Option<String> {
+    fn visit(
+        name: &str,
+        text: &str,
+        dependencies: &[Dependency],
+        chain: &mut Vec<String>,
+        done: &mut HashSet<String>,
+    ) -> Option<String> {
+        chain.push(name.to_string());
+        for next in imported_names(text) {
+            if chain.iter().any(|c| c == next) {
+                return Some(cycle_text(chain, next));
+            }
+            if done.contains(next) {
+                continue;
+            }
+            let Some(dependency) = dependencies.iter().find(|d| d.name == next) else {
+                continue;
+            };
+            if let Some(cycle) = visit(next, &dependency.text, dependencies, chain, done) {
+                return Some(cycle);
+            }
+        }
+        chain.pop();
+        done.insert(name.to_string());
+        None
+    }
+    visit(
+        root,
+        template,
+        dependencies,
+        &mut Vec::new(),
+        &mut HashSet::new(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dependency(name: &str, text: &str) -> Dependency {
+        Dependency {
+            name: name.into(),
+            path: None,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn a_template_importing_itself_is_a_cycle_at_its_tag() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let own = "{% import \"_macros.toml.tera\" as m %}\n";
+        std::fs::write(dir.path().join(MACRO_LIBRARY), own).expect("write");
+        let scenario = "[meta]\n{% import \"_macros.toml.tera\" as m %}\n";
+        let path = dir.path().join("a.clnrm.toml.tera");
+        let resolved = TemplateEngine::default().dependencies_of(scenario, &path);
+        let error = resolved.error.expect("a cycle");
+        assert_eq!(error.code, Code::TemplateError);
+        assert_eq!(
+            error.message,
+            "import cycle: a.clnrm.toml.tera -> _macros.toml.tera -> _macros.toml.tera"
+        );
+        assert_eq!(error.span, Some(7..36));
+        assert_eq!(error.notes, ["in `_macros.toml.tera` at 1:1"]);
+        assert!(
+            error
+                .help
+                .is_some_and(|h| h.contains("shipped macro library"))
+        );
+        assert_eq!(resolved.dependencies.len(), 1, "what was read is kept");
+        let itself =
+            TemplateEngine::default().dependencies_of(own, &dir.path().join(MACRO_LIBRARY));
+        assert_eq!(
+            itself.error.expect("a cycle").message,
+            "import cycle: _macros.toml.tera -> _macros.toml.tera"
+        );
+    }
+
+    #[test]
+    fn a_cycle_through_two_files_and_a_diamond() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text);
+        write("a.tera", "{% include \"b.tera\" %}").expect("write");
+        write("b.tera", "{% include \"a.tera\" %}").expect("write");
+        write("c.tera", "{% include \"d.tera\" %}").expect("write");
+        write("d.tera", "d").expect("write");
+        let engine = TemplateEngine::default();
+        let path = dir.path().join("s.clnrm.toml.tera");
+        let cycle = engine.dependencies_of("{% include \"a.tera\" %}", &path);
+        assert_eq!(
+            cycle.error.expect("a cycle").message,
+            "import cycle: s.clnrm.toml.tera -> a.tera -> b.tera -> a.tera"
+        );
+        let diamond = "{% include \"c.tera\" %}{% include \"d.tera\" %}";
+        let fine = engine.dependencies_of(diamond, &path);
+        assert!(fine.error.is_none(), "{:?}", fine.error);
+        assert_eq!(fine.dependencies.len(), 2);
+    }
+
+    #[test]
+    fn cycles_are_found_among_given_dependencies() {
+        let deps = [
+            dependency("a", "{% include \"b\" %}"),
+            dependency("b", "{% include \"a\" %}"),
+        ];
+        assert_eq!(
+            find_cycle("s", "{% import \"a\" as a %}", &deps).as_deref(),
+            Some("import cycle: s -> a -> b -> a")
+        );
+        assert_eq!(
+            find_cycle("s", "{% include \"s\" %}", &[]).as_deref(),
+            Some("import cycle: s -> s")
+        );
+        assert_eq!(
+            find_cycle("s", "{% include \"d\" %}", &[dependency("d", "x")]),
+            None
+        );
+    }
+}
