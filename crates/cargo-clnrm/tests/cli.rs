@@ -508,6 +508,8 @@ fn bin_names_every_binary_cargo_builds_where_cargo_puts_it() {
         text(&out.stdout).contains("bin.hidden"),
         "{}",
         text(&out.stdout)
+    );
+}
 
 /// The errors of `validate --message-format json` as (code, line, column), and the lines.
 fn json_errors(dir: &Path, args: &[&str]) -> (Option<i32>, Vec<Place>, Vec<serde_json::Value>) {
