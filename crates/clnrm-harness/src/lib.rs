@@ -19,6 +19,7 @@
 //! ```
 
 mod junit;
+mod output;
 mod trials;
 
 use std::path::{Path, PathBuf};
@@ -60,7 +61,7 @@ pub fn run_with(args: &libtest_mimic::Arguments, manifest_dir: &Path) -> ExitCod
             return ExitCode::from(101);
         }
     };
-    let conclusion = libtest_mimic::run(args, collected.trials);
+    let conclusion = libtest_mimic::run(&output::arguments_for_run(args), collected.trials);
     if let Some(path) = std::env::var_os("CLNRM_JUNIT").filter(|_| !args.list) {
         let records = collected
             .records

@@ -15,6 +15,8 @@ use clnrm_core::render::VarInputs;
 use clnrm_core::validate::ValidateOptions;
 use libtest_mimic::{Arguments, Failed, Trial};
 
+use crate::output::FailureOutput;
+
 /// The result of one test, kept for the JUnit report.
 #[derive(Debug, Clone)]
 pub struct TestRecord {
@@ -106,12 +108,13 @@ pub fn collect_trials(args: &Arguments, manifest_dir: &Path) -> Result<Collected
     let skip_reason = engine_skip_reason(&tests, &reports, &settings);
     let settings = Arc::new(settings);
     let records = Arc::new(Mutex::new(Vec::new()));
+    let output = FailureOutput::for_args(args);
     let trials = tests
         .into_iter()
         .map(|test| {
             let report = Arc::clone(&reports[test.file_index]);
             let skip = skip_reason.is_some() && needs_engine(&test, &report, &settings);
-            trial(test, report, &settings, &records, skip)
+            trial(test, report, &settings, &records, skip, output)
         })
         .collect();
     Ok(Collected { trials, records })
@@ -123,6 +126,7 @@ fn trial(
     settings: &Arc<RunSettings>,
     records: &Arc<Mutex<Vec<TestRecord>>>,
     engine_missing: bool,
+    output: FailureOutput,
 ) -> Trial {
     let settings = Arc::clone(settings);
     let records = Arc::clone(records);
@@ -163,7 +167,7 @@ fn trial(
         if passed {
             Ok(())
         } else {
-            Err(Failed::from(message))
+            Err(Failed::from(output.report(&test.name, message)))
         }
     })
     .with_ignored_flag(ignored)
