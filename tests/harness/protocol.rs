@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 use crate::support::{
-    EXAMPLE_TESTS, cargo, example, example_binaries, nextest_available, run_example, text,
-    workspace,
+    EXAMPLE_TESTS, cargo, example, example_as_nextest, example_binaries, nextest_available,
+    run_example, text, workspace,
 };
 
 /// What nextest relies on: `--list --format terse` (and `--ignored`) print only
@@ -33,14 +33,111 @@ fn the_libtest_protocol_nextest_uses() {
     let exact = example(&binary, &["--exact", "steps.clnrm.toml::argv_and_output"]);
     let exact_out = String::from_utf8_lossy(&exact.stdout).into_owned();
     assert!(exact.status.success(), "{exact_out}");
-    // Only the named file was read: the other files never became trials.
+    assert!(exact_out.contains("test steps.clnrm.toml::argv_and_output ... ok"));
+}
+
+/// `--exact NAME` counts every other test as filtered out, as libtest does;
+/// in the process nextest starts for one test, only the named file is read.
+#[test]
+fn exact_names_count_the_other_tests_as_filtered_out() {
+    let binary = example_binaries();
+    let others = EXAMPLE_TESTS.len() - 1;
+    for name in [
+        "steps.clnrm.toml::argv_and_output",
+        "templates/matrix.clnrm.toml.tera::greets[who=world]",
+    ] {
+        let by_hand = example(&binary, &["--exact", name]);
+        let said = String::from_utf8_lossy(&by_hand.stdout).into_owned();
+        assert!(by_hand.status.success(), "{said}");
+        assert!(
+            said.contains(&format!(
+                "1 passed; 0 failed; 0 ignored; 0 measured; {others} filtered out"
+            )),
+            "{name}: {said}"
+        );
+    }
+    let none = example(&binary, &["--exact", "nope.clnrm.toml::x"]);
+    let said = String::from_utf8_lossy(&none.stdout).into_owned();
     assert!(
-        exact_out.contains("1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out"),
-        "{exact_out}"
+        said.contains(&format!(
+            "0 passed; 0 failed; 0 ignored; 0 measured; {} filtered out",
+            EXAMPLE_TESTS.len()
+        )),
+        "{said}"
+    );
+    // Through cargo, as a user runs it.
+    let out = cargo(&[
+        "test",
+        "-q",
+        "-p",
+        "hello-clnrm",
+        "--test",
+        "clnrm",
+        "--",
+        "--exact",
+        "steps.clnrm.toml::argv_and_output",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!(
+            "1 passed; 0 failed; 0 ignored; 0 measured; {others} filtered out"
+        )),
+        "{}",
+        text(&out)
+    );
+}
+
+/// As nextest starts a test: the other files never became trials, so only the
+/// named file's other tests (the template's other combination) are counted.
+#[test]
+fn under_nextest_an_exact_name_reads_only_its_file() {
+    let binary = example_binaries();
+    let steps = example_as_nextest(&binary, "steps.clnrm.toml::argv_and_output");
+    let said = String::from_utf8_lossy(&steps.stdout).into_owned();
+    assert!(steps.status.success(), "{said}");
+    assert!(
+        said.contains("1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out"),
+        "{said}"
+    );
+    let matrix = example_as_nextest(
+        &binary,
+        "templates/matrix.clnrm.toml.tera::greets[who=world]",
+    );
+    let said = String::from_utf8_lossy(&matrix.stdout).into_owned();
+    assert!(
+        said.contains("1 passed; 0 failed; 0 ignored; 0 measured; 1 filtered out"),
+        "{said}"
     );
     // A name that is not a file reads nothing and runs nothing.
-    let none = example(&binary, &["--exact", "nope.clnrm.toml::x"]);
-    assert!(String::from_utf8_lossy(&none.stdout).contains("0 passed; 0 failed"));
+    let none = example_as_nextest(&binary, "nope.clnrm.toml::x");
+    assert!(
+        String::from_utf8_lossy(&none.stdout)
+            .contains("0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out")
+    );
+    if !nextest_available() {
+        panic!("cargo-nextest is not installed; the project's test command needs it");
+    }
+    // The real nextest: the test's own output, shown with --success-output.
+    let out = cargo(&[
+        "nextest",
+        "run",
+        "-p",
+        "hello-clnrm",
+        "--test",
+        "clnrm",
+        "--color",
+        "never",
+        "--success-output",
+        "immediate",
+        "-E",
+        "test(=templates/matrix.clnrm.toml.tera::greets[who=world])",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("1 passed; 0 failed; 0 ignored; 0 measured; 1 filtered out"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]

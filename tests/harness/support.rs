@@ -121,17 +121,39 @@ pub fn example(binaries: &Example, args: &[&str]) -> Output {
 }
 
 pub fn run_example(binaries: &Example, args: &[&str], junit: Option<&Path>) -> Output {
-    let mut command = Command::new(&binaries.test);
-    command
-        .args(args)
-        .current_dir(workspace().join("examples/hello"))
-        .env("CARGO_MANIFEST_DIR", workspace().join("examples/hello"))
-        .env("CARGO_BIN_EXE_greet", &binaries.greet)
-        .env_remove("CLNRM_JUNIT");
+    let mut command = example_command(binaries);
+    command.args(args);
     if let Some(path) = junit {
         command.env("CLNRM_JUNIT", path);
     }
     command.output().expect("run the example's test binary")
+}
+
+/// The test binary as nextest starts it for the test `name`: `--exact NAME
+/// --nocapture`, with the variables nextest sets for that process.
+pub fn example_as_nextest(binaries: &Example, name: &str) -> Output {
+    example_command(binaries)
+        .args(["--exact", name, "--nocapture"])
+        .env("NEXTEST", "1")
+        .env("NEXTEST_EXECUTION_MODE", "process-per-test")
+        .env("NEXTEST_TEST_NAME", name)
+        .output()
+        .expect("run the example's test binary")
+}
+
+/// In the example's folder, with its env; without the variables of a nextest
+/// run these tests may be part of (set only where a test asks for them).
+fn example_command(binaries: &Example) -> Command {
+    let mut command = Command::new(&binaries.test);
+    command
+        .current_dir(workspace().join("examples/hello"))
+        .env("CARGO_MANIFEST_DIR", workspace().join("examples/hello"))
+        .env("CARGO_BIN_EXE_greet", &binaries.greet)
+        .env_remove("CLNRM_JUNIT")
+        .env_remove("NEXTEST")
+        .env_remove("NEXTEST_EXECUTION_MODE")
+        .env_remove("NEXTEST_TEST_NAME");
+    command
 }
 
 pub const EXAMPLE_TESTS: &[&str] = &[

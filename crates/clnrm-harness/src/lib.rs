@@ -18,6 +18,7 @@
 //! clnrm_harness::main!();
 //! ```
 
+mod exact;
 mod junit;
 mod output;
 mod trials;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clnrm_core::config::{Config, ConfigOverrides};
 use clnrm_core::diagnostic::LocatedDiagnostic;
-use clnrm_core::discover::{DiscoveredFile, Discovery, discover};
+use clnrm_core::discover::discover;
 use clnrm_core::executor::{RunSettings, needs_engine, run_planned};
 use clnrm_core::pipeline::{FileReport, Pipeline, process_all};
 use clnrm_core::plan::{PlannedTest, plan};
@@ -15,6 +15,7 @@ use clnrm_core::render::VarInputs;
 use clnrm_core::validate::ValidateOptions;
 use libtest_mimic::{Arguments, Failed, Trial};
 
+use crate::exact::{NextestEnv, exact_file};
 use crate::output::FailureOutput;
 
 /// The result of one test, kept for the JUnit report.
@@ -35,26 +36,6 @@ pub struct Collected {
     pub records: Arc<Mutex<Vec<TestRecord>>>,
 }
 
-/// `--exact NAME`: the file is the part of the name before `::`, so only that
-/// file is read, rendered and planned (O(1) in the size of the suite).
-fn exact_file(args: &Arguments, roots: &[std::path::PathBuf]) -> Option<Discovery> {
-    let name = args.filter.as_deref().filter(|_| args.exact)?;
-    let path_part = name.split("::").next()?;
-    let found = roots.iter().find_map(|root| {
-        let path = root.join(path_part);
-        path.is_file().then(|| DiscoveredFile {
-            name: path_part.to_string(),
-            path,
-            root: root.clone(),
-        })
-    });
-    // No such file: no test can have that name, so nothing is read at all.
-    Some(Discovery {
-        files: found.into_iter().collect(),
-        issues: Vec::new(),
-    })
-}
-
 pub fn collect_trials(args: &Arguments, manifest_dir: &Path) -> Result<Collected, String> {
     let config = Config::load(manifest_dir, &ConfigOverrides::default()).map_err(|e| {
         let mut message = e.to_string();
@@ -65,7 +46,8 @@ pub fn collect_trials(args: &Arguments, manifest_dir: &Path) -> Result<Collected
         }
         message
     })?;
-    let discovery = exact_file(args, &config.roots).unwrap_or_else(|| discover(&[], &config.roots));
+    let discovery = exact_file(args, &config.roots, &NextestEnv::from_process())
+        .unwrap_or_else(|| discover(&[], &config.roots));
     if discovery.files.is_empty() && !args.exact {
         // Zero tests would pass silently; say where nothing was found.
         let roots: Vec<String> = config
