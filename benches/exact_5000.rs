@@ -2,11 +2,14 @@
 //!
 //! Whole-process wall time of a clnrm-harness test binary over a suite of
 //! 5,000 scenario files when asked for one test by name, `--exact
-//! t2500.clnrm.toml::t2500` (how nextest runs each test: one process per
-//! test). The harness's fast path reads only the file named before `::`.
-//! For contrast, the same binary listing all 5,000 tests (`--list`) and
-//! running the same test through a substring filter (no `--exact`), both of
-//! which read every file. Target: the `--exact` run < 20 ms.
+//! t2500.clnrm.toml::t2500 --nocapture` with nextest's variables
+//! (`NEXTEST_EXECUTION_MODE`, `NEXTEST_TEST_NAME`): how nextest runs each
+//! test, one process per test. The harness's fast path then reads only the
+//! file named before `::`. For contrast, the same binary listing all 5,000
+//! tests (`--list`), running the same test through a substring filter (no
+//! `--exact`), and `--exact` without nextest's variables (as `cargo test --
+//! --exact` runs it, counting the other tests as filtered out), all of which
+//! read every file. Target: the nextest `--exact` run < 20 ms.
 //!
 //! Fails (non-zero exit) only when the crate does not build, a run does not
 //! report `1 passed`, or the list lacks tests; timings are never asserted.
@@ -69,16 +72,44 @@ fn main() -> ExitCode {
     }
 }
 
-/// The picked test, by name: `--exact NAME` (`exact`) or as a substring filter.
-fn run_one(executable: &Path, crate_dir: &Path, exact: bool) -> Result<Duration, String> {
+/// How the picked test is asked for.
+#[derive(Clone, Copy)]
+enum Ask {
+    /// `--exact NAME --nocapture` with nextest's variables: the fast path.
+    Nextest,
+    /// `--exact NAME` without them, as `cargo test -- --exact NAME`.
+    ExactByHand,
+    /// `NAME` as a substring filter.
+    Substring,
+}
+
+/// The picked test, by name, asked for as `ask` says.
+fn run_one(executable: &Path, crate_dir: &Path, ask: Ask) -> Result<Duration, String> {
+    let name = throwaway::scenario_test(PICKED);
     let mut command = throwaway::test_command(executable, crate_dir);
-    command.arg(throwaway::scenario_test(PICKED));
-    if exact {
-        command.arg("--exact");
+    command
+        .env_remove("NEXTEST_EXECUTION_MODE")
+        .env_remove("NEXTEST_TEST_NAME")
+        .arg(&name);
+    match ask {
+        Ask::Nextest => {
+            command
+                .args(["--exact", "--nocapture"])
+                .env("NEXTEST_EXECUTION_MODE", "process-per-test")
+                .env("NEXTEST_TEST_NAME", &name);
+        }
+        Ask::ExactByHand => {
+            command.arg("--exact");
+        }
+        Ask::Substring => {}
     }
     let (output, elapsed) = throwaway::run_timed(&mut command)?;
     throwaway::check_passed(&output, 1).map_err(|e| {
-        let how = if exact { "--exact" } else { "substring filter" };
+        let how = match ask {
+            Ask::Nextest => "--exact (nextest)",
+            Ask::ExactByHand => "--exact (by hand)",
+            Ask::Substring => "substring filter",
+        };
         format!("{how} run: {e}")
     })?;
     Ok(elapsed)
@@ -115,24 +146,30 @@ fn measure(
     full_runs: usize,
 ) -> Result<(), String> {
     // Correctness first, and a warm-up (page cache, the binary's pages).
-    let first = run_one(executable, crate_dir, true)?;
+    let first = run_one(executable, crate_dir, Ask::Nextest)?;
     list(executable, crate_dir)?;
     println!(
         "check: --exact passes 1 test (first run {:.1} ms), --list lists {SCENARIOS}",
         ms(first)
     );
 
-    let exact = Summary::of(&repeat(runs, || run_one(executable, crate_dir, true))?);
+    let exact = Summary::of(&repeat(runs, || {
+        run_one(executable, crate_dir, Ask::Nextest)
+    })?);
     let listed = Summary::of(&repeat(full_runs, || list(executable, crate_dir))?);
     let filtered = Summary::of(&repeat(full_runs, || {
-        run_one(executable, crate_dir, false)
+        run_one(executable, crate_dir, Ask::Substring)
+    })?);
+    let by_hand = Summary::of(&repeat(full_runs, || {
+        run_one(executable, crate_dir, Ask::ExactByHand)
     })?);
 
     println!();
     println!("{}", header(WIDTH));
-    println!("{}", exact.row_ms("--exact (1 file read)", WIDTH));
+    println!("{}", exact.row_ms("--exact, nextest (1 file)", WIDTH));
     println!("{}", listed.row_ms("--list (5,000 files)", WIDTH));
     println!("{}", filtered.row_ms("substring filter (5,000)", WIDTH));
+    println!("{}", by_hand.row_ms("--exact, by hand (5,000)", WIDTH));
     let met = if exact.median < TARGET {
         "met"
     } else {

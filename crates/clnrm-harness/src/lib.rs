@@ -18,7 +18,9 @@
 //! clnrm_harness::main!();
 //! ```
 
+mod exact;
 mod junit;
+mod output;
 mod trials;
 
 use std::path::{Path, PathBuf};
@@ -60,7 +62,7 @@ pub fn run_with(args: &libtest_mimic::Arguments, manifest_dir: &Path) -> ExitCod
             return ExitCode::from(101);
         }
     };
-    let conclusion = libtest_mimic::run(args, collected.trials);
+    let conclusion = libtest_mimic::run(&output::arguments_for_run(args), collected.trials);
     if let Some(path) = std::env::var_os("CLNRM_JUNIT").filter(|_| !args.list) {
         let records = collected
             .records

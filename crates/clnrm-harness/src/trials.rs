@@ -7,13 +7,16 @@ use std::time::Duration;
 
 use clnrm_core::config::{Config, ConfigOverrides};
 use clnrm_core::diagnostic::LocatedDiagnostic;
-use clnrm_core::discover::{DiscoveredFile, Discovery, discover};
+use clnrm_core::discover::discover;
 use clnrm_core::executor::{RunSettings, needs_engine, run_planned};
 use clnrm_core::pipeline::{FileReport, Pipeline, process_all};
 use clnrm_core::plan::{PlannedTest, plan};
 use clnrm_core::render::VarInputs;
 use clnrm_core::validate::ValidateOptions;
 use libtest_mimic::{Arguments, Failed, Trial};
+
+use crate::exact::{NextestEnv, exact_file};
+use crate::output::FailureOutput;
 
 /// The result of one test, kept for the JUnit report.
 #[derive(Debug, Clone)]
@@ -31,26 +34,6 @@ pub struct TestRecord {
 pub struct Collected {
     pub trials: Vec<Trial>,
     pub records: Arc<Mutex<Vec<TestRecord>>>,
-}
-
-/// `--exact NAME`: the file is the part of the name before `::`, so only that
-/// file is read, rendered and planned (O(1) in the size of the suite).
-fn exact_file(args: &Arguments, roots: &[std::path::PathBuf]) -> Option<Discovery> {
-    let name = args.filter.as_deref().filter(|_| args.exact)?;
-    let path_part = name.split("::").next()?;
-    let found = roots.iter().find_map(|root| {
-        let path = root.join(path_part);
-        path.is_file().then(|| DiscoveredFile {
-            name: path_part.to_string(),
-            path,
-            root: root.clone(),
-        })
-    });
-    // No such file: no test can have that name, so nothing is read at all.
-    Some(Discovery {
-        files: found.into_iter().collect(),
-        issues: Vec::new(),
-    })
 }
 
 /// The folder cargo built this test binary's package into
@@ -75,7 +58,8 @@ pub fn collect_trials(args: &Arguments, manifest_dir: &Path) -> Result<Collected
     if let Some(folder) = own_build_folder() {
         config.binaries = config.binaries.clone().in_folder(folder);
     }
-    let discovery = exact_file(args, &config.roots).unwrap_or_else(|| discover(&[], &config.roots));
+    let discovery = exact_file(args, &config.roots, &NextestEnv::from_process())
+        .unwrap_or_else(|| discover(&[], &config.roots));
     if discovery.files.is_empty() && !args.exact {
         // Zero tests would pass silently; say where nothing was found.
         let roots: Vec<String> = config
@@ -118,12 +102,13 @@ pub fn collect_trials(args: &Arguments, manifest_dir: &Path) -> Result<Collected
     let skip_reason = engine_skip_reason(&tests, &reports, &settings);
     let settings = Arc::new(settings);
     let records = Arc::new(Mutex::new(Vec::new()));
+    let output = FailureOutput::for_args(args);
     let trials = tests
         .into_iter()
         .map(|test| {
             let report = Arc::clone(&reports[test.file_index]);
             let skip = skip_reason.is_some() && needs_engine(&test, &report, &settings);
-            trial(test, report, &settings, &records, skip)
+            trial(test, report, &settings, &records, skip, output)
         })
         .collect();
     Ok(Collected { trials, records })
@@ -135,6 +120,7 @@ fn trial(
     settings: &Arc<RunSettings>,
     records: &Arc<Mutex<Vec<TestRecord>>>,
     engine_missing: bool,
+    output: FailureOutput,
 ) -> Trial {
     let settings = Arc::clone(settings);
     let records = Arc::clone(records);
@@ -175,7 +161,7 @@ fn trial(
         if passed {
             Ok(())
         } else {
-            Err(Failed::from(message))
+            Err(Failed::from(output.report(&test.name, message)))
         }
     })
     .with_ignored_flag(ignored)

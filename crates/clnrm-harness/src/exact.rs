@@ -1,0 +1,99 @@
+//! The `--exact NAME` fast path: when nextest starts a process for one test,
+//! only the file named before `::` is read, rendered and planned, so a test
+//! costs the same in a suite of ten files or ten thousand.
+//!
+//! Run any other way (`cargo test -- --exact NAME`, by hand), the harness reads
+//! every file as for any filter, so the summary counts the other tests as
+//! filtered out, as libtest does.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clnrm_core::discover::{DiscoveredFile, Discovery};
+use libtest_mimic::Arguments;
+
+/// nextest's variables for a test process: `NEXTEST_EXECUTION_MODE` is
+/// `process-per-test`, and recent versions name the test in `NEXTEST_TEST_NAME`.
+#[derive(Debug, Clone, Default)]
+pub struct NextestEnv {
+    pub execution_mode: Option<OsString>,
+    pub test_name: Option<OsString>,
+}
+
+impl NextestEnv {
+    pub fn from_process() -> Self {
+        Self {
+            execution_mode: std::env::var_os("NEXTEST_EXECUTION_MODE"),
+            test_name: std::env::var_os("NEXTEST_TEST_NAME"),
+        }
+    }
+
+    /// Whether nextest started this process to run the test `name`. A test
+    /// binary started by a test that nextest runs inherits these variables:
+    /// there `NEXTEST_TEST_NAME` names that other test, so it is not taken.
+    pub fn runs_only(&self, name: &str) -> bool {
+        self.execution_mode.as_deref() == Some("process-per-test".as_ref())
+            && self
+                .test_name
+                .as_deref()
+                .is_none_or(|test| test == std::ffi::OsStr::new(name))
+    }
+}
+
+/// `Some(files)` when the fast path applies: the file the name points at, or
+/// none when no root has it (no test can have that name).
+pub fn exact_file(args: &Arguments, roots: &[PathBuf], env: &NextestEnv) -> Option<Discovery> {
+    let name = args.filter.as_deref().filter(|_| args.exact)?;
+    if !env.runs_only(name) {
+        return None;
+    }
+    let path_part = name.split("::").next()?;
+    let found = roots.iter().find_map(|root| {
+        let path = root.join(path_part);
+        path.is_file().then(|| DiscoveredFile {
+            name: path_part.to_string(),
+            path,
+            root: root.clone(),
+        })
+    });
+    Some(Discovery {
+        files: found.into_iter().collect(),
+        issues: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(mode: Option<&str>, test: Option<&str>) -> NextestEnv {
+        NextestEnv {
+            execution_mode: mode.map(OsString::from),
+            test_name: test.map(OsString::from),
+        }
+    }
+
+    #[test]
+    fn only_the_process_nextest_started_for_that_test() {
+        let name = "a.clnrm.toml::x";
+        assert!(env(Some("process-per-test"), Some(name)).runs_only(name));
+        assert!(env(Some("process-per-test"), None).runs_only(name));
+        // A harness run inside another test that nextest runs.
+        assert!(!env(Some("process-per-test"), Some("outer::test")).runs_only(name));
+        assert!(!env(None, None).runs_only(name));
+        assert!(!env(None, Some(name)).runs_only(name));
+    }
+
+    #[test]
+    fn the_fast_path_needs_exact_and_nextest() {
+        let dir = std::env::temp_dir();
+        let nextest = env(Some("process-per-test"), Some("nope.clnrm.toml::x"));
+        let exact = Arguments::from_iter(["clnrm", "--exact", "nope.clnrm.toml::x"]);
+        let found = exact_file(&exact, std::slice::from_ref(&dir), &nextest);
+        assert_eq!(found.map(|d| d.files.len()), Some(0));
+        let by_hand = exact_file(&exact, std::slice::from_ref(&dir), &NextestEnv::default());
+        assert!(by_hand.is_none());
+        let substring = Arguments::from_iter(["clnrm", "nope.clnrm.toml::x"]);
+        assert!(exact_file(&substring, &[dir], &nextest).is_none());
+    }
+}
