@@ -19,24 +19,56 @@ fn cargo_clnrm(dir: &Path, args: &[&str]) -> Output {
         .expect("run cargo clnrm")
 }
 
+/// `cargo test` in `krate` with the workspace's build directory.
+fn cargo_test(krate: &Path, args: &[&str]) -> Output {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["test", "-q"])
+        .args(args)
+        .current_dir(krate)
+        .env("CARGO_TARGET_DIR", workspace().join("target"))
+        .env_remove("CLNRM_JUNIT")
+        .output()
+        .expect("cargo test")
+}
+
+/// Whether libtest's output has `test NAME ... RESULT` (names are padded).
+fn reported(out: &Output, name: &str, result: &str) -> bool {
+    text(out).lines().any(|line| {
+        line.strip_prefix("test ")
+            .and_then(|rest| rest.split_once(" ..."))
+            .is_some_and(|(n, r)| n.trim() == name && r.trim() == result)
+    })
+}
+
 #[test]
 fn init_sets_up_a_crate_where_cargo_test_then_passes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let krate = dir.path().join("demo");
     let created = cargo(&["new", "-q", "--vcs", "none", krate.to_str().expect("utf-8")]);
     assert!(created.status.success(), "{}", text(&created));
-    let harness = workspace().join("crates/clnrm-harness");
-    let init = cargo_clnrm(
-        &krate,
-        &["init", "--harness-path", harness.to_str().expect("utf-8")],
-    );
+    // No --harness-path: cargo-clnrm knows the checkout it was built from.
+    let init = cargo_clnrm(&krate, &["init"]);
     assert!(init.status.success(), "{}", text(&init));
     let said = text(&init);
+    let harness = workspace().join("crates/clnrm-harness");
     assert!(
-        said.contains("created ./tests/clnrm.rs")
-            && said.contains("created ./tests/clnrm/first.clnrm.toml"),
+        said.contains(&format!(
+            "added the dev-dependency clnrm-harness at {} (from the checkout this cargo-clnrm was built from)",
+            harness.display()
+        )),
         "{said}"
     );
+    for file in [
+        "tests/clnrm.rs",
+        "tests/clnrm/first.clnrm.toml",
+        "tests/clnrm/container.clnrm.toml",
+        "tests/clnrm/binary.clnrm.toml",
+    ] {
+        assert!(
+            said.contains(&format!("created ./{file}")),
+            "{file}: {said}"
+        );
+    }
     // Share the workspace's build: same lockfile and dependency profile.
     std::fs::copy(workspace().join("Cargo.lock"), krate.join("Cargo.lock")).expect("lockfile");
     std::fs::create_dir_all(krate.join(".cargo")).expect("mkdir");
@@ -45,19 +77,39 @@ fn init_sets_up_a_crate_where_cargo_test_then_passes() {
         "[profile.dev.package.\"*\"]\ndebug = false\n",
     )
     .expect("config");
-    let target = workspace().join("target");
-    let tested = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["test", "-q"])
-        .current_dir(&krate)
-        .env("CARGO_TARGET_DIR", &target)
-        .output()
-        .expect("cargo test");
+    // Green anywhere: the container examples are ignored by default ...
+    let tested = cargo_test(&krate, &[]);
     assert!(tested.status.success(), "{}", text(&tested));
     assert!(
-        text(&tested).contains("test first.clnrm.toml::echo ... ok"),
+        reported(&tested, "first.clnrm.toml::echo", "ok"),
         "{}",
         text(&tested)
     );
+    assert!(
+        reported(&tested, "container.clnrm.toml::fetch", "ignored"),
+        "{}",
+        text(&tested)
+    );
+    assert!(
+        reported(&tested, "binary.clnrm.toml::runs", "ignored"),
+        "{}",
+        text(&tested)
+    );
+    // ... and green with an engine, as their comments say: a service with a
+    // health check and a page, and the crate's own binary in the default runner.
+    let containers = cargo_test(&krate, &["--", "--ignored"]);
+    assert!(containers.status.success(), "{}", text(&containers));
+    assert!(
+        reported(&containers, "container.clnrm.toml::fetch", "ok"),
+        "{}",
+        text(&containers)
+    );
+    assert!(
+        reported(&containers, "binary.clnrm.toml::runs", "ok"),
+        "{}",
+        text(&containers)
+    );
+
     // A second run changes nothing and overwrites nothing.
     std::fs::write(krate.join("tests/clnrm/first.clnrm.toml"), "# mine\n").expect("edit");
     let again = cargo_clnrm(&krate, &["init"]);
@@ -69,6 +121,68 @@ fn init_sets_up_a_crate_where_cargo_test_then_passes() {
     assert_eq!(
         std::fs::read_to_string(krate.join("tests/clnrm/first.clnrm.toml")).expect("read"),
         "# mine\n"
+    );
+    // --harness-path on a set-up crate points the dependency there.
+    let elsewhere = dir.path().join("clnrm-harness");
+    std::fs::create_dir_all(&elsewhere).expect("mkdir");
+    std::fs::write(
+        elsewhere.join("Cargo.toml"),
+        "[package]\nname = \"clnrm-harness\"\n",
+    )
+    .expect("write");
+    let moved = cargo_clnrm(
+        &krate,
+        &["init", "--harness-path", elsewhere.to_str().expect("utf-8")],
+    );
+    assert!(moved.status.success(), "{}", text(&moved));
+    assert!(
+        text(&moved).contains(&format!(
+            "pointed the dev-dependency clnrm-harness at {}",
+            elsewhere.display()
+        )),
+        "{}",
+        text(&moved)
+    );
+    let manifest = std::fs::read_to_string(krate.join("Cargo.toml")).expect("read");
+    assert!(
+        manifest.contains(&format!(
+            "clnrm-harness = {{ path = \"{}\" }}",
+            elsewhere.display()
+        )),
+        "{manifest}"
+    );
+    // A folder without a crate is refused, and nothing changes.
+    let refused = cargo_clnrm(&krate, &["init", "--harness-path", "/nonexistent/clnrm"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("has no Cargo.toml"),
+        "{}",
+        text(&refused)
+    );
+}
+
+/// An inherited dependency cannot be repointed from the member: init says where.
+#[test]
+fn init_says_why_it_does_not_repoint_a_workspace_dependency() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let krate = dir.path().join("member");
+    std::fs::create_dir_all(krate.join("src")).expect("mkdir");
+    std::fs::write(krate.join("src/lib.rs"), "").expect("write");
+    std::fs::write(
+        krate.join("Cargo.toml"),
+        "[package]\nname = \"member\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[[test]]\nname = \"clnrm\"\nharness = false\n\n[dev-dependencies]\nclnrm-harness.workspace = true\n",
+    )
+    .expect("write");
+    let harness = workspace().join("crates/clnrm-harness");
+    let out = cargo_clnrm(
+        &krate,
+        &["init", "--harness-path", harness.to_str().expect("utf-8")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("inherited from the workspace (`workspace = true`): change it in the workspace's Cargo.toml"),
+        "{}",
+        text(&out)
     );
 }
 
