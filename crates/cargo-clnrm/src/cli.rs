@@ -20,17 +20,34 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The headings every command's help uses, in cargo's words.
+const DISPLAY: &str = "Display Options";
+const SELECTION: &str = "Package Selection";
+const MANIFEST: &str = "Manifest Options";
+
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Coloring: auto, always, never (also CARGO_TERM_COLOR; NO_COLOR is honoured)
-    #[arg(long, value_enum, global = true, value_name = "WHEN")]
+    #[arg(long, value_enum, global = true, value_name = "WHEN", help_heading = DISPLAY)]
     pub color: Option<ColorWhen>,
     /// More log output (-v info, -vv debug, -vvv trace); CLNRM_LOG overrides
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = DISPLAY)]
     pub verbose: u8,
     /// Only errors in the log
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = DISPLAY)]
     pub quiet: bool,
+}
+
+/// Which workspace and which of its packages, as cargo's own commands take them.
+#[derive(Debug, Args, Default, Clone)]
+pub struct WorkspaceArgs {
+    /// Only the scenarios of these packages (repeatable; default: the package here,
+    /// or every member at a workspace root)
+    #[arg(short = 'p', long = "package", value_name = "SPEC", help_heading = SELECTION)]
+    pub packages: Vec<String>,
+    /// Path to Cargo.toml (default: the one of the current directory or above)
+    #[arg(long, value_name = "PATH", help_heading = MANIFEST)]
+    pub manifest_path: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,6 +88,8 @@ pub enum Command {
 /// Which files, and how they are read.
 #[derive(Debug, Args)]
 pub struct InputArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
     /// Scenario files or folders (default: the configured scenario roots)
     #[arg(value_name = "PATHS")]
     pub paths: Vec<PathBuf>,
@@ -78,7 +97,7 @@ pub struct InputArgs {
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
     /// Output format
-    #[arg(long, value_enum, default_value_t, value_name = "FMT")]
+    #[arg(long, value_enum, default_value_t, value_name = "FMT", help_heading = DISPLAY)]
     pub message_format: MessageFormat,
     /// Scenario root to search instead of the configured ones (repeatable; also CLNRM_ROOTS)
     #[arg(long = "root", value_name = "DIR")]
@@ -154,8 +173,16 @@ pub struct WatchArgs {
 #[derive(Debug, Args)]
 pub struct InitArgs {
     /// The crate to set up (default: the current directory)
-    #[arg(long, value_name = "DIR", default_value = ".")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".",
+        conflicts_with = "manifest_path"
+    )]
     pub path: PathBuf,
+    /// Path to the Cargo.toml of the crate to set up (instead of --path)
+    #[arg(long, value_name = "PATH", help_heading = MANIFEST)]
+    pub manifest_path: Option<PathBuf>,
     /// Depend on clnrm-harness by path (a checkout) instead of by version
     #[arg(long, value_name = "DIR")]
     pub harness_path: Option<PathBuf>,
@@ -166,9 +193,8 @@ pub struct TestArgs {
     /// Run only tests whose name contains FILTER (passed to the runner)
     #[arg(value_name = "FILTER")]
     pub filter: Option<String>,
-    /// Only the clnrm targets of these packages (repeatable)
-    #[arg(short = 'p', long = "package", value_name = "SPEC")]
-    pub packages: Vec<String>,
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
     /// Only scenarios whose `[meta] tags` include TAG (repeatable: any of them)
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,

@@ -115,11 +115,15 @@ fn harness_source(given: Option<&Path>) -> Result<HarnessSource, CliError> {
 }
 
 pub fn run(args: &InitArgs, stdout: &mut dyn Write) -> Result<u8, CliError> {
-    let manifest_path = args.path.join("Cargo.toml");
+    let crate_dir = match &args.manifest_path {
+        Some(manifest) => manifest.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        None => args.path.clone(),
+    };
+    let manifest_path = crate_dir.join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
         CliError::Usage(format!(
             "no crate at `{}` ({e}): run `cargo clnrm init` in a crate's folder, or `cargo new` one first",
-            args.path.display()
+            crate_dir.display()
         ))
     })?;
     let mut manifest: DocumentMut = text.parse().map_err(|e| {
@@ -162,15 +166,15 @@ pub fn run(args: &InitArgs, stdout: &mut dyn Write) -> Result<u8, CliError> {
             changes.join(", ")
         )?;
     }
-    let scenarios = args.path.join("tests/clnrm");
-    create(&args.path.join("tests/clnrm.rs"), HARNESS_MAIN, stdout)?;
+    let scenarios = crate_dir.join("tests/clnrm");
+    create(&crate_dir.join("tests/clnrm.rs"), HARNESS_MAIN, stdout)?;
     create(&scenarios.join("first.clnrm.toml"), FIRST_SCENARIO, stdout)?;
     let container = format!("{NEEDS_ENGINE}{CONTAINER_SCENARIO}");
     create(&scenarios.join("container.clnrm.toml"), &container, stdout)?;
     // Asked of cargo once the test target's file exists (cargo checks it).
     let binaries = clnrm_core::binaries::Binaries::of_package(&manifest_path, "dev");
     if binaries.get().contains_key(&package) {
-        let main = std::fs::read_to_string(args.path.join("src/main.rs")).unwrap_or_default();
+        let main = std::fs::read_to_string(crate_dir.join("src/main.rs")).unwrap_or_default();
         let prints_hello = main.contains("println!(\"Hello, world!\");");
         create(
             &scenarios.join("binary.clnrm.toml"),

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use cargo_metadata::{Metadata, MetadataCommand, Package, TargetKind};
+use cargo_metadata::{Metadata, Package, TargetKind};
 
 use crate::cli::TestArgs;
 use crate::error::CliError;
@@ -105,15 +105,12 @@ fn cargo() -> String {
 }
 
 pub fn run(args: &TestArgs, stderr: &mut dyn std::io::Write) -> Result<u8, CliError> {
-    let metadata = MetadataCommand::new().no_deps().exec().map_err(|e| {
-        CliError::Usage(format!(
-            "cannot read the workspace with `cargo metadata`: {e}"
-        ))
-    })?;
-    let packages = if args.packages.is_empty() {
+    let metadata = super::workspace::metadata(&args.workspace)?;
+    let packages = if args.workspace.packages.is_empty() {
         current_package(&metadata).into_iter().collect()
     } else {
-        args.packages.clone()
+        super::workspace::check_members(&metadata, &args.workspace.packages)?;
+        args.workspace.packages.clone()
     };
     let targets = harness_targets(&metadata, &packages);
     if targets.is_empty() {
@@ -139,6 +136,9 @@ pub fn run(args: &TestArgs, stderr: &mut dyn std::io::Write) -> Result<u8, CliEr
     let code = if use_nextest {
         let mut command = Command::new(cargo());
         command.args(["nextest", "run", "--no-fail-fast"]);
+        if let Some(manifest) = &args.workspace.manifest_path {
+            command.arg("--manifest-path").arg(manifest);
+        }
         for target in &targets {
             command.args(["-p", &target.package]);
         }
@@ -179,14 +179,11 @@ pub fn run(args: &TestArgs, stderr: &mut dyn std::io::Write) -> Result<u8, CliEr
         let mut reports = Vec::new();
         for (i, target) in targets.iter().enumerate() {
             let mut command = Command::new(cargo());
-            command.args([
-                "test",
-                "-p",
-                &target.package,
-                "--test",
-                &target.target,
-                "--",
-            ]);
+            command.args(["test", "-p", &target.package, "--test", &target.target]);
+            if let Some(manifest) = &args.workspace.manifest_path {
+                command.arg("--manifest-path").arg(manifest);
+            }
+            command.arg("--");
             command
                 .args(args.filter.iter())
                 .args(&args.runner_args)

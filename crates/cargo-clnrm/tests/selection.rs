@@ -1,0 +1,135 @@
+//! Cargo's conventions on every command that reads a workspace:
+//! `--manifest-path`, `-p/--package`, and one help layout.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+fn clnrm(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cargo-clnrm"))
+        .arg("clnrm")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CLNRM_ROOTS")
+        .env_remove("CARGO_TERM_COLOR")
+        .output()
+        .expect("run cargo-clnrm")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn manifest_path_and_package_select_the_scenarios_from_anywhere() {
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let example = workspace().join("examples/hello/Cargo.toml");
+    let example = example.to_str().expect("utf-8");
+    let here = clnrm(&workspace().join("examples/hello"), &["list"]);
+    assert!(here.status.success(), "{}", stderr(&here));
+    assert!(stdout(&here).contains("steps.clnrm.toml::argv_and_output"));
+    for command in ["list", "validate"] {
+        let by_manifest = clnrm(elsewhere.path(), &[command, "--manifest-path", example]);
+        assert!(
+            by_manifest.status.success(),
+            "{command}: {}",
+            stderr(&by_manifest)
+        );
+        if command == "list" {
+            assert_eq!(stdout(&by_manifest), stdout(&here));
+        }
+    }
+    let by_package = clnrm(&workspace(), &["list", "-p", "hello-clnrm"]);
+    assert_eq!(stdout(&by_package), stdout(&here));
+    let by_both = clnrm(
+        elsewhere.path(),
+        &[
+            "list",
+            "--package",
+            "hello-clnrm",
+            "--manifest-path",
+            workspace().join("Cargo.toml").to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(stdout(&by_both), stdout(&here), "{}", stderr(&by_both));
+    // Two packages: the scenarios of both.
+    let two = clnrm(
+        &workspace(),
+        &["list", "-p", "hello-clnrm", "-p", "clnrm-failing-fixtures"],
+    );
+    assert!(stdout(&two).contains("steps.clnrm.toml::argv_and_output"));
+    assert!(stdout(&two).lines().count() > stdout(&here).lines().count());
+    // `run` takes them too (a local scenario of the example).
+    let run = clnrm(
+        elsewhere.path(),
+        &[
+            "run",
+            "--manifest-path",
+            example,
+            "--backend",
+            "local",
+            "--tag",
+            "nope",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", stdout(&run));
+}
+
+#[test]
+fn a_bad_selection_is_a_usage_error_that_says_what_exists() {
+    let unknown = clnrm(&workspace(), &["validate", "-p", "nope"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains("package `nope` is not a member of the workspace (members: ")
+            && stderr(&unknown).contains("hello-clnrm"),
+        "{}",
+        stderr(&unknown)
+    );
+    let missing = clnrm(
+        &workspace(),
+        &["list", "--manifest-path", "/nonexistent/Cargo.toml"],
+    );
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("--manifest-path `/nonexistent/Cargo.toml`: no such file"));
+}
+
+#[test]
+fn every_command_has_one_help_layout() {
+    for command in ["validate", "list", "run", "watch", "test"] {
+        let help = stdout(&clnrm(&workspace(), &[command, "--help"]));
+        let headings: Vec<&str> = help
+            .lines()
+            .filter(|l| !l.starts_with(' ') && l.ends_with(':'))
+            .collect();
+        assert_eq!(
+            headings,
+            [
+                "Arguments:",
+                "Options:",
+                "Package Selection:",
+                "Manifest Options:",
+                "Display Options:"
+            ],
+            "{command}: {help}"
+        );
+        assert!(
+            help.contains("--manifest-path <PATH>") && help.contains("-p, --package <SPEC>"),
+            "{command}"
+        );
+    }
+    let init = stdout(&clnrm(&workspace(), &["init", "--help"]));
+    assert!(
+        init.contains("Manifest Options:") && init.contains("Display Options:"),
+        "{init}"
+    );
+}
