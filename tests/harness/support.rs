@@ -36,10 +36,19 @@ pub fn nextest_available() -> bool {
 /// What each failing fixture must (and must not) say, by test name.
 pub fn failing_expectations() -> Vec<(String, Vec<String>, Vec<String>)> {
     let dir = workspace().join("tests/fixtures/failing/tests/clnrm");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("fixtures")
-        .map(|e| e.expect("entry").path())
-        .collect();
+    // Scenario files in the root and one level of folders (test names are
+    // their paths relative to the root).
+    let mut files: Vec<PathBuf> = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            for inner in std::fs::read_dir(&path).expect("fixtures") {
+                files.push(inner.expect("entry").path());
+            }
+        } else {
+            files.push(path);
+        }
+    }
     files.sort();
     files
         .iter()
@@ -54,10 +63,10 @@ pub fn failing_expectations() -> Vec<(String, Vec<String>, Vec<String>)> {
                     .collect()
             };
             let file_name = path
-                .file_name()
-                .expect("name")
+                .strip_prefix(&dir)
+                .expect("inside")
                 .to_string_lossy()
-                .into_owned();
+                .replace('\\', "/");
             (file_name, pick("# fails-with: "), pick("# not: "))
         })
         .collect()
