@@ -81,7 +81,7 @@ fn the_pull_policy_decides_and_a_missing_image_is_one_clear_message() {
     let r = run_file(dir.path(), &scenario_with_image(&missing), &settings);
     assert!(
         report(&r).contains(&format!(
-            "image `{missing}` is not available locally and pulling is off (pull policy `never`): build it (`docker build -t {missing} DIR`"
+            "image `{missing}` is not available locally and pulling is off (pull policy `never`): pull it where a registry answers (`docker pull {missing}`), or build it (`docker build -t {missing} DIR`"
         )),
         "{}",
         report(&r)

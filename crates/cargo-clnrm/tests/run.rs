@@ -449,3 +449,37 @@ fn a_missing_image_names_its_place_in_the_file_and_the_next_step_for_that_name()
         "the default runner image, at the header: {text}"
     );
 }
+
+#[test]
+fn a_crate_binary_that_was_never_built_says_to_build_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    write(
+        root,
+        "Cargo.toml",
+        "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    std::fs::create_dir_all(root.join("src")).expect("mkdir");
+    write(root, "src/main.rs", "fn main() {}\n");
+    std::fs::create_dir_all(root.join("tests/clnrm")).expect("mkdir");
+    write(
+        root,
+        "tests/clnrm/a.clnrm.toml",
+        "[meta]\nname = \"a\"\nbackend = \"local\"\n[[steps]]\nname = \"s\"\ncommand = [\"{{ bin.tool }}\"]\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-clnrm"))
+        .args(["clnrm", "run"])
+        .current_dir(root)
+        .env_remove("CLNRM_ROOTS")
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains(
+            "command not found: it is the crate's binary `tool`, which is not built: run `cargo build` first"
+        ),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -13,65 +13,28 @@ const TEST_TARGET: &str = "clnrm";
 
 const HARNESS_MAIN: &str = "//! Every scenario under tests/clnrm/ is a test: `cargo test`, `cargo nextest run`.\nclnrm_harness::main!();\n";
 
-const FIRST_SCENARIO: &str = r#"# A first scenario: it runs on the host, so it passes on any machine.
-# Run it with `cargo test` (or `cargo nextest run`, or `cargo clnrm test`).
-# The scenarios beside it run in containers: see container.clnrm.toml.
-[meta]
-name = "first"
-backend = "local"
+const FIRST_SCENARIO: &str = include_str!("init/first.clnrm.toml");
 
-[[scenario]]
-name = "echo"
+const CONTAINER_SCENARIO: &str = include_str!("init/container.clnrm.toml");
 
-[[scenario.steps]]
-name = "says_hello"
-command = ["echo", "hello"]
-expected_output_regex = "^hello$"
-"#;
+/// The crate's binary in the default runner container; `BIN` stands for
+/// the `bin.<name>` reference.
+const BINARY_SCENARIO: &str = include_str!("init/binary.clnrm.toml");
 
-/// How the container examples say they are switched on.
-const NEEDS_ENGINE: &str = "# Needs a Docker engine: `cargo test -- --ignored` runs it; delete the
-# `ignore` line to run it with the other scenarios.
-";
-
-const CONTAINER_SCENARIO: &str = r#"# A service in a container, and a step that fetches its page by the service's
-# name on the scenario's own network (which has no route out).
-[meta]
-name = "in_a_container"
-# The runner container's image (the default, debian:trixie-slim, has no wget).
-image = "busybox:1.37"
-ignore = "needs a Docker engine: run it with `cargo test -- --ignored`"
-
-[service.web]
-image = "busybox:1.37"
-args = ["sh", "-c", "mkdir -p /www && echo hello from web > /www/index.html && exec httpd -f -p 8080 -h /www"]
-# The steps start once this passes.
-health_check = { cmd = ["wget", "-q", "-O", "-", "http://127.0.0.1:8080/"], interval = "100ms", retries = 50 }
-
-[[scenario]]
-name = "fetch"
-
-[[scenario.steps]]
-name = "get_the_page"
-command = ["wget", "-q", "-O", "-", "http://web:8080/"]
-expected_output_regex = "^hello from web$"
-"#;
-
-/// The crate's binary `{name}` in the default runner container.
+/// [`BINARY_SCENARIO`] for the binary `name`, expecting `cargo new`'s
+/// greeting when the binary is `cargo new`'s.
 fn binary_scenario(name: &str, prints_hello: bool) -> String {
+    // Tera reads `a-b` as a subtraction: such names take the bracket form.
     let reference = if name.contains('-') {
         format!("bin['{name}']")
     } else {
         format!("bin.{name}")
     };
-    let output = if prints_hello {
-        "expected_output_regex = \"^Hello, world!$\"\n"
-    } else {
-        ""
-    };
-    format!(
-        "# The crate's own binary, run in the runner container: `{{{{ {reference} }}}}` is its\n# path, mounted read-only there. The default runner image, debian:trixie-slim, has\n# the C library an ordinary `cargo build` binary needs. `cargo test` builds it first.\n{NEEDS_ENGINE}[meta]\nname = \"binary_in_a_container\"\nignore = \"needs a Docker engine: run it with `cargo test -- --ignored`\"\n\n[[scenario]]\nname = \"runs\"\n\n[[scenario.steps]]\nname = \"starts_and_exits_0\"\ncommand = [\"{{{{ {reference} }}}}\"]\n{output}"
-    )
+    let mut text = BINARY_SCENARIO.replace("BIN", &reference);
+    if prints_hello {
+        text.push_str("expected_output_regex = \"^Hello, world!$\"\n");
+    }
+    text
 }
 
 /// Where clnrm-harness comes from, and what init says of it.
@@ -169,8 +132,11 @@ pub fn run(args: &InitArgs, stdout: &mut dyn Write) -> Result<u8, CliError> {
     let scenarios = crate_dir.join("tests/clnrm");
     create(&crate_dir.join("tests/clnrm.rs"), HARNESS_MAIN, stdout)?;
     create(&scenarios.join("first.clnrm.toml"), FIRST_SCENARIO, stdout)?;
-    let container = format!("{NEEDS_ENGINE}{CONTAINER_SCENARIO}");
-    create(&scenarios.join("container.clnrm.toml"), &container, stdout)?;
+    create(
+        &scenarios.join("container.clnrm.toml"),
+        CONTAINER_SCENARIO,
+        stdout,
+    )?;
     // Asked of cargo once the test target's file exists (cargo checks it).
     let binaries = clnrm_core::binaries::Binaries::of_package(&manifest_path, "dev");
     if binaries.get().contains_key(&package) {
@@ -246,12 +212,10 @@ fn set_dev_dependency(
     if existing.is_some() && !asked {
         return Ok(None);
     }
-    if let Some(existing) = existing {
-        if existing.get("workspace").and_then(Item::as_bool) == Some(true) {
-            return Err(CliError::Usage(
-                "the dev-dependency `clnrm-harness` is inherited from the workspace (`workspace = true`): change it in the workspace's Cargo.toml, `[workspace.dependencies]`".into(),
-            ));
-        }
+    if existing.is_some_and(|e| e.get("workspace").and_then(Item::as_bool) == Some(true)) {
+        return Err(CliError::Usage(
+            "the dev-dependency `clnrm-harness` is inherited from the workspace (`workspace = true`): change it in the workspace's Cargo.toml, `[workspace.dependencies]`".into(),
+        ));
     }
     let (dependency, said) = match source {
         HarnessSource::Path(path, why) => {

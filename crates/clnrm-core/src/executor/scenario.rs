@@ -149,7 +149,7 @@ pub fn run_scenario_in(
             }
             Err(e) => step_run
                 .mismatches
-                .push(Mismatch::NotStarted(e.to_string())),
+                .push(Mismatch::NotStarted(not_started(e, settings))),
         }
         let stop = step_run.stops_scenario();
         let failed = !step_run.mismatches.is_empty();
@@ -427,6 +427,25 @@ fn service_specs(file: &ScenarioFile, dir: &Path) -> Result<Vec<ServiceSpec>, Un
         });
     }
     Ok(specs)
+}
+
+/// Why a step did not start, with the next step when the program is one
+/// of the crate's binaries that was never built.
+fn not_started(error: BackendError, settings: &RunSettings) -> String {
+    if let BackendError::NotFound { program } = &error {
+        let path = Path::new(program);
+        let binary = settings
+            .crate_binaries
+            .get()
+            .iter()
+            .find(|(_, p)| *p == path);
+        if let Some((name, _)) = binary.filter(|_| !path.exists()) {
+            return format!(
+                "{error}: it is the crate's binary `{name}`, which is not built: run `cargo build` first (`cargo test` and `cargo nextest run` build it themselves)"
+            );
+        }
+    }
+    error.to_string()
 }
 
 /// Where the file names `image`: a service's `image`, the header's, or the
