@@ -16,7 +16,7 @@ set -euo pipefail
 
 FIXTURE_IMAGE="${CLNRM_FIXTURE_IMAGE:-clnrm-busybox:latest}"
 # Bump when an image's content changes, so existing machines rebuild it.
-FIXTURE_VERSION=3
+FIXTURE_VERSION=4
 
 engine_answers() { docker info >/dev/null 2>&1; }
 
@@ -81,11 +81,20 @@ build() {
       "$context/rootfs/lib/x86_64-linux-gnu/"
     ln -s /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$context/rootfs/lib64/ld-linux-x86-64.so.2"
   fi
+  # As close to the real image as busybox gets: busybox's has no /srv;
+  # Debian's slim image has /srv but no network tools (no wget, no httpd),
+  # so a scenario that needs them fails here as it would there. The tests'
+  # own image keeps everything.
+  local EXTRA_DIRS="/srv" DROP=""
+  case "$name" in
+    busybox:*) EXTRA_DIRS="" ;;
+    debian:*) DROP="wget httpd nc telnet ftpget ftpput tftp udhcpc ifconfig route ip ping" ;;
+  esac
   cat > "$context/Dockerfile" <<DOCKERFILE
 FROM scratch
 COPY rootfs/ /
 RUN ["/bin/busybox", "--install", "-s", "/bin"]
-RUN ["/bin/sh", "-c", "mkdir -p /tmp /srv /root /etc /usr/bin && chmod 1777 /tmp"]
+RUN ["/bin/sh", "-c", "mkdir -p /tmp /root /etc /home /usr/bin /var $EXTRA_DIRS && chmod 1777 /tmp && cd /bin && rm -f $DROP"]
 LABEL $key="$value"
 CMD ["/bin/sh"]
 DOCKERFILE
