@@ -5,7 +5,8 @@ use std::process::{Command, Output};
 
 use crate::support::{cargo, text, workspace};
 
-/// `cargo clnrm <args>` through cargo, in `dir`.
+/// `cargo clnrm <args>` through cargo, in `dir`, with the workspace's build
+/// directory (which `cargo_test` builds throwaway crates in too).
 fn cargo_clnrm(dir: &Path, args: &[&str]) -> Output {
     let manifest = workspace().join("Cargo.toml");
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
@@ -14,6 +15,7 @@ fn cargo_clnrm(dir: &Path, args: &[&str]) -> Output {
         .args(["-p", "cargo-clnrm", "--", "clnrm"])
         .args(args)
         .current_dir(dir)
+        .env("CARGO_TARGET_DIR", workspace().join("target"))
         .env_remove("CLNRM_JUNIT")
         .output()
         .expect("run cargo clnrm")
@@ -109,6 +111,12 @@ fn init_sets_up_a_crate_where_cargo_test_then_passes() {
         "{}",
         text(&containers)
     );
+    // `cargo clnrm run` names the same binary as the harness did.
+    let cli = cargo_clnrm(
+        &krate,
+        &["run", "--include-ignored", "tests/clnrm/binary.clnrm.toml"],
+    );
+    assert!(cli.status.success(), "{}", text(&cli));
 
     // A second run changes nothing and overwrites nothing.
     std::fs::write(krate.join("tests/clnrm/first.clnrm.toml"), "# mine\n").expect("edit");
