@@ -72,7 +72,7 @@ fn crate_skeleton(dir: &Path, manifest: &str) {
 pub fn harness_crate(dir: &Path, scenarios: usize) -> PathBuf {
     let package = harness_package(scenarios);
     let crate_dir = dir.join(&package);
-    let harness = workspace_dir().join("crates").join("clnrm-harness");
+    let harness = workspace_dir().join("clnrm-harness");
     let manifest = format!(
         r#"[package]
 name = "{package}"

@@ -52,7 +52,7 @@ fn init_sets_up_a_crate_where_cargo_test_then_passes() {
     let init = cargo_clnrm(&krate, &["init"]);
     assert!(init.status.success(), "{}", text(&init));
     let said = text(&init);
-    let harness = workspace().join("crates/clnrm-harness");
+    let harness = workspace().join("clnrm-harness");
     assert!(
         said.contains(&format!(
             "added the dev-dependency clnrm-harness at {} (from the checkout this cargo-clnrm was built from)",
@@ -181,7 +181,7 @@ fn init_says_why_it_does_not_repoint_a_workspace_dependency() {
         "[package]\nname = \"member\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[[test]]\nname = \"clnrm\"\nharness = false\n\n[dev-dependencies]\nclnrm-harness.workspace = true\n",
     )
     .expect("write");
-    let harness = workspace().join("crates/clnrm-harness");
+    let harness = workspace().join("clnrm-harness");
     let out = cargo_clnrm(
         &krate,
         &["init", "--harness-path", harness.to_str().expect("utf-8")],

@@ -15,7 +15,7 @@ use clnrm_core::scenario::{accepted_keys, parse_scenario};
 use clnrm_core::validate::{ValidateOptions, validate};
 
 fn docs_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs")
 }
 
 fn read_doc(name: &str) -> String {
@@ -210,13 +210,10 @@ fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
 /// The `CLNRM_*` variables the crates read: `var("CLNRM_X")` and `var_os("CLNRM_X")`
 /// in their sources (`std::env::var`, or a helper named `var`).
 fn environment_variables_read() -> BTreeSet<String> {
-    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut files = Vec::new();
-    for entry in std::fs::read_dir(&crates)
-        .expect("crates/ exists")
-        .flatten()
-    {
-        rust_files(&entry.path().join("src"), &mut files);
+    for krate in ["clnrm-core", "clnrm-harness", "cargo-clnrm"] {
+        rust_files(&workspace.join(krate).join("src"), &mut files);
     }
     let mut names = BTreeSet::new();
     for file in files {

@@ -10,7 +10,7 @@ use watch_support::*;
 
 fn fixture(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/cycle")
+        .join("../tests/fixtures/cycle")
         .join(name);
     std::fs::read_to_string(path).expect("fixture")
 }
