@@ -2,12 +2,15 @@
 //!
 //! A one-way pipeline: the event source (`watcher`) and the key reader send
 //! into one channel; `events` turns raw events into due paths; `session`
-//! hash-gates, validates and diffs them; `schedule` decides what runs under
-//! `--run`; `output` prints. Only this loop has effects.
+//! hash-gates (`gate`), validates and diffs them, remembering each file in
+//! `registry`; `schedule` decides what runs under `--run`; `output` prints.
+//! Only this loop has effects.
 
 mod events;
+mod gate;
 mod keys;
 mod output;
+mod registry;
 mod schedule;
 mod session;
 mod watcher;

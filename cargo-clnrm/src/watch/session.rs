@@ -1,8 +1,9 @@
-//! What watch knows about the files: their content hashes (the gate), the
-//! templates each scenario reads, and each file's last valid expectation
-//! tree. A due path goes in; what changed comes out as feedback.
+//! The watch session: which paths are scenario files, reading due paths
+//! through the gate, validating and diffing what changed, and keeping the
+//! registry of files up to date. A due path goes in; what changed comes out
+//! as feedback.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -10,14 +11,10 @@ use clnrm_core::diagnostic::Tally;
 use clnrm_core::discover::{DiscoveredFile, discover, is_scenario_file, is_skipped_dir};
 use clnrm_core::pipeline::{FileReport, Pipeline};
 use clnrm_core::plan::{PlannedTest, plan};
-use clnrm_core::render::imported_names;
-use clnrm_core::tree::{ExpectationTree, Node, NodeKind, TreeDiff, diff};
-use sha2::{Digest, Sha256};
+use clnrm_core::tree::{ExpectationTree, TreeDiff};
 
-type Hash = [u8; 32];
-
-/// How long a file must stay empty before an empty read is believed.
-pub const EMPTY_GRACE: std::time::Duration = std::time::Duration::from_millis(50);
+use super::gate::{Admit, Gate, Hash};
+use super::registry::{Known, Readers, diff_trees, fingerprints, labelled, reads_of};
 
 /// A file validated after a change.
 #[derive(Debug)]
@@ -66,19 +63,6 @@ pub struct Outcome {
 }
 
 #[derive(Debug)]
-struct Known {
-    discovered: DiscoveredFile,
-    /// The last valid trees, per matrix combination.
-    trees: Option<Vec<(String, ExpectationTree)>>,
-    /// The version last seen had errors.
-    had_errors: bool,
-    /// Templates the file reads, and names it imports that do not exist yet.
-    reads: Vec<PathBuf>,
-    /// Runnable tests and the fingerprint of what each one runs.
-    tests: BTreeMap<String, Hash>,
-}
-
-#[derive(Debug)]
 pub struct Session {
     pipeline: Pipeline,
     /// Folders searched (the roots, or the folders named on the command line).
@@ -87,12 +71,9 @@ pub struct Session {
     explicit: Vec<PathBuf>,
     /// The configured roots, for test names.
     roots: Vec<PathBuf>,
-    hashes: HashMap<PathBuf, Hash>,
+    gate: Gate,
     files: BTreeMap<PathBuf, Known>,
-    /// Template path -> the scenario files that read it.
-    readers: HashMap<PathBuf, BTreeSet<PathBuf>>,
-    /// Files read empty, since when (believed once empty for `EMPTY_GRACE`).
-    empty_since: HashMap<PathBuf, Instant>,
+    readers: Readers,
 }
 
 impl Session {
@@ -112,10 +93,9 @@ impl Session {
             dirs,
             explicit,
             roots,
-            hashes: HashMap::new(),
+            gate: Gate::default(),
             files: BTreeMap::new(),
-            readers: HashMap::new(),
-            empty_since: HashMap::new(),
+            readers: Readers::default(),
         }
     }
 
@@ -176,7 +156,7 @@ impl Session {
         for path in gone {
             self.remove(&path, &mut outcome);
         }
-        let templates: Vec<PathBuf> = self.readers.keys().cloned().collect();
+        let templates = self.readers.templates();
         for path in found.into_iter().chain(templates) {
             self.look_at(&path, &mut outcome);
         }
@@ -223,7 +203,7 @@ impl Session {
         settled: &mut dyn FnMut(&Path) -> bool,
     ) {
         let scenario = self.is_scenario(path);
-        let template = self.readers.contains_key(path);
+        let template = self.readers.contains(path);
         if !scenario && !template {
             // A folder that went away takes its files with it.
             let under: Vec<PathBuf> = (self.files.keys())
@@ -258,26 +238,14 @@ impl Session {
             return;
         }
         tracing::debug!(path = %path.display(), bytes = bytes.len(), "read");
-        // An editor that truncates, then writes, shows an empty file between
-        // the two: an empty file is believed once it stayed empty a while.
-        if bytes.is_empty() && self.hashes.contains_key(path) {
-            let since = *self
-                .empty_since
-                .entry(path.to_path_buf())
-                .or_insert_with(Instant::now);
-            if since.elapsed() < EMPTY_GRACE {
-                outcome
-                    .deferred
-                    .push((path.to_path_buf(), since + EMPTY_GRACE));
+        let hash = match self.gate.admit(path, &bytes) {
+            Admit::Changed(hash) => hash,
+            Admit::Unchanged => return,
+            Admit::Deferred(at) => {
+                outcome.deferred.push((path.to_path_buf(), at));
                 return;
             }
-        }
-        self.empty_since.remove(path);
-        let hash: Hash = Sha256::digest(&bytes).into();
-        if self.hashes.get(path) == Some(&hash) {
-            return;
-        }
-        self.hashes.insert(path.to_path_buf(), hash);
+        };
         let text = String::from_utf8_lossy(&bytes).into_owned();
         if scenario {
             self.process(path, text, outcome);
@@ -290,14 +258,9 @@ impl Session {
     /// Re-validates exactly the files that read this template.
     fn template_changed(&mut self, path: &Path, hash: Option<Hash>, outcome: &mut Outcome) {
         if hash.is_none() {
-            self.hashes.remove(path);
+            self.gate.forget_bytes(path);
         }
-        let readers: Vec<PathBuf> = self
-            .readers
-            .get(path)
-            .map(|r| r.iter().cloned().collect())
-            .unwrap_or_default();
-        for reader in readers {
+        for reader in self.readers.of(path) {
             if let Ok(text) = std::fs::read_to_string(&reader) {
                 self.process(&reader, text, outcome);
             }
@@ -345,14 +308,11 @@ impl Session {
         if let Some(previous) = &previous {
             self.unlink_reads(path, &previous.reads);
         }
-        for read in &reads {
-            (self.readers.entry(read.clone()).or_default()).insert(path.to_path_buf());
-        }
+        self.readers.link(path, &reads);
         // The templates as rendered, so a `touch` of one is no change either.
         for dependency in &report.dependencies {
             if let Some(template) = &dependency.path {
-                let hash: Hash = Sha256::digest(dependency.text.as_bytes()).into();
-                self.hashes.entry(template.clone()).or_insert(hash);
+                self.gate.remember(template, &dependency.text);
             }
         }
         let tally = Tally::of(&report.diagnostics);
@@ -383,20 +343,13 @@ impl Session {
     }
 
     fn unlink_reads(&mut self, path: &Path, reads: &[PathBuf]) {
-        for read in reads {
-            if let Some(readers) = self.readers.get_mut(read) {
-                readers.remove(path);
-                if readers.is_empty() {
-                    self.readers.remove(read);
-                    self.hashes.remove(read);
-                }
-            }
+        for template in self.readers.unlink(path, reads) {
+            self.gate.forget_bytes(&template);
         }
     }
 
     fn remove(&mut self, path: &Path, outcome: &mut Outcome) {
-        self.hashes.remove(path);
-        self.empty_since.remove(path);
+        self.gate.forget(path);
         if let Some(known) = self.files.remove(path) {
             self.unlink_reads(path, &known.reads);
             outcome.feedback.push(Feedback::Removed {
@@ -422,110 +375,6 @@ impl Session {
             .find(|t| t.name == test)?;
         Some((report, planned))
     }
-}
-
-/// Templates read, and imported names that do not exist yet (so creating
-/// them re-validates the file).
-fn reads_of(report: &FileReport, path: &Path) -> Vec<PathBuf> {
-    let mut reads: Vec<PathBuf> = (report.dependencies.iter())
-        .filter_map(|d| d.path.clone())
-        .collect();
-    if let Some(dir) = path.parent() {
-        let wanted = imported_names(report.source.text()).map(|name| dir.join(name));
-        reads.extend(wanted.filter(|p| !p.exists()));
-    }
-    reads.sort();
-    reads.dedup();
-    reads
-}
-
-/// The trees with their matrix labels, for the file's variants that parsed.
-fn labelled(
-    report: &FileReport,
-    trees: Vec<Option<ExpectationTree>>,
-) -> Vec<(String, ExpectationTree)> {
-    (report.variants.iter().zip(trees))
-        .filter_map(|(v, tree)| Some((v.combination.label(), tree?)))
-        .collect()
-}
-
-fn diff_trees(
-    old: &[(String, ExpectationTree)],
-    new: &[(String, ExpectationTree)],
-) -> Vec<(String, TreeDiff)> {
-    let empty = empty_tree();
-    let mut out = Vec::new();
-    for (label, tree) in new {
-        let before = old
-            .iter()
-            .find(|(l, _)| l == label)
-            .map_or(&empty, |(_, t)| t);
-        let d = diff(before, tree);
-        if !d.is_empty() {
-            out.push((label.clone(), d));
-        }
-    }
-    for (label, tree) in old {
-        if !new.iter().any(|(l, _)| l == label) {
-            out.push((label.clone(), diff(tree, &empty)));
-        }
-    }
-    out
-}
-
-fn empty_tree() -> ExpectationTree {
-    ExpectationTree {
-        root: Node {
-            id: clnrm_core::tree::NodeId("file".into()),
-            kind: NodeKind::File,
-            label: "file".into(),
-            fields: BTreeMap::new(),
-            children: Vec::new(),
-        },
-    }
-}
-
-/// What each runnable test runs: its scenario's subtree and everything
-/// file-wide (header, services, limits...), but not its sibling scenarios, so
-/// an edit to one scenario re-runs that one only.
-fn fingerprints(report: &FileReport, trees: &[Option<ExpectationTree>]) -> BTreeMap<String, Hash> {
-    let mut out = BTreeMap::new();
-    for test in plan(std::slice::from_ref(report)) {
-        let Some(target) = test.target.filter(|_| test.ignored.is_none()) else {
-            continue;
-        };
-        let Some(tree) = &trees[target.variant] else {
-            continue;
-        };
-        let mut hasher = Sha256::new();
-        let mut scenarios = (tree.root.children.iter()).filter(|n| n.kind == NodeKind::Scenario);
-        let own = scenarios.nth(target.scenario);
-        let shared = tree
-            .root
-            .children
-            .iter()
-            .filter(|n| n.kind != NodeKind::Scenario);
-        for node in shared.chain(own) {
-            hash_node(node, &mut hasher);
-        }
-        out.insert(test.name, hasher.finalize().into());
-    }
-    out
-}
-
-fn hash_node(node: &Node, hasher: &mut Sha256) {
-    hasher.update(node.id.as_str());
-    for (key, value) in &node.fields {
-        hasher.update([0]);
-        hasher.update(key);
-        hasher.update([0]);
-        hasher.update(value);
-    }
-    for child in &node.children {
-        hasher.update([1]);
-        hash_node(child, hasher);
-    }
-    hasher.update([2]);
 }
 
 /// Milliseconds since `start`, as a float with microseconds.

@@ -1,7 +1,9 @@
 //! The execute stage: run one scenario's steps on its backend, within its
 //! limits, and judge the result.
 
+mod mapping;
 mod outcome;
+mod place;
 mod planned;
 mod scenario;
 

@@ -4,17 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::backend::{
-    Backend, BackendError, BindMount, CancelToken, ContainerBackend, ImageSpec, LocalBackend,
-    PullPolicy, ServiceSpec, StepEnd, StepRequest, WorldSpec,
-};
+use crate::backend::{BackendError, CancelToken, PullPolicy, StepEnd, StepRequest};
 use crate::config::Config;
 use crate::expect::{Mismatch, judge_step};
-use crate::scenario::{
-    Backend as BackendKind, ImageBuild, ImageSource, KnownClaim, Scenario, ScenarioFile, Step,
-};
+use crate::scenario::{Backend as BackendKind, KnownClaim, Scenario, ScenarioFile};
 
 use super::outcome::{ScenarioRun, StepRun};
+use super::place::{Place, Unavailable, keep_for_debugging};
 
 /// Settings that come from configuration, not from the file.
 #[derive(Debug, Clone)]
@@ -173,192 +169,6 @@ pub fn run_scenario_in(
     run
 }
 
-/// The scenario's working directory, removed when the run ends, however it ends.
-/// Most are empty by then: one `rmdir`, not a directory walk.
-struct ScratchDir(PathBuf);
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        if std::fs::remove_dir(&self.0).is_err() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-/// Where a scenario's steps run, owning what was created for it.
-enum Place {
-    /// On the host, in a fresh directory; the file's services (if any) run as
-    /// containers with their ports published on the host.
-    Host(LocalBackend, ScratchDir, Option<Box<ContainerBackend>>),
-    /// In the scenario's runner container.
-    Container(Box<ContainerBackend>),
-}
-
-enum Unavailable {
-    /// Something this version cannot run: always a failure.
-    Unsupported(String),
-    /// The machine is not ready (no engine, no image, no disk); with the
-    /// place in the file that asked for what is missing, when one did.
-    Setup(String, Option<std::ops::Range<usize>>),
-}
-
-impl Place {
-    fn prepare(
-        file: &ScenarioFile,
-        scenario: &Scenario,
-        dir: &Path,
-        scenario_timeout: Duration,
-        settings: &RunSettings,
-    ) -> Result<Self, Unavailable> {
-        let limits = file.limits.clone().unwrap_or_default();
-        let world = |runner: Option<ImageSpec>, services: Vec<ServiceSpec>, publish: bool| {
-            let binaries = match runner {
-                Some(_) => settings
-                    .binaries
-                    .iter()
-                    .chain(settings.crate_binaries.get().values())
-                    .cloned()
-                    .collect(),
-                None => Vec::new(),
-            };
-            let spec = WorldSpec {
-                runner,
-                services,
-                limits: limits.clone(),
-                publish,
-                binaries,
-                max_containers: settings.max_containers,
-                pull: settings.pull,
-                start_limit: scenario_timeout,
-            };
-            ContainerBackend::start(&spec, &settings.cancel)
-                .map(Box::new)
-                .map_err(|e| {
-                    let span = match &e {
-                        BackendError::Image { image, .. } => Some(image_span(file, image)),
-                        _ => None,
-                    };
-                    Unavailable::Setup(e.to_string(), span)
-                })
-        };
-        let backend = settings.backend.unwrap_or(file.header.backend);
-        match backend {
-            BackendKind::Local => {
-                let scratch = tempfile::Builder::new()
-                    .prefix("clnrm-")
-                    .tempdir()
-                    .map_err(|e| {
-                        Unavailable::Setup(
-                            format!("cannot create the scenario's working directory: {e}"),
-                            None,
-                        )
-                    })?;
-                let scratch = ScratchDir(scratch.keep());
-                let services = service_specs(file, dir)?;
-                let world = if services.is_empty() {
-                    None
-                } else {
-                    Some(world(None, services, true)?)
-                };
-                Ok(Place::Host(LocalBackend, scratch, world))
-            }
-            BackendKind::Container => {
-                let services = service_specs(file, dir)?;
-                let image = match (&file.header.build, &file.header.image) {
-                    (Some(build), _) => build_spec(build, dir),
-                    (None, Some(image)) => ImageSpec::named(&image.value),
-                    (None, None) => ImageSpec::named(&settings.default_image),
-                };
-                // A runner only when some step runs outside the services.
-                let runner = scenario
-                    .steps
-                    .iter()
-                    .any(|s| s.service.is_none())
-                    .then_some(image);
-                world(runner, services, false).map(Place::Container)
-            }
-        }
-    }
-
-    /// The services' containers, when the file has services.
-    fn world(&self) -> Option<&ContainerBackend> {
-        match self {
-            Place::Host(_, _, world) => world.as_deref(),
-            Place::Container(world) => Some(world),
-        }
-    }
-
-    /// Whether `step` runs in a container (the runner, or its `service`).
-    fn in_container(&self, step: &Step) -> bool {
-        matches!(self, Place::Container(_)) || step.service.is_some()
-    }
-
-    fn backend_for(&self, step: &Step) -> &dyn Backend {
-        match (self, self.world()) {
-            (Place::Host(local, _, _), _) if step.service.is_none() => local,
-            (_, Some(world)) => world,
-            (Place::Host(local, _, _), None) => local,
-            (Place::Container(world), None) => world.as_ref(),
-        }
-    }
-
-    /// On the host a relative `workdir` is inside the scenario's directory;
-    /// in a container, relative to `/`, and the image's own by default.
-    fn workdir(&self, step: &Step) -> Option<PathBuf> {
-        match (self, &step.workdir) {
-            (_, Some(dir)) if self.in_container(step) => Some(Path::new("/").join(dir)),
-            (_, None) if self.in_container(step) => None,
-            (Place::Host(_, scratch, _), Some(dir)) => Some(scratch.0.join(dir)),
-            (Place::Host(_, scratch, _), None) => Some(scratch.0.clone()),
-            (Place::Container(_), _) => None,
-        }
-    }
-
-    /// On the host: PATH, the configured passthrough variables, where each
-    /// service is (`CLNRM_SERVICE_<ID>_HOST`, `CLNRM_SERVICE_<ID>_PORT_<PORT>`),
-    /// then the step's own `env`. In a container the image's environment stands
-    /// in for the host's, so only passthrough and the step's `env` are added.
-    fn environment(&self, step: &Step, settings: &RunSettings) -> Vec<(String, String)> {
-        let on_host = !self.in_container(step);
-        let mut env: Vec<(String, String)> = on_host
-            .then_some("PATH")
-            .into_iter()
-            .chain(settings.env_passthrough.iter().map(String::as_str))
-            .filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v)))
-            .collect();
-        if on_host && let Some(world) = self.world() {
-            for (service, container_port, host_port) in world.published() {
-                let id = service.to_ascii_uppercase().replace(['-', '.'], "_");
-                env.push((format!("CLNRM_SERVICE_{id}_HOST"), "127.0.0.1".into()));
-                env.push((
-                    format!("CLNRM_SERVICE_{id}_PORT_{container_port}"),
-                    host_port.to_string(),
-                ));
-            }
-        }
-        for (key, value) in &step.env {
-            env.retain(|(k, _)| k != key);
-            env.push((key.clone(), value.clone()));
-        }
-        env
-    }
-}
-
-/// `--keep-on-failure`: the containers stay, and the report says how to reach them.
-fn keep_for_debugging(place: &mut Place, run: &mut ScenarioRun) {
-    let world = match place {
-        Place::Host(_, _, Some(world)) => world,
-        Place::Container(world) => world,
-        Place::Host(_, _, None) => return,
-    };
-    for (role, container) in world.keep() {
-        let short = &container[..container.len().min(12)];
-        run.problems.push(format!(
-            "kept {role}: `docker exec -it {short} sh` to look inside; `docker rm -f {short}` (or `cargo clnrm clean` once this run ended) to remove it"
-        ));
-    }
-}
-
 /// Lines of each service's output shown with a failure.
 const SERVICE_LOG_LINES: usize = 50;
 
@@ -381,54 +191,6 @@ fn secret_values(file: &ScenarioFile, scenario: &Scenario) -> Vec<String> {
         .collect()
 }
 
-/// The services as the container backend starts them, with paths taken from
-/// `dir` (the file's folder); what it cannot do yet is named, never skipped.
-fn service_specs(file: &ScenarioFile, dir: &Path) -> Result<Vec<ServiceSpec>, Unavailable> {
-    let mut specs = Vec::with_capacity(file.services.len());
-    for service in &file.services {
-        let id = &service.id.value;
-        let image = match &service.image {
-            Some(ImageSource::Image(image)) => ImageSpec::named(&image.value),
-            Some(ImageSource::Build(build)) => build_spec(build, dir),
-            None => {
-                return Err(Unavailable::Unsupported(format!(
-                    "service `{id}`: a service without an image is not supported"
-                )));
-            }
-        };
-        let mut volumes = Vec::with_capacity(service.volumes.len());
-        for volume in &service.volumes {
-            // Bound as it is: a missing path is an error, never created.
-            let host = dir.join(&volume.host_path).canonicalize().map_err(|e| {
-                Unavailable::Setup(
-                    format!(
-                        "service `{id}`: volume `{}` (host_path `{}`): {e}",
-                        volume.container_path,
-                        dir.join(&volume.host_path).display()
-                    ),
-                    Some(service.span.clone()),
-                )
-            })?;
-            volumes.push(BindMount {
-                host,
-                container: volume.container_path.clone(),
-                read_only: volume.read_only,
-            });
-        }
-        specs.push(ServiceSpec {
-            id: id.clone(),
-            image,
-            args: service.args.clone(),
-            env: service.env.clone(),
-            health_check: service.health_check.clone(),
-            ports: service.ports.iter().map(|p| p.value.container).collect(),
-            volumes,
-            wait_for_span: service.wait_for_span.clone(),
-        });
-    }
-    Ok(specs)
-}
-
 /// Why a step did not start, with the next step when the program is one
 /// of the crate's binaries that was never built.
 fn not_started(error: BackendError, settings: &RunSettings) -> String {
@@ -446,38 +208,6 @@ fn not_started(error: BackendError, settings: &RunSettings) -> String {
         }
     }
     error.to_string()
-}
-
-/// Where the file names `image`: a service's `image`, the header's, or the
-/// header itself for the configured default runner image.
-fn image_span(file: &ScenarioFile, image: &str) -> std::ops::Range<usize> {
-    let named = |source: &Option<ImageSource>| match source {
-        Some(ImageSource::Image(named)) if named.value == image => Some(named.span.clone()),
-        _ => None,
-    };
-    file.services
-        .iter()
-        .find_map(|s| named(&s.image))
-        .or_else(|| {
-            file.header
-                .image
-                .as_ref()
-                .filter(|named| named.value == image)
-                .map(|named| named.span.clone())
-        })
-        .unwrap_or_else(|| file.header.span.clone())
-}
-
-/// A `build` table as the backend builds it: the context taken from `dir`.
-fn build_spec(build: &ImageBuild, dir: &Path) -> ImageSpec {
-    let context = dir.join(&build.context.value);
-    ImageSpec::Build {
-        context: context
-            .canonicalize()
-            .or_else(|_| std::path::absolute(&context))
-            .unwrap_or(context),
-        dockerfile: build.dockerfile.clone(),
-    }
 }
 
 fn check_claims(file: &ScenarioFile, on_host: bool, run: &mut ScenarioRun) {

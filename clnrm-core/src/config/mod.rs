@@ -1,0 +1,13 @@
+//! Configuration: `[package.metadata.clnrm]` and `[workspace.metadata.clnrm]`.
+//!
+//! Precedence: command-line flag > `CLNRM_*` environment variable > package >
+//! workspace > built-in default. Manifests are read directly (not through
+//! `cargo metadata`) so `validate` and `list` start in milliseconds.
+
+mod error;
+mod layer;
+mod load;
+mod manifest;
+
+pub use error::ConfigError;
+pub use layer::{CONFIG_KEYS, Config, ConfigOverrides, DEFAULT_ROOT};

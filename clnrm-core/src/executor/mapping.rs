@@ -1,0 +1,92 @@
+//! The file's model types as the backend takes them: services, `build`
+//! tables (paths taken from the file's folder), and where an image is named.
+
+use std::path::Path;
+
+use crate::backend::{BindMount, ImageSpec, ServiceSpec};
+use crate::scenario::{ImageBuild, ImageSource, ScenarioFile};
+
+use super::place::Unavailable;
+
+/// The services as the container backend starts them, with paths taken from
+/// `dir` (the file's folder); what it cannot do yet is named, never skipped.
+pub(super) fn service_specs(
+    file: &ScenarioFile,
+    dir: &Path,
+) -> Result<Vec<ServiceSpec>, Unavailable> {
+    let mut specs = Vec::with_capacity(file.services.len());
+    for service in &file.services {
+        let id = &service.id.value;
+        let image = match &service.image {
+            Some(ImageSource::Image(image)) => ImageSpec::named(&image.value),
+            Some(ImageSource::Build(build)) => build_spec(build, dir),
+            None => {
+                return Err(Unavailable::Unsupported(format!(
+                    "service `{id}`: a service without an image is not supported"
+                )));
+            }
+        };
+        let mut volumes = Vec::with_capacity(service.volumes.len());
+        for volume in &service.volumes {
+            // Bound as it is: a missing path is an error, never created.
+            let host = dir.join(&volume.host_path).canonicalize().map_err(|e| {
+                Unavailable::Setup(
+                    format!(
+                        "service `{id}`: volume `{}` (host_path `{}`): {e}",
+                        volume.container_path,
+                        dir.join(&volume.host_path).display()
+                    ),
+                    Some(service.span.clone()),
+                )
+            })?;
+            volumes.push(BindMount {
+                host,
+                container: volume.container_path.clone(),
+                read_only: volume.read_only,
+            });
+        }
+        specs.push(ServiceSpec {
+            id: id.clone(),
+            image,
+            args: service.args.clone(),
+            env: service.env.clone(),
+            health_check: service.health_check.clone(),
+            ports: service.ports.iter().map(|p| p.value.container).collect(),
+            volumes,
+            wait_for_span: service.wait_for_span.clone(),
+        });
+    }
+    Ok(specs)
+}
+
+/// Where the file names `image`: a service's `image`, the header's, or the
+/// header itself for the configured default runner image.
+pub(super) fn image_span(file: &ScenarioFile, image: &str) -> std::ops::Range<usize> {
+    let named = |source: &Option<ImageSource>| match source {
+        Some(ImageSource::Image(named)) if named.value == image => Some(named.span.clone()),
+        _ => None,
+    };
+    file.services
+        .iter()
+        .find_map(|s| named(&s.image))
+        .or_else(|| {
+            file.header
+                .image
+                .as_ref()
+                .filter(|named| named.value == image)
+                .map(|named| named.span.clone())
+        })
+        .unwrap_or_else(|| file.header.span.clone())
+}
+
+/// A `build` table as the backend builds it: the context taken from `dir`.
+pub(super) fn build_spec(build: &ImageBuild, dir: &Path) -> ImageSpec {
+    let context = dir.join(&build.context.value);
+    ImageSpec::Build {
+        context: context
+            .canonicalize()
+            .or_else(|_| std::path::absolute(&context))
+            .unwrap_or(context),
+        dockerfile: build.dockerfile.clone(),
+    }
+}
