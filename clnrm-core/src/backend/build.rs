@@ -15,11 +15,11 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::runtime::Runtime;
 
-use super::image::{POLL, PullPolicy, engine_reason, exists};
-use super::{BackendError, CancelToken};
+use super::cancel::CancelToken;
+use super::engine::{engine_reason, engine_unreachable};
+use super::error::BackendError;
+use super::image::{BUILD_REPOSITORY, POLL, PullPolicy, exists};
 
-/// The repository of built images; the tag is the start of the context's hash.
-pub const BUILD_REPOSITORY: &str = "clnrm-build";
 /// Lines of the build's output shown when it fails.
 const OUTPUT_LINES: usize = 20;
 /// Longest a build may take.
@@ -105,7 +105,7 @@ pub(crate) fn build(
                 | Ok(Some(Err(e @ bollard::errors::Error::DockerResponseServerError { .. }))) => {
                     return Err(engine_reason(e));
                 }
-                Ok(Some(Err(e))) => return Err(super::container::engine_unreachable(e).to_string()),
+                Ok(Some(Err(e))) => return Err(engine_unreachable(e).to_string()),
                 Err(_) => {}
             }
             // Dropping the stream closes the connection, which ends the build.

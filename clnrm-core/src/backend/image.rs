@@ -1,6 +1,5 @@
-//! The images of a scenario's containers: named ones, checked and pulled
-//! under the pull policy, and built ones, built once per content of their
-//! context (see `build.rs`).
+//! Named images: checked and pulled under the pull policy, and the next step
+//! when one is missing. [`ImageSpec`] says named or built (`build.rs`).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -8,9 +7,10 @@ use std::time::{Duration, Instant};
 use bollard::Docker;
 use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures_util::StreamExt;
-use tokio::runtime::Runtime;
 
-use super::{BackendError, CancelToken};
+use super::cancel::CancelToken;
+use super::engine::{engine_reason, engine_unreachable};
+use super::error::BackendError;
 
 /// A pull that sends nothing for this long is given up (an unreachable
 /// registry can leave the engine waiting on a connection).
@@ -79,34 +79,6 @@ impl ImageSpec {
     }
 }
 
-/// The name of the image to create a container from: `spec` found, pulled
-/// or built, as the pull policy says.
-pub(crate) fn resolve(
-    runtime: &Runtime,
-    docker: &Docker,
-    spec: &ImageSpec,
-    pull: PullPolicy,
-    cancel: &CancelToken,
-) -> Result<String, BackendError> {
-    match spec {
-        ImageSpec::Named(image) => {
-            runtime.block_on(ensure_named(docker, image, pull, cancel))?;
-            Ok(image.clone())
-        }
-        ImageSpec::Build {
-            context,
-            dockerfile,
-        } => super::build::build(
-            runtime,
-            docker,
-            context,
-            dockerfile.as_deref(),
-            pull,
-            cancel,
-        ),
-    }
-}
-
 /// Whether the engine has `image`; an engine that does not answer is an error.
 pub(crate) async fn exists(docker: &Docker, image: &str) -> Result<bool, BackendError> {
     match docker.inspect_image(image).await {
@@ -119,11 +91,12 @@ pub(crate) async fn exists(docker: &Docker, image: &str) -> Result<bool, Backend
                 "the engine refused to look up image `{image}`: {e}"
             )))
         }
-        Err(e) => Err(super::container::engine_unreachable(e)),
+        Err(e) => Err(engine_unreachable(e)),
     }
 }
 
-async fn ensure_named(
+/// Makes sure the engine has the named `image`, pulling it as `pull` says.
+pub(crate) async fn ensure_named(
     docker: &Docker,
     image: &str,
     pull: PullPolicy,
@@ -181,13 +154,16 @@ pub(crate) fn how_to_get(image: &str) -> String {
     }
 }
 
+/// The repository of images built from a context (`build.rs`); the tag is
+/// the start of the context's hash.
+pub const BUILD_REPOSITORY: &str = "clnrm-build";
+
 /// Images that exist only where the project's fixture step built them.
 pub const LOCAL_FIXTURE_IMAGES: &[&str] = &["clnrm-busybox:latest"];
 
 /// Names no registry has: the fixture step's own, and the tags of `build`.
 fn is_local_only(image: &str) -> bool {
-    LOCAL_FIXTURE_IMAGES.contains(&image)
-        || image.starts_with(&format!("{}:", super::build::BUILD_REPOSITORY))
+    LOCAL_FIXTURE_IMAGES.contains(&image) || image.starts_with(&format!("{BUILD_REPOSITORY}:"))
 }
 
 /// `name` with `:latest` when it names no tag or digest (the engine would
@@ -240,15 +216,6 @@ async fn pull_image(docker: &Docker, image: &str, cancel: &CancelToken) -> Resul
         Ok(())
     } else {
         Err("the engine ended the pull without the image".into())
-    }
-}
-
-/// The engine's own words, without bollard's wrapping.
-pub(crate) fn engine_reason(error: bollard::errors::Error) -> String {
-    match error {
-        bollard::errors::Error::DockerResponseServerError { message, .. } => message,
-        bollard::errors::Error::DockerStreamError { error } => error,
-        e => e.to_string(),
     }
 }
 

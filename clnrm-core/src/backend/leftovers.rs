@@ -9,8 +9,8 @@ use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
 };
 
-use super::BackendError;
-use super::container::{engine_unreachable, run_labels};
+use super::engine::{engine_unreachable, run_labels};
+use super::error::BackendError;
 
 /// What `clean` removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::BackendError;
+use super::error::BackendError;
 
 /// What the user can do about either problem.
 const FIX: &str = "run it in an image with a C library at least as new as the host's (the default runner image `debian:trixie-slim` has glibc), or build it statically for the container: `RUSTFLAGS=\"-C target-feature=+crt-static\" cargo build` (see docs/containers.md#the-crates-binaries-in-containers)";

@@ -14,7 +14,9 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-use super::{Backend, BackendError, CancelToken, StepEnd, StepOutput, StepRequest};
+use super::cancel::CancelToken;
+use super::error::BackendError;
+use super::step::{Backend, StepEnd, StepOutput, StepRequest};
 
 /// How often a quiet step is checked for its deadline, cancellation, and a
 /// program that exited while something it started keeps its pipes open.

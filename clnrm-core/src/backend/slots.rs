@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use nix::fcntl::{Flock, FlockArg};
 
-use super::CancelToken;
+use super::cancel::CancelToken;
 
 /// How long to wait between attempts when every slot is taken.
 const RETRY: Duration = Duration::from_millis(20);

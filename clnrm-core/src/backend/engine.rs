@@ -1,0 +1,70 @@
+//! The engine connection: where the engine is, connecting to it, whether it
+//! answers, and the words for its failures; the labels on what a run creates.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bollard::Docker;
+use tokio::runtime::Runtime;
+
+use super::error::BackendError;
+
+/// Labels on everything a run creates: which run, which process, which host.
+pub fn run_labels() -> HashMap<String, String> {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    HashMap::from([
+        ("clnrm.run".to_string(), run_id()),
+        ("clnrm.pid".to_string(), std::process::id().to_string()),
+        ("clnrm.host".to_string(), host.trim().to_string()),
+    ])
+}
+
+pub(crate) fn run_id() -> String {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| format!("{}-{:08x}", std::process::id(), fastrand::u32(..)))
+        .clone()
+}
+
+/// The engine the process talks to: `DOCKER_HOST`, else the local socket.
+fn engine_address() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+}
+
+pub(crate) fn engine_unreachable(error: impl std::fmt::Display) -> BackendError {
+    BackendError::Engine(format!(
+        "cannot reach the Docker engine at {} ({error}): start Docker, or point DOCKER_HOST at a running engine",
+        engine_address()
+    ))
+}
+
+/// The engine's own words, without bollard's wrapping.
+pub(crate) fn engine_reason(error: bollard::errors::Error) -> String {
+    match error {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message,
+        bollard::errors::Error::DockerStreamError { error } => error,
+        e => e.to_string(),
+    }
+}
+
+/// A runtime to drive the engine's API on this thread, and a client of the
+/// engine (which does not reach it yet).
+pub(crate) fn connect() -> Result<(Runtime, Docker), BackendError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| BackendError::Engine(format!("cannot start the engine client: {e}")))?;
+    let docker = Docker::connect_with_defaults().map_err(engine_unreachable)?;
+    Ok((runtime, docker))
+}
+
+/// Whether the engine answers, within two seconds; the error says what to do.
+pub fn engine_status() -> Result<(), BackendError> {
+    let (runtime, docker) = connect()?;
+    runtime.block_on(async {
+        match tokio::time::timeout(Duration::from_secs(2), docker.ping()).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(engine_unreachable(e)),
+            Err(_) => Err(engine_unreachable("no answer within 2 s")),
+        }
+    })
+}

@@ -1,0 +1,191 @@
+//! Running a step in the scenario's containers: one exec per step, as argv
+//! through the engine's API (no CLI, no shell), bounded by its timeout.
+//!
+//! A step that reaches its limit kills the container: the scenario ends
+//! there anyway, and an exec cannot be killed on its own.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use super::cancel::CancelToken;
+use super::error::BackendError;
+use super::linking::{explain_exit, missing_loader};
+use super::step::{Backend, StepEnd, StepOutput, StepRequest};
+use super::world::ContainerBackend;
+
+/// How often a running exec checks the cancellation token.
+const CANCEL_POLL: Duration = Duration::from_millis(50);
+
+impl ContainerBackend {
+    fn kill(&self, container: &str) {
+        let _ = self
+            .runtime
+            .block_on(self.docker.kill_container(container, None));
+    }
+
+    pub(super) async fn exec(
+        &self,
+        container: &str,
+        request: &StepRequest,
+        cancel: &CancelToken,
+    ) -> Result<StepOutput, BackendError> {
+        let started = Instant::now();
+        let env: Vec<String> = request
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let options = CreateExecOptions {
+            cmd: Some(request.argv.clone()),
+            env: Some(env),
+            working_dir: request
+                .workdir
+                .as_ref()
+                .map(|d| d.to_string_lossy().into_owned()),
+            attach_stdin: Some(request.stdin.is_some()),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..CreateExecOptions::default()
+        };
+        let exec = self
+            .docker
+            .create_exec(container, options)
+            .await
+            .map_err(|e| {
+                BackendError::Engine(format!("cannot run the step in the container: {e}"))
+            })?;
+        let started_exec = self
+            .docker
+            .start_exec(&exec.id, Some(StartExecOptions::default()))
+            .await
+            .map_err(|e| {
+                BackendError::Engine(format!("cannot run the step in the container: {e}"))
+            })?;
+        let StartExecResults::Attached {
+            mut output,
+            mut input,
+        } = started_exec
+        else {
+            return Err(BackendError::Engine("the engine detached the step".into()));
+        };
+        if let Some(text) = &request.stdin {
+            let _ = input.write_all(text.as_bytes()).await;
+        }
+        // Closing our side is the program's end of input.
+        let _ = input.shutdown().await;
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        let deadline = tokio::time::Instant::from_std(started + request.timeout);
+        let end = loop {
+            let tick =
+                tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + CANCEL_POLL));
+            tokio::select! {
+                chunk = output.next() => match chunk {
+                    Some(Ok(LogOutput::StdOut { message })) => stdout.extend_from_slice(&message),
+                    Some(Ok(LogOutput::StdErr { message })) => stderr.extend_from_slice(&message),
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) | None => break StepEnd::Exited,
+                },
+                () = tick => {
+                    if tokio::time::Instant::now() >= deadline {
+                        break StepEnd::TimedOut;
+                    }
+                    if cancel.is_cancelled() {
+                        break StepEnd::Cancelled;
+                    }
+                }
+            }
+        };
+        let exit_code = match end {
+            StepEnd::Exited => self
+                .docker
+                .inspect_exec(&exec.id)
+                .await
+                .ok()
+                .and_then(|i| i.exit_code)
+                .and_then(|c| i32::try_from(c).ok()),
+            _ => None,
+        };
+        // The engine reports a program or directory missing from the image as
+        // output of the exec (126/127): say what it means.
+        if end == StepEnd::Exited && matches!(exit_code, Some(126 | 127)) {
+            let said = format!(
+                "{}{}",
+                String::from_utf8_lossy(&stdout),
+                String::from_utf8_lossy(&stderr)
+            );
+            if said.contains("OCI runtime exec failed") {
+                if said.contains("chdir to cwd") {
+                    let dir = request.workdir.clone().unwrap_or_default();
+                    return Err(BackendError::MissingWorkdir(dir));
+                }
+                if said.contains("executable file not found")
+                    || said.contains("no such file or directory")
+                {
+                    return Err(BackendError::NotFound {
+                        program: request.argv.first().cloned().unwrap_or_default(),
+                    });
+                }
+            }
+        }
+        Ok(StepOutput {
+            end,
+            exit_code,
+            signal: None,
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            duration: started.elapsed(),
+        })
+    }
+}
+
+impl Backend for ContainerBackend {
+    fn run_step(
+        &self,
+        request: &StepRequest,
+        cancel: &CancelToken,
+    ) -> Result<StepOutput, BackendError> {
+        if request.argv.is_empty() {
+            return Err(BackendError::EmptyCommand);
+        }
+        let container = match &request.service {
+            Some(service) => self.service_container(service).ok_or_else(|| {
+                BackendError::Engine(format!("service `{service}` is not running"))
+            })?,
+            None => self.runner.as_deref().ok_or_else(|| {
+                BackendError::Engine("this scenario has no runner container".into())
+            })?,
+        };
+        let image = self.images.get(container).map_or("", String::as_str);
+        let program = request.argv[0].as_str();
+        let mounted =
+            request.service.is_none() && self.mounted.iter().any(|b| b == Path::new(program));
+        let output = match self.runtime.block_on(self.exec(container, request, cancel)) {
+            // One of the crate's binaries, there but unable to start: say why.
+            Err(BackendError::NotFound { .. }) if mounted => Err(missing_loader(program, image)
+                .unwrap_or(BackendError::NotFound {
+                    program: program.to_string(),
+                })),
+            Ok(output) if mounted && output.exit_code == Some(1) => {
+                match explain_exit(program, image, &output.stderr) {
+                    Some(error) => Err(error),
+                    None => Ok(output),
+                }
+            }
+            other => other,
+        }?;
+        if output.end != StepEnd::Exited {
+            // An exec cannot be killed alone; the scenario ends here anyway.
+            self.kill(container);
+        }
+        Ok(output)
+    }
+
+    fn runs_on_host(&self) -> bool {
+        false
+    }
+}

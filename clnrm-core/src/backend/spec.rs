@@ -1,0 +1,83 @@
+//! What a scenario's world is made of, as the container backend is asked
+//! for it: the runner, the services, their mounts and ports, the limits.
+
+use std::time::Duration;
+
+use super::image::{ImageSpec, PullPolicy};
+
+/// A service to start on the scenario's network, reachable by its id.
+#[derive(Debug, Clone)]
+pub struct ServiceSpec {
+    pub id: String,
+    pub image: ImageSpec,
+    /// The container's command (the image's entrypoint is kept).
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub health_check: Option<crate::scenario::HealthCheck>,
+    /// Container ports to publish on the host (for steps that run there).
+    pub ports: Vec<u16>,
+    /// Host folders or files bound into the container: exactly these.
+    pub volumes: Vec<BindMount>,
+    /// Start-up is complete when the service has printed a span of this name.
+    pub wait_for_span: Option<String>,
+}
+
+/// A host path bound into a container. The path is the engine's machine's:
+/// with a remote `DOCKER_HOST` it must exist there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindMount {
+    /// Absolute.
+    pub host: std::path::PathBuf,
+    /// Absolute, in the container.
+    pub container: String,
+    pub read_only: bool,
+}
+
+impl BindMount {
+    pub(super) fn to_engine(&self) -> bollard::models::Mount {
+        bollard::models::Mount {
+            source: Some(self.host.to_string_lossy().into_owned()),
+            target: Some(self.container.clone()),
+            typ: Some(bollard::models::MountType::BIND),
+            read_only: Some(self.read_only),
+            ..Default::default()
+        }
+    }
+}
+
+/// Everything one scenario's world is made of.
+#[derive(Debug, Clone)]
+pub struct WorldSpec {
+    /// The runner container's image, when some step runs in one.
+    pub runner: Option<ImageSpec>,
+    pub services: Vec<ServiceSpec>,
+    /// `[limits]`, applied to every container.
+    pub limits: crate::scenario::Limits,
+    /// Publish the services' `ports` on 127.0.0.1, for steps on the host.
+    pub publish: bool,
+    /// The crate's binaries, mounted read-only into the runner at the same path.
+    pub binaries: Vec<std::path::PathBuf>,
+    /// The global cap on running containers.
+    pub max_containers: usize,
+    pub pull: PullPolicy,
+    /// How long services may take to print their `wait_for_span` span.
+    pub start_limit: Duration,
+}
+
+impl Default for WorldSpec {
+    fn default() -> Self {
+        Self {
+            runner: None,
+            services: Vec::new(),
+            limits: crate::scenario::Limits::default(),
+            publish: false,
+            binaries: Vec::new(),
+            max_containers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            pull: PullPolicy::default(),
+            start_limit: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// A service port published on the host: (service id, container port, host port).
+pub type PublishedPort = (String, u16, u16);

@@ -1,0 +1,57 @@
+//! A step as a backend sees it: the request, how it ended, what it did, and
+//! the [`Backend`] trait that runs it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::cancel::CancelToken;
+use super::error::BackendError;
+
+/// One step to run: argv, never a shell string.
+#[derive(Debug, Clone)]
+pub struct StepRequest {
+    pub argv: Vec<String>,
+    /// The complete environment of the program (nothing is inherited).
+    pub env: Vec<(String, String)>,
+    /// `None`: the backend's default (the image's working directory).
+    pub workdir: Option<PathBuf>,
+    pub stdin: Option<String>,
+    pub timeout: Duration,
+    /// Run inside this service's container instead of the runner.
+    pub service: Option<String>,
+}
+
+/// How a step's program ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepEnd {
+    /// It exited (or was killed by a signal it did not get from us).
+    Exited,
+    /// Killed at its time limit.
+    TimedOut,
+    /// Killed because the run was cancelled (Ctrl-C, fail-fast).
+    Cancelled,
+}
+
+/// What a step did.
+#[derive(Debug, Clone)]
+pub struct StepOutput {
+    pub end: StepEnd,
+    /// `None` when the program was ended by a signal.
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub duration: Duration,
+}
+
+/// Runs steps. Implementations own what they create and clean it up.
+pub trait Backend {
+    fn run_step(
+        &self,
+        request: &StepRequest,
+        cancel: &CancelToken,
+    ) -> Result<StepOutput, BackendError>;
+
+    /// True when steps run on the host (so execution is not hermetic).
+    fn runs_on_host(&self) -> bool;
+}

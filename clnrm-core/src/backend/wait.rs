@@ -1,0 +1,146 @@
+//! Watching a scenario's services: waiting until they are ready (health
+//! checks, `wait_for_span`) and reading their output.
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+
+use super::cancel::CancelToken;
+use super::error::BackendError;
+use super::spans::has_span;
+use super::step::StepRequest;
+use super::world::ContainerBackend;
+
+/// How often a service's output is read while waiting for its span.
+const SPAN_POLL: Duration = Duration::from_millis(100);
+
+impl ContainerBackend {
+    /// Runs the health check until it passes, within its retries.
+    pub(super) fn wait_healthy(
+        &self,
+        service: &str,
+        check: &crate::scenario::HealthCheck,
+        cancel: &CancelToken,
+    ) -> Result<(), BackendError> {
+        let container = self
+            .service_container(service)
+            .unwrap_or_default()
+            .to_string();
+        let interval = check.interval.unwrap_or(Duration::from_millis(500));
+        let retries = check.retries.unwrap_or(30).max(1);
+        let request = StepRequest {
+            argv: check.cmd.clone(),
+            env: Vec::new(),
+            workdir: None,
+            stdin: None,
+            timeout: check.timeout.unwrap_or(Duration::from_secs(5)),
+            service: Some(service.to_string()),
+        };
+        let mut last = String::new();
+        for attempt in 1..=retries {
+            match self
+                .runtime
+                .block_on(self.exec(&container, &request, cancel))
+            {
+                Ok(output) if output.exit_code == Some(0) => return Ok(()),
+                Ok(output) => {
+                    last = format!(
+                        "exit code {:?}: {}{}",
+                        output.exit_code,
+                        output.stdout.trim(),
+                        output.stderr.trim()
+                    );
+                }
+                Err(e) => last = e.to_string(),
+            }
+            if cancel.is_cancelled() {
+                break;
+            }
+            if attempt < retries {
+                std::thread::sleep(interval);
+            }
+        }
+        Err(BackendError::Engine(format!(
+            "service `{service}` did not pass its health check {:?} after {retries} tries (last: {last})",
+            check.cmd
+        )))
+    }
+
+    /// Reads the service's stdout until it shows a span named `span`
+    /// (see [`super::spans`]), the service exits, or `deadline` passes.
+    pub(super) fn wait_for_span(
+        &self,
+        service: &str,
+        span: &str,
+        deadline: Instant,
+        cancel: &CancelToken,
+    ) -> Result<(), BackendError> {
+        let container = self.service_container(service).unwrap_or_default();
+        loop {
+            let output = self.output_of(container, None, false);
+            if has_span(&output, span) {
+                return Ok(());
+            }
+            let running = self
+                .runtime
+                .block_on(self.docker.inspect_container(container, None))
+                .ok()
+                .and_then(|c| c.state?.running)
+                .unwrap_or(false);
+            let problem = if !running {
+                Some("exited first")
+            } else if Instant::now() >= deadline {
+                Some("timed out (the scenario's timeout)")
+            } else if cancel.is_cancelled() {
+                Some("was cancelled")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                let last: Vec<&str> = output.lines().rev().take(5).collect();
+                let last: Vec<&str> = last.into_iter().rev().collect();
+                return Err(BackendError::Engine(format!(
+                    "service `{service}` {problem} before printing a span named `{span}` (its last output: {:?})",
+                    last.join("\n")
+                )));
+            }
+            std::thread::sleep(SPAN_POLL);
+        }
+    }
+
+    /// The last `lines` of each service's output, for failure reports.
+    pub fn service_logs(&self, lines: usize) -> Vec<(String, String)> {
+        self.services
+            .iter()
+            .map(|(service, container)| {
+                (
+                    service.clone(),
+                    self.output_of(container, Some(lines), true),
+                )
+            })
+            .collect()
+    }
+
+    /// A container's stdout (and stderr), the last `tail` lines or all of it.
+    fn output_of(&self, container: &str, tail: Option<usize>, stderr: bool) -> String {
+        let tail = tail.map_or_else(|| "all".to_string(), |n| n.to_string());
+        let options = bollard::query_parameters::LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(stderr)
+            .tail(&tail)
+            .build();
+        let collect = async {
+            let mut text = Vec::new();
+            let mut stream = self.docker.logs(container, Some(options));
+            while let Some(Ok(chunk)) = stream.next().await {
+                text.extend_from_slice(&chunk.into_bytes());
+            }
+            text
+        };
+        let text = self
+            .runtime
+            .block_on(async { tokio::time::timeout(Duration::from_secs(5), collect).await })
+            .unwrap_or_default();
+        String::from_utf8_lossy(&text).into_owned()
+    }
+}

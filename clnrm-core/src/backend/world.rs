@@ -1,0 +1,392 @@
+//! The scenario's world: its images, network, services and runner container,
+//! created in that order and removed, forced and time-bounded, on drop.
+//!
+//! The runner is created with no network (a scenario without services needs
+//! none); everything is labelled with the run.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
+use tokio::runtime::Runtime;
+
+use super::build::build;
+use super::cancel::CancelToken;
+use super::engine::{connect, engine_unreachable, run_id, run_labels};
+use super::error::BackendError;
+use super::image::{ImageSpec, PullPolicy, ensure_named, how_to_get};
+use super::slots::{Slots, acquire as acquire_slots};
+use super::spec::{BindMount, PublishedPort, WorldSpec};
+
+/// How long teardown may take before it is given up (the labels still let
+/// `docker ps --filter label=clnrm.run` find what is left).
+const TEARDOWN_LIMIT: Duration = Duration::from_secs(10);
+
+/// What `create_container` makes.
+struct NewContainer<'a> {
+    image: &'a str,
+    entrypoint: Option<Vec<String>>,
+    cmd: Vec<String>,
+    env: &'a [(String, String)],
+    /// The service id: its network alias.
+    alias: Option<&'a str>,
+    ports: &'a [u16],
+    mounts: Vec<bollard::models::Mount>,
+}
+
+/// One scenario's world: its network (only with services), its services and
+/// its runner container. Dropping it removes all of them, forced and bounded.
+#[derive(Debug)]
+pub struct ContainerBackend {
+    pub(super) runtime: Runtime,
+    pub(super) docker: Docker,
+    network: Option<String>,
+    /// Every container created, for teardown.
+    created: Vec<String>,
+    /// The image of each container created, by id (for messages).
+    pub(super) images: HashMap<String, String>,
+    pub(super) runner: Option<String>,
+    /// The crate's binaries mounted into the runner, at their host paths.
+    pub(super) mounted: Vec<std::path::PathBuf>,
+    pub(super) services: Vec<(String, String)>,
+    /// `[limits]`, applied to every container of the scenario.
+    limits: crate::scenario::Limits,
+    /// Service ports published on the host (steps on the host reach them there).
+    published: Vec<PublishedPort>,
+    /// Container slots under the global cap; last, so they are freed only
+    /// after `Drop::drop` removed the containers.
+    _slots: Slots,
+}
+
+fn refused(what: &str, image: &str, error: bollard::errors::Error) -> BackendError {
+    match error {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        } => BackendError::Image {
+            image: image.to_string(),
+            message: format!(
+                "image `{image}` is not available locally: {}",
+                how_to_get(image)
+            ),
+        },
+        e @ bollard::errors::Error::DockerResponseServerError { .. } => {
+            BackendError::Engine(format!("the engine refused {what}: {e}"))
+        }
+        e => engine_unreachable(e),
+    }
+}
+
+/// The name of the image to create a container from: `spec` found, pulled
+/// or built, as the pull policy says.
+fn resolve_image(
+    runtime: &Runtime,
+    docker: &Docker,
+    spec: &ImageSpec,
+    pull: PullPolicy,
+    cancel: &CancelToken,
+) -> Result<String, BackendError> {
+    match spec {
+        ImageSpec::Named(image) => {
+            runtime.block_on(ensure_named(docker, image, pull, cancel))?;
+            Ok(image.clone())
+        }
+        ImageSpec::Build {
+            context,
+            dockerfile,
+        } => build(
+            runtime,
+            docker,
+            context,
+            dockerfile.as_deref(),
+            pull,
+            cancel,
+        ),
+    }
+}
+
+impl ContainerBackend {
+    /// Starts the scenario's world: its images (found, pulled or built, before
+    /// anything is created), then a network and the services when there are
+    /// any (each waited for by its health check), then the runner container
+    /// when steps run in one.
+    pub fn start(spec: &WorldSpec, cancel: &CancelToken) -> Result<Self, BackendError> {
+        let (runtime, docker) = connect()?;
+        let resolve =
+            |image: &ImageSpec| resolve_image(&runtime, &docker, image, spec.pull, cancel);
+        let service_images = spec
+            .services
+            .iter()
+            .map(|s| resolve(&s.image))
+            .collect::<Result<Vec<String>, BackendError>>()?;
+        let runner_image = spec.runner.as_ref().map(resolve).transpose()?;
+        let wanted = spec.services.len() + usize::from(runner_image.is_some());
+        let slots = acquire_slots(wanted, spec.max_containers, cancel)
+            .map_err(|e| BackendError::Engine(format!("cannot take a container slot: {e}")))?
+            .ok_or_else(|| {
+                BackendError::Engine("cancelled while waiting for a container slot".into())
+            })?;
+        // Owned from here on: whatever fails below, Drop removes what exists.
+        let mut world = Self {
+            runtime,
+            docker,
+            network: None,
+            created: Vec::new(),
+            images: HashMap::new(),
+            runner: None,
+            mounted: Vec::new(),
+            services: Vec::new(),
+            limits: spec.limits.clone(),
+            published: Vec::new(),
+            _slots: slots,
+        };
+        if !spec.services.is_empty() {
+            // Steps on the host reach services through published ports, which an
+            // internal network cannot have; steps in containers need no route out.
+            world.create_network(!spec.publish)?;
+            for (service, image) in spec.services.iter().zip(&service_images) {
+                let ports = if spec.publish {
+                    service.ports.as_slice()
+                } else {
+                    &[]
+                };
+                let id = world.create_container(NewContainer {
+                    image,
+                    entrypoint: None,
+                    cmd: service.args.clone(),
+                    env: &service.env,
+                    alias: Some(&service.id),
+                    ports,
+                    mounts: service.volumes.iter().map(BindMount::to_engine).collect(),
+                })?;
+                world.services.push((service.id.clone(), id.clone()));
+                for (container_port, host_port) in world.published_ports(&id, ports)? {
+                    world
+                        .published
+                        .push((service.id.clone(), container_port, host_port));
+                }
+            }
+            for service in &spec.services {
+                if let Some(check) = &service.health_check {
+                    world.wait_healthy(&service.id, check, cancel)?;
+                }
+            }
+            let deadline = Instant::now() + spec.start_limit;
+            for service in &spec.services {
+                if let Some(span) = &service.wait_for_span {
+                    world.wait_for_span(&service.id, span, deadline, cancel)?;
+                }
+            }
+        }
+        if let Some(image) = &runner_image {
+            // The crate's binaries, at the same path, so `bin.<name>` holds inside.
+            // Each path once: the engine refuses a duplicate mount point.
+            let mut paths: Vec<&std::path::PathBuf> =
+                spec.binaries.iter().filter(|b| b.is_file()).collect();
+            paths.sort();
+            paths.dedup();
+            world.mounted = paths.iter().map(|b| b.to_path_buf()).collect();
+            let mounts = paths
+                .iter()
+                .map(|b| {
+                    BindMount {
+                        host: b.to_path_buf(),
+                        container: b.to_string_lossy().into_owned(),
+                        read_only: true,
+                    }
+                    .to_engine()
+                })
+                .collect();
+            // Keep the runner alive between execs, whatever the image's command.
+            let id = world.create_container(NewContainer {
+                image,
+                entrypoint: Some(vec!["sleep".into()]),
+                cmd: vec!["2147483647".into()],
+                env: &[],
+                alias: None,
+                ports: &[],
+                mounts,
+            })?;
+            world.runner = Some(id);
+        }
+        Ok(world)
+    }
+
+    fn create_network(&mut self, internal: bool) -> Result<(), BackendError> {
+        let name = format!("clnrm-{}-{:08x}", run_id(), fastrand::u32(..));
+        let request = bollard::models::NetworkCreateRequest {
+            name: name.clone(),
+            // No route out: the scenario's world is its own.
+            internal: Some(internal),
+            labels: Some(run_labels()),
+            ..Default::default()
+        };
+        self.runtime
+            .block_on(self.docker.create_network(request))
+            .map_err(|e| refused("the scenario's network", "", e))?;
+        self.network = Some(name);
+        Ok(())
+    }
+
+    fn create_container(&mut self, new: NewContainer<'_>) -> Result<String, BackendError> {
+        let NewContainer {
+            image,
+            entrypoint,
+            cmd,
+            env,
+            alias,
+            ports,
+            mounts,
+        } = new;
+        // Random host ports, on the loopback interface only.
+        let port_bindings: bollard::models::PortMap = ports
+            .iter()
+            .map(|port| {
+                let binding = bollard::models::PortBinding {
+                    host_ip: Some("127.0.0.1".into()),
+                    host_port: Some(String::new()),
+                };
+                (format!("{port}/tcp"), Some(vec![binding]))
+            })
+            .collect();
+        let networking_config = match (&self.network, alias) {
+            (Some(network), Some(alias)) => Some(bollard::models::NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(
+                    network.clone(),
+                    bollard::models::EndpointSettings {
+                        aliases: Some(vec![alias.to_string()]),
+                        ..Default::default()
+                    },
+                )])),
+            }),
+            _ => None,
+        };
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            entrypoint,
+            cmd: (!cmd.is_empty()).then_some(cmd),
+            exposed_ports: (!ports.is_empty())
+                .then(|| ports.iter().map(|p| format!("{p}/tcp")).collect()),
+            env: Some(env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            labels: Some(run_labels()),
+            host_config: Some(HostConfig {
+                network_mode: Some(self.network.clone().unwrap_or_else(|| "none".into())),
+                privileged: Some(false),
+                init: Some(true),
+                memory: self.limits.memory_mb.map(|mb| i64::from(mb) * 1024 * 1024),
+                nano_cpus: self.limits.cpu_millicores.map(|m| i64::from(m) * 1_000_000),
+                port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+                mounts: (!mounts.is_empty()).then_some(mounts),
+                ..HostConfig::default()
+            }),
+            networking_config,
+            ..ContainerCreateBody::default()
+        };
+        let name = format!("clnrm-{}-{:08x}", run_id(), fastrand::u32(..));
+        let options = CreateContainerOptionsBuilder::default().name(&name).build();
+        let what = match alias {
+            Some(id) => format!("service `{id}`"),
+            None => "the runner container".to_string(),
+        };
+        let id = self
+            .runtime
+            .block_on(self.docker.create_container(Some(options), body))
+            .map_err(|e| refused(&what, image, e))?
+            .id;
+        self.created.push(id.clone());
+        self.images.insert(id.clone(), image.to_string());
+        self.runtime
+            .block_on(self.docker.start_container(&id, None))
+            .map_err(|e| BackendError::Engine(format!("{what} did not start: {e}")))?;
+        Ok(id)
+    }
+
+    /// The host ports the engine chose for `ports` of `container`.
+    fn published_ports(
+        &self,
+        container: &str,
+        ports: &[u16],
+    ) -> Result<Vec<(u16, u16)>, BackendError> {
+        if ports.is_empty() {
+            return Ok(Vec::new());
+        }
+        let inspected = self
+            .runtime
+            .block_on(self.docker.inspect_container(container, None))
+            .map_err(|e| BackendError::Engine(format!("cannot read a service's ports: {e}")))?;
+        let map = inspected
+            .network_settings
+            .and_then(|n| n.ports)
+            .unwrap_or_default();
+        Ok(ports
+            .iter()
+            .filter_map(|port| {
+                let bindings = map.get(&format!("{port}/tcp"))?.as_ref()?;
+                let host = bindings
+                    .iter()
+                    .find_map(|b| b.host_port.as_deref()?.parse().ok())?;
+                Some((*port, host))
+            })
+            .collect())
+    }
+
+    /// Keeps everything for debugging: nothing is removed when this drops.
+    /// Returns the containers by role (`runner` or `service <id>`).
+    pub fn keep(&mut self) -> Vec<(String, String)> {
+        self.created.clear();
+        self.network = None;
+        let mut kept: Vec<(String, String)> = self
+            .services
+            .iter()
+            .map(|(id, container)| (format!("service `{id}`"), container.clone()))
+            .collect();
+        if let Some(runner) = &self.runner {
+            kept.push(("runner".into(), runner.clone()));
+        }
+        kept
+    }
+
+    /// Service ports published on the host.
+    pub fn published(&self) -> &[PublishedPort] {
+        &self.published
+    }
+
+    /// The container of service `service`, for tests and debugging.
+    pub fn service_container(&self, service: &str) -> Option<&str> {
+        self.services
+            .iter()
+            .find(|(id, _)| id == service)
+            .map(|(_, c)| c.as_str())
+    }
+
+    /// The runner container, for tests and debugging.
+    pub fn runner_id(&self) -> Option<&str> {
+        self.runner.as_deref()
+    }
+}
+
+impl Drop for ContainerBackend {
+    /// Forced, time-bounded removal of everything, whatever ended the scenario.
+    fn drop(&mut self) {
+        let docker = &self.docker;
+        let containers = std::mem::take(&mut self.created);
+        let network = self.network.take();
+        let teardown = async {
+            let removals = containers.iter().map(|id| {
+                let options = RemoveContainerOptionsBuilder::default()
+                    .force(true)
+                    .v(true)
+                    .build();
+                docker.remove_container(id, Some(options))
+            });
+            futures_util::future::join_all(removals).await;
+            if let Some(network) = &network {
+                let _ = docker.remove_network(network).await;
+            }
+        };
+        let _ = self
+            .runtime
+            .block_on(async { tokio::time::timeout(TEARDOWN_LIMIT, teardown).await });
+    }
+}
