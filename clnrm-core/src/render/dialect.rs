@@ -17,10 +17,8 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::engine::MACRO_LIBRARY;
 use super::imports::Dependency;
-
-const SHIPPED_LIBRARY: &str = include_str!("_macros.toml.tera");
+use super::library::{MACRO_LIBRARY, MACRO_LIBRARY_TEXT};
 
 fn import_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
@@ -50,7 +48,7 @@ fn signatures(text: &str, dependencies: &[Dependency]) -> Signatures {
             .iter()
             .find(|d| d.name == name.as_str())
             .map(|d| &*d.text)
-            .or((name.as_str() == MACRO_LIBRARY).then_some(SHIPPED_LIBRARY));
+            .or((name.as_str() == MACRO_LIBRARY).then_some(MACRO_LIBRARY_TEXT));
         let Some(library) = library else { continue };
         let macros = macro_signature_regex()
             .captures_iter(library)

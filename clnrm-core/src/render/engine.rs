@@ -1,5 +1,6 @@
 //! Whole-file Tera rendering under a budget.
 
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use regex::Regex;
@@ -9,17 +10,15 @@ use super::budget::{RenderBudget, check_source, unclosed_block};
 use super::context::RenderContext;
 use super::dialect;
 use super::functions::{self, RenderState};
-use super::imports::{Dependency, find_cycle};
+use super::imports::{self, Dependency, Resolved, find_cycle};
+use super::library::{MACRO_LIBRARY, MACRO_LIBRARY_TEXT};
 use super::{substitute, worker};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::scenario::Determinism;
 use crate::source::{Location, SourceFile};
 
-/// Name of the shipped macro library, and of the template being rendered.
-pub const MACRO_LIBRARY: &str = "_macros.toml.tera";
+/// Name of the template being rendered.
 const SCENARIO: &str = "__scenario__";
-
-const MACRO_LIBRARY_TEXT: &str = include_str!("_macros.toml.tera");
 
 /// What the template is rendered from.
 #[derive(Debug, Clone, Copy)]
@@ -149,6 +148,32 @@ impl TemplateEngine {
             )
             .with_help("look for loops over large ranges or lists")),
         }
+    }
+}
+
+impl TemplateEngine {
+    /// Finds the templates `template` imports, beside `dir` first, then the
+    /// shipped library. Errors point at the import tag.
+    pub fn dependencies(
+        &self,
+        template: &str,
+        dir: Option<&Path>,
+    ) -> Result<Vec<Dependency>, Diagnostic> {
+        let resolved = imports::resolve(template, "the scenario", dir, &self.budget);
+        match resolved.error {
+            Some(d) => Err(d),
+            None => Ok(resolved.dependencies),
+        }
+    }
+
+    /// The templates of the file at `path` (whose text is `template`): an
+    /// import of the file itself is a cycle too.
+    pub fn dependencies_of(&self, template: &str, path: &Path) -> Resolved {
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        imports::resolve(template, &name, path.parent(), &self.budget)
     }
 }
 
@@ -338,5 +363,56 @@ mod tests {
         assert!(render(&engine, "{{ missing }}").is_err());
         assert!(render(&engine, "{% import \"_macros.toml.tera\" as m %}ok").is_ok());
         assert_eq!(render(&engine, "x").expect("renders").text, "x");
+    }
+
+    #[test]
+    fn a_template_importing_itself_is_a_cycle_at_its_tag() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let own = "{% import \"_macros.toml.tera\" as m %}\n";
+        std::fs::write(dir.path().join(MACRO_LIBRARY), own).expect("write");
+        let scenario = "[meta]\n{% import \"_macros.toml.tera\" as m %}\n";
+        let path = dir.path().join("a.clnrm.toml.tera");
+        let resolved = TemplateEngine::default().dependencies_of(scenario, &path);
+        let error = resolved.error.expect("a cycle");
+        assert_eq!(error.code, Code::TemplateError);
+        assert_eq!(
+            error.message,
+            "import cycle: a.clnrm.toml.tera -> _macros.toml.tera -> _macros.toml.tera"
+        );
+        assert_eq!(error.span, Some(7..36));
+        assert_eq!(error.notes, ["in `_macros.toml.tera` at 1:1"]);
+        assert!(
+            error
+                .help
+                .is_some_and(|h| h.contains("shipped macro library"))
+        );
+        assert_eq!(resolved.dependencies.len(), 1, "what was read is kept");
+        let itself =
+            TemplateEngine::default().dependencies_of(own, &dir.path().join(MACRO_LIBRARY));
+        assert_eq!(
+            itself.error.expect("a cycle").message,
+            "import cycle: _macros.toml.tera -> _macros.toml.tera"
+        );
+    }
+
+    #[test]
+    fn a_cycle_through_two_files_and_a_diamond() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text);
+        write("a.tera", "{% include \"b.tera\" %}").expect("write");
+        write("b.tera", "{% include \"a.tera\" %}").expect("write");
+        write("c.tera", "{% include \"d.tera\" %}").expect("write");
+        write("d.tera", "d").expect("write");
+        let engine = TemplateEngine::default();
+        let path = dir.path().join("s.clnrm.toml.tera");
+        let cycle = engine.dependencies_of("{% include \"a.tera\" %}", &path);
+        assert_eq!(
+            cycle.error.expect("a cycle").message,
+            "import cycle: s.clnrm.toml.tera -> a.tera -> b.tera -> a.tera"
+        );
+        let diamond = "{% include \"c.tera\" %}{% include \"d.tera\" %}";
+        let fine = engine.dependencies_of(diamond, &path);
+        assert!(fine.error.is_none(), "{:?}", fine.error);
+        assert_eq!(fine.dependencies.len(), 2);
     }
 }

@@ -10,8 +10,8 @@ use std::sync::{Arc, OnceLock};
 
 use regex::Regex;
 
-use super::budget::check_source;
-use super::engine::{MACRO_LIBRARY, TemplateEngine};
+use super::budget::{RenderBudget, check_source};
+use super::library::MACRO_LIBRARY;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::SourceFile;
 
@@ -72,7 +72,7 @@ fn cycle_diagnostic(chain: &[String], back_to: &str, local: bool) -> Diagnostic 
 }
 
 struct Resolver<'a> {
-    engine: &'a TemplateEngine,
+    budget: &'a RenderBudget,
     found: Vec<Dependency>,
     seen: HashSet<String>,
     /// The templates being read, outermost first (the file itself first).
@@ -134,7 +134,7 @@ impl Resolver<'_> {
                     );
                 }
             };
-            if let Err(v) = check_source(&dependency.text, self.engine.budget()) {
+            if let Err(v) = check_source(&dependency.text, self.budget) {
                 return fail(
                     Diagnostic::error(Code::RenderBudget, v.message)
                         .with_note(format!("in `{name}`")),
@@ -159,46 +159,28 @@ impl Resolver<'_> {
     }
 }
 
-impl TemplateEngine {
-    /// Finds the templates `template` imports, beside `dir` first, then the
-    /// shipped library. Errors point at the import tag.
-    pub fn dependencies(
-        &self,
-        template: &str,
-        dir: Option<&Path>,
-    ) -> Result<Vec<Dependency>, Diagnostic> {
-        let resolved = self.resolve(template, "the scenario", dir);
-        match resolved.error {
-            Some(d) => Err(d),
-            None => Ok(resolved.dependencies),
-        }
-    }
-
-    /// The templates of the file at `path` (whose text is `template`): an
-    /// import of the file itself is a cycle too.
-    pub fn dependencies_of(&self, template: &str, path: &Path) -> Resolved {
-        let name = path.file_name().map_or_else(
-            || path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        self.resolve(template, &name, path.parent())
-    }
-
-    fn resolve(&self, template: &str, name: &str, dir: Option<&Path>) -> Resolved {
-        let mut resolver = Resolver {
-            engine: self,
-            found: Vec::new(),
-            seen: HashSet::new(),
-            chain: vec![name.to_string()],
-        };
-        let error = resolver
-            .collect(template, dir)
-            .err()
-            .map(|(d, span)| d.at(span));
-        Resolved {
-            dependencies: resolver.found,
-            error,
-        }
+/// The templates `template` (Tera name `name`, found in `dir`) imports,
+/// includes or extends, each checked against `budget`. The error is located
+/// at the tag in `template` that leads to it.
+pub(crate) fn resolve(
+    template: &str,
+    name: &str,
+    dir: Option<&Path>,
+    budget: &RenderBudget,
+) -> Resolved {
+    let mut resolver = Resolver {
+        budget,
+        found: Vec::new(),
+        seen: HashSet::new(),
+        chain: vec![name.to_string()],
+    };
+    let error = resolver
+        .collect(template, dir)
+        .err()
+        .map(|(d, span)| d.at(span));
+    Resolved {
+        dependencies: resolver.found,
+        error,
     }
 }
 
@@ -255,57 +237,6 @@ mod tests {
             path: None,
             text: text.into(),
         }
-    }
-
-    #[test]
-    fn a_template_importing_itself_is_a_cycle_at_its_tag() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let own = "{% import \"_macros.toml.tera\" as m %}\n";
-        std::fs::write(dir.path().join(MACRO_LIBRARY), own).expect("write");
-        let scenario = "[meta]\n{% import \"_macros.toml.tera\" as m %}\n";
-        let path = dir.path().join("a.clnrm.toml.tera");
-        let resolved = TemplateEngine::default().dependencies_of(scenario, &path);
-        let error = resolved.error.expect("a cycle");
-        assert_eq!(error.code, Code::TemplateError);
-        assert_eq!(
-            error.message,
-            "import cycle: a.clnrm.toml.tera -> _macros.toml.tera -> _macros.toml.tera"
-        );
-        assert_eq!(error.span, Some(7..36));
-        assert_eq!(error.notes, ["in `_macros.toml.tera` at 1:1"]);
-        assert!(
-            error
-                .help
-                .is_some_and(|h| h.contains("shipped macro library"))
-        );
-        assert_eq!(resolved.dependencies.len(), 1, "what was read is kept");
-        let itself =
-            TemplateEngine::default().dependencies_of(own, &dir.path().join(MACRO_LIBRARY));
-        assert_eq!(
-            itself.error.expect("a cycle").message,
-            "import cycle: _macros.toml.tera -> _macros.toml.tera"
-        );
-    }
-
-    #[test]
-    fn a_cycle_through_two_files_and_a_diamond() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text);
-        write("a.tera", "{% include \"b.tera\" %}").expect("write");
-        write("b.tera", "{% include \"a.tera\" %}").expect("write");
-        write("c.tera", "{% include \"d.tera\" %}").expect("write");
-        write("d.tera", "d").expect("write");
-        let engine = TemplateEngine::default();
-        let path = dir.path().join("s.clnrm.toml.tera");
-        let cycle = engine.dependencies_of("{% include \"a.tera\" %}", &path);
-        assert_eq!(
-            cycle.error.expect("a cycle").message,
-            "import cycle: s.clnrm.toml.tera -> a.tera -> b.tera -> a.tera"
-        );
-        let diamond = "{% include \"c.tera\" %}{% include \"d.tera\" %}";
-        let fine = engine.dependencies_of(diamond, &path);
-        assert!(fine.error.is_none(), "{:?}", fine.error);
-        assert_eq!(fine.dependencies.len(), 2);
     }
 
     #[test]

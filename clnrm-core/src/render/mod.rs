@@ -7,6 +7,7 @@ mod dialect;
 mod engine;
 mod functions;
 mod imports;
+mod library;
 mod linemap;
 mod substitute;
 mod worker;
@@ -15,9 +16,10 @@ pub use budget::{BudgetViolation, RenderBudget, check_source};
 pub use context::{
     BUILTIN_VARS, DEFAULT_RUNNER_IMAGE, ENV_VAR_PREFIX, RenderContext, VarInputs, lower_layers,
 };
-pub use engine::{MACRO_LIBRARY, RenderRequest, Rendered, TemplateEngine};
+pub use engine::{RenderRequest, Rendered, TemplateEngine};
 pub use functions::RANGE_BUDGET;
 pub use imports::{Dependency, Resolved, imported_names};
+pub use library::MACRO_LIBRARY;
 pub use linemap::LineMap;
 
 /// Whether text must go through the template engine: `.tera` files, and any

@@ -1,17 +1,24 @@
 //! The scenario model and its parser: every file shape becomes one [`ScenarioFile`].
 
+mod diagnostics;
 mod expect;
 mod model;
 mod parse;
 mod parse_expect;
+mod parse_services;
 mod parse_steps;
+mod parse_tables;
 mod reader;
 mod spanned;
+mod suggest;
+mod value;
 
 pub use expect::*;
 pub use model::*;
 pub use parse::{Parsed, accepted_keys, parse_scenario};
 pub use spanned::Spanned;
 
-pub(crate) use parse::read_determinism;
-pub(crate) use reader::{Diagnostics, ValueRef, closest};
+pub(crate) use diagnostics::Diagnostics;
+pub(crate) use parse_tables::read_determinism;
+pub(crate) use suggest::closest;
+pub(crate) use value::ValueRef;

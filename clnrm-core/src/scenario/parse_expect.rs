@@ -3,7 +3,8 @@
 use toml::de::DeValue;
 
 use super::expect::*;
-use super::reader::{TableReader, ValueRef};
+use super::reader::TableReader;
+use super::value::ValueRef;
 use crate::diagnostic::{Code, Diagnostic};
 
 pub(crate) fn read_expect(value: &ValueRef<'_, '_>) -> Expectations {

@@ -5,8 +5,9 @@ use std::time::Duration;
 use toml::de::DeValue;
 
 use super::model::{Header, Scenario, ScenarioShape, Step};
-use super::reader::{TableReader, ValueRef};
+use super::reader::TableReader;
 use super::spanned::Spanned;
+use super::value::ValueRef;
 use crate::diagnostic::{Code, Diagnostic};
 
 const STEP_HINTS: &[(&str, &str)] = &[

@@ -1,0 +1,144 @@
+//! The small top-level tables: `[assertions]`, `[otel]`, `[report]`,
+//! `[limits]` and `[determinism]`, and the `build` table of an image.
+
+use toml::de::DeValue;
+
+use super::model::*;
+use super::spanned::Spanned;
+use super::value::{ValueRef, type_name};
+use crate::diagnostic::{Code, Diagnostic};
+
+pub(crate) fn read_build(value: &ValueRef<'_, '_>) -> Option<ImageBuild> {
+    if let DeValue::String(_) = value.value {
+        return value.string().map(|context| ImageBuild {
+            context,
+            dockerfile: None,
+        });
+    }
+    let mut t = value.table()?;
+    let context = t.required_string("context");
+    let dockerfile = t.string("dockerfile").map(|s| s.value);
+    t.finish();
+    Some(ImageBuild {
+        context: context?,
+        dockerfile,
+    })
+}
+
+pub(crate) fn read_assertions(value: &ValueRef<'_, '_>) -> Vec<Assertion> {
+    let Some(mut t) = value.table() else {
+        return Vec::new();
+    };
+    let assertions = t
+        .entries()
+        .into_iter()
+        .map(|(key, v)| {
+            let value = match v.value {
+                DeValue::Boolean(b) => AssertionValue::Bool(*b),
+                DeValue::Integer(_) => v
+                    .integer()
+                    .map_or(AssertionValue::Other("?".into()), AssertionValue::Integer),
+                DeValue::String(s) => AssertionValue::Text(s.to_string()),
+                other => AssertionValue::Other(type_name(other).to_string()),
+            };
+            let claim = known_claim(&key.value, &value);
+            Assertion { key, value, claim }
+        })
+        .collect();
+    t.finish();
+    assertions
+}
+
+fn known_claim(key: &str, value: &AssertionValue) -> Option<KnownClaim> {
+    match (key, value) {
+        ("container_should_have_executed_commands", AssertionValue::Integer(n)) => {
+            u32::try_from(*n).ok().map(KnownClaim::ExecutedCommands)
+        }
+        (
+            "all_steps_should_succeed" | "all_commands_should_succeed",
+            AssertionValue::Bool(true),
+        ) => Some(KnownClaim::AllStepsSucceed),
+        ("execution_should_be_hermetic", AssertionValue::Bool(true)) => Some(KnownClaim::Hermetic),
+        _ => None,
+    }
+}
+
+pub(crate) fn read_otel(value: &ValueRef<'_, '_>) -> Option<Otel> {
+    let mut t = value.table()?;
+    let otel = Otel {
+        exporter: t.string("exporter").map(|s| s.value),
+        endpoint: t.string("endpoint").map(|s| s.value),
+        protocol: t.string("protocol").map(|s| s.value),
+        sample_ratio: t.get("sample_ratio").and_then(|v| v.float()),
+        resources: t
+            .get("resources")
+            .and_then(|v| v.string_map())
+            .unwrap_or_default(),
+        headers: t
+            .get("headers")
+            .and_then(|v| v.string_map())
+            .unwrap_or_default(),
+    };
+    if let Some(ratio) = otel.sample_ratio
+        && !(0.0..=1.0).contains(&ratio)
+    {
+        t.diags().push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                format!("`otel.sample_ratio` must be between 0 and 1, found {ratio}"),
+            )
+            .at(t.key_span("sample_ratio").unwrap_or(t.span())),
+        );
+    }
+    t.finish();
+    Some(otel)
+}
+
+pub(crate) fn read_report(value: &ValueRef<'_, '_>) -> Option<Report> {
+    let mut t = value.table()?;
+    let report = Report {
+        json: t.string("json").map(|s| s.value),
+        junit: t.string("junit").map(|s| s.value),
+        digest: t.string("digest").map(|s| s.value),
+    };
+    t.finish();
+    Some(report)
+}
+
+pub(crate) fn read_limits(value: &ValueRef<'_, '_>) -> Option<Limits> {
+    let mut t = value.table()?;
+    let limits = Limits {
+        cpu_millicores: t.get("cpu_millicores").and_then(|v| v.unsigned::<u32>()),
+        memory_mb: t.get("memory_mb").and_then(|v| v.unsigned::<u32>()),
+    };
+    t.finish();
+    Some(limits)
+}
+
+pub(crate) fn read_determinism(value: &ValueRef<'_, '_>) -> Option<Determinism> {
+    let mut t = value.table()?;
+    let seed = t.get("seed").and_then(|v| v.unsigned::<u64>());
+    let freeze_clock = t.get("freeze_clock").and_then(|v| match v.value {
+        DeValue::Datetime(dt) => Some(Spanned::new(dt.to_string(), v.span())),
+        _ => v.string(),
+    });
+    let freeze_clock =
+        freeze_clock.and_then(|clock| match humantime::parse_rfc3339_weak(&clock.value) {
+            // Written as a template (`"{{ freeze_clock }}"`): checked once rendered.
+            Err(_) if clock.value.contains("{{") => Some(clock.value),
+            Ok(_) => Some(clock.value),
+            Err(e) => {
+                t.diags().push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!("`determinism.freeze_clock` is not an RFC 3339 time ({e})"),
+                    )
+                    .at(clock.span)
+                    .with_help("write a time such as \"2025-01-01T00:00:00Z\""),
+                );
+                None
+            }
+        });
+    t.finish();
+    Some(Determinism { seed, freeze_clock })
+}
