@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::backend::{BindMount, ImageSpec, ServiceSpec};
 use crate::scenario::{ImageBuild, ImageSource, ScenarioFile};
 
-use super::place::Unavailable;
+use super::unavailable::Unavailable;
 
 /// The services as the container backend starts them, with paths taken from
 /// `dir` (the file's folder); what it cannot do yet is named, never skipped.

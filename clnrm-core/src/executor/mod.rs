@@ -6,7 +6,10 @@ mod outcome;
 mod place;
 mod planned;
 mod scenario;
+mod settings;
+mod unavailable;
 
 pub use outcome::{ScenarioRun, StepRun, Verdict};
 pub use planned::{display_path, needs_engine, run_planned};
-pub use scenario::{RunSettings, run_scenario, run_scenario_in};
+pub use scenario::{run_scenario, run_scenario_in};
+pub use settings::RunSettings;

@@ -12,7 +12,8 @@ use crate::scenario::{Backend as BackendKind, Scenario, ScenarioFile, Step};
 
 use super::mapping::{build_spec, image_span, service_specs};
 use super::outcome::ScenarioRun;
-use super::scenario::RunSettings;
+use super::settings::RunSettings;
+use super::unavailable::Unavailable;
 
 /// The scenario's working directory, removed when the run ends, however it ends.
 /// Most are empty by then: one `rmdir`, not a directory walk.
@@ -33,14 +34,6 @@ pub(super) enum Place {
     Host(LocalBackend, ScratchDir, Option<Box<ContainerBackend>>),
     /// In the scenario's runner container.
     Container(Box<ContainerBackend>),
-}
-
-pub(super) enum Unavailable {
-    /// Something this version cannot run: always a failure.
-    Unsupported(String),
-    /// The machine is not ready (no engine, no image, no disk); with the
-    /// place in the file that asked for what is missing, when one did.
-    Setup(String, Option<std::ops::Range<usize>>),
 }
 
 impl Place {

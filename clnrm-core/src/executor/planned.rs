@@ -8,7 +8,8 @@ use crate::pipeline::FileReport;
 use crate::plan::PlannedTest;
 
 use super::outcome::Verdict;
-use super::scenario::{RunSettings, run_scenario_in};
+use super::scenario::run_scenario_in;
+use super::settings::RunSettings;
 
 /// Whether a test needs the container engine: its scenario runs on the
 /// container backend (or `--backend container` says so), or has services.

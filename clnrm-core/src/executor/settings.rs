@@ -1,0 +1,59 @@
+//! The settings a scenario runs under that come from configuration and the
+//! environment, not from its file.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::backend::{CancelToken, PullPolicy};
+use crate::config::Config;
+use crate::scenario::Backend as BackendKind;
+
+/// Settings that come from configuration, not from the file.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    pub step_timeout: Duration,
+    pub scenario_timeout: Duration,
+    /// Host environment variables passed to steps besides `PATH`.
+    pub env_passthrough: Vec<String>,
+    /// Overrides `[meta] backend` (`--backend`).
+    pub backend: Option<BackendKind>,
+    /// The runner image of scenarios that name none.
+    pub default_image: String,
+    /// Leave a failed scenario's containers running, to look into them.
+    pub keep_on_failure: bool,
+    /// Most containers running at once, across every clnrm process here.
+    pub max_containers: usize,
+    /// When named images are pulled (`--pull`, `pull`, `CLNRM_PULL`).
+    pub pull: PullPolicy,
+    /// The crate's binaries (`bin.<name>`), mounted read-only into runner
+    /// containers at the same path, so `{{ bin.name }}` works there too:
+    /// the ones cargo named (`CARGO_BIN_EXE_<name>`) ...
+    pub binaries: Vec<PathBuf>,
+    /// ... and the ones cargo builds, asked for only when a runner starts.
+    pub crate_binaries: crate::binaries::Binaries,
+    pub cancel: CancelToken,
+}
+
+impl RunSettings {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            step_timeout: config.step_timeout,
+            scenario_timeout: config.scenario_timeout,
+            env_passthrough: config.env_passthrough.clone(),
+            backend: None,
+            default_image: config.default_image.clone(),
+            binaries: std::env::vars()
+                .filter(|(k, _)| k.starts_with("CARGO_BIN_EXE_"))
+                .map(|(_, v)| PathBuf::from(v))
+                .collect(),
+            crate_binaries: config.binaries.clone(),
+            max_containers: config
+                .max_containers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            pull: config.pull,
+            keep_on_failure: std::env::var("CLNRM_KEEP_ON_FAILURE")
+                .is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes")),
+            cancel: CancelToken::new(),
+        }
+    }
+}
