@@ -27,6 +27,8 @@ pub use image::{BUILD_REPOSITORY, ImageSpec, PullPolicy, STAND_IN_IMAGES};
 pub use leftovers::{Removed, clean_leftovers};
 pub use local::LocalBackend;
 pub use slots::{Slots, acquire as acquire_slots};
-pub use spec::{BindMount, PublishedPort, ServiceSpec, WorldSpec};
+pub use spec::{
+    BindMount, ContainerLimits, HealthCheckSpec, PublishedPort, ServiceSpec, WorldSpec,
+};
 pub use step::{Backend, StepEnd, StepOutput, StepRequest};
 pub use world::ContainerBackend;

@@ -13,13 +13,32 @@ pub struct ServiceSpec {
     /// The container's command (the image's entrypoint is kept).
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
-    pub health_check: Option<crate::scenario::HealthCheck>,
+    pub health_check: Option<HealthCheckSpec>,
     /// Container ports to publish on the host (for steps that run there).
     pub ports: Vec<u16>,
     /// Host folders or files bound into the container: exactly these.
     pub volumes: Vec<BindMount>,
     /// Start-up is complete when the service has printed a span of this name.
     pub wait_for_span: Option<String>,
+}
+
+/// A command run in a service until it exits 0, before the first step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheckSpec {
+    pub cmd: Vec<String>,
+    /// Between tries (default 500 ms).
+    pub interval: Option<Duration>,
+    /// Of one try (default 5 s).
+    pub timeout: Option<Duration>,
+    /// Tries in all (default 30).
+    pub retries: Option<u32>,
+}
+
+/// Resources of every container of a scenario.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ContainerLimits {
+    pub cpu_millicores: Option<u32>,
+    pub memory_mb: Option<u32>,
 }
 
 /// A host path bound into a container. The path is the engine's machine's:
@@ -52,7 +71,7 @@ pub struct WorldSpec {
     pub runner: Option<ImageSpec>,
     pub services: Vec<ServiceSpec>,
     /// `[limits]`, applied to every container.
-    pub limits: crate::scenario::Limits,
+    pub limits: ContainerLimits,
     /// Publish the services' `ports` on 127.0.0.1, for steps on the host.
     pub publish: bool,
     /// The crate's binaries, mounted read-only into the runner at the same path.
@@ -69,7 +88,7 @@ impl Default for WorldSpec {
         Self {
             runner: None,
             services: Vec::new(),
-            limits: crate::scenario::Limits::default(),
+            limits: ContainerLimits::default(),
             publish: false,
             binaries: Vec::new(),
             max_containers: std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -19,7 +19,7 @@ impl ContainerBackend {
     pub(super) fn wait_healthy(
         &self,
         service: &str,
-        check: &crate::scenario::HealthCheck,
+        check: &super::spec::HealthCheckSpec,
         cancel: &CancelToken,
     ) -> Result<(), BackendError> {
         let container = self

@@ -52,7 +52,7 @@ pub struct ContainerBackend {
     pub(super) mounted: Vec<std::path::PathBuf>,
     pub(super) services: Vec<(String, String)>,
     /// `[limits]`, applied to every container of the scenario.
-    limits: crate::scenario::Limits,
+    limits: super::spec::ContainerLimits,
     /// Service ports published on the host (steps on the host reach them there).
     published: Vec<PublishedPort>,
     /// Container slots under the global cap; last, so they are freed only
@@ -137,7 +137,7 @@ impl ContainerBackend {
             runner: None,
             mounted: Vec::new(),
             services: Vec::new(),
-            limits: spec.limits.clone(),
+            limits: spec.limits,
             published: Vec::new(),
             _slots: slots,
         };

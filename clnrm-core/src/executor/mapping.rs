@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use crate::backend::{BindMount, ImageSpec, ServiceSpec};
-use crate::scenario::{ImageBuild, ImageSource, ScenarioFile};
+use crate::backend::{BindMount, ContainerLimits, HealthCheckSpec, ImageSpec, ServiceSpec};
+use crate::scenario::{HealthCheck, ImageBuild, ImageSource, Limits, ScenarioFile};
 
 use super::unavailable::Unavailable;
 
@@ -50,7 +50,7 @@ pub(super) fn service_specs(
             image,
             args: service.args.clone(),
             env: service.env.clone(),
-            health_check: service.health_check.clone(),
+            health_check: service.health_check.as_ref().map(health_check_spec),
             ports: service.ports.iter().map(|p| p.value.container).collect(),
             volumes,
             wait_for_span: service.wait_for_span.clone(),
@@ -89,4 +89,22 @@ pub(super) fn build_spec(build: &ImageBuild, dir: &Path) -> ImageSpec {
             .unwrap_or(context),
         dockerfile: build.dockerfile.clone(),
     }
+}
+
+/// A service's `health_check` as the backend runs it.
+fn health_check_spec(check: &HealthCheck) -> HealthCheckSpec {
+    HealthCheckSpec {
+        cmd: check.cmd.clone(),
+        interval: check.interval,
+        timeout: check.timeout,
+        retries: check.retries,
+    }
+}
+
+/// The file's `[limits]` as the backend applies them to every container.
+pub(super) fn container_limits(limits: Option<&Limits>) -> ContainerLimits {
+    limits.map_or_else(ContainerLimits::default, |l| ContainerLimits {
+        cpu_millicores: l.cpu_millicores,
+        memory_mb: l.memory_mb,
+    })
 }

@@ -10,7 +10,7 @@ use crate::backend::{
 };
 use crate::scenario::{Backend as BackendKind, Scenario, ScenarioFile, Step};
 
-use super::mapping::{build_spec, image_span, service_specs};
+use super::mapping::{build_spec, container_limits, image_span, service_specs};
 use super::outcome::ScenarioRun;
 use super::settings::RunSettings;
 use super::unavailable::Unavailable;
@@ -44,7 +44,7 @@ impl Place {
         scenario_timeout: Duration,
         settings: &RunSettings,
     ) -> Result<Self, Unavailable> {
-        let limits = file.limits.clone().unwrap_or_default();
+        let limits = container_limits(file.limits.as_ref());
         let world = |runner: Option<ImageSpec>, services: Vec<ServiceSpec>, publish: bool| {
             let binaries = match runner {
                 Some(_) => settings
@@ -58,7 +58,7 @@ impl Place {
             let spec = WorldSpec {
                 runner,
                 services,
-                limits: limits.clone(),
+                limits,
                 publish,
                 binaries,
                 max_containers: settings.max_containers,
