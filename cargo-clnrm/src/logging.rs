@@ -11,8 +11,7 @@ pub fn init(verbose: u8, quiet: bool, color: bool) {
         (false, 2) => "debug",
         _ => "trace",
     };
-    let filter = std::env::var("CLNRM_LOG")
-        .ok()
+    let filter = clnrm_core::config::log_filter()
         .and_then(|spec| EnvFilter::try_new(spec).ok())
         .unwrap_or_else(|| EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()

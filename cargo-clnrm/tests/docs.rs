@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use clnrm_core::config::CONFIG_KEYS;
+use clnrm_core::config::{CONFIG_KEYS, ENVIRONMENT};
 use clnrm_core::diagnostic::Code;
 
 mod docs_support;
@@ -154,18 +154,18 @@ fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
     }
 }
 
-/// The `CLNRM_*` variables the crates read: `var("CLNRM_X")` and `var_os("CLNRM_X")`
-/// in their sources (`std::env::var`, or a helper named `var`).
-fn environment_variables_read() -> BTreeSet<String> {
+/// The `CLNRM_*` variables the crates read, with the file that reads each:
+/// `var("CLNRM_X")` and `var_os("CLNRM_X")` in their sources.
+fn environment_variables_read() -> BTreeSet<(String, PathBuf)> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut files = Vec::new();
     for krate in ["clnrm-core", "clnrm-harness", "cargo-clnrm"] {
         rust_files(&workspace.join(krate).join("src"), &mut files);
     }
-    let mut names = BTreeSet::new();
+    let mut found = BTreeSet::new();
     for file in files {
         let source = std::fs::read_to_string(&file).expect("source is UTF-8");
-        for call in ["var(\"", "var_os(\""] {
+        for call in ["var(\"", "var_os(\"", "switch(\""] {
             for (at, _) in source.match_indices(call) {
                 let rest = &source[at + call.len()..];
                 let name: String = rest
@@ -173,40 +173,108 @@ fn environment_variables_read() -> BTreeSet<String> {
                     .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
                     .collect();
                 if name.starts_with("CLNRM_") && rest[name.len()..].starts_with('"') {
-                    names.insert(name);
+                    let relative = file.strip_prefix(&workspace).unwrap_or(&file);
+                    found.insert((name, relative.to_path_buf()));
                 }
             }
         }
     }
-    names
+    found
 }
 
 #[test]
-fn every_environment_variable_is_documented() {
-    let names = environment_variables_read();
+fn every_environment_variable_is_read_in_the_configuration_module() {
+    let read = environment_variables_read();
     // Guards against a scan that stopped finding anything (the test would pass vacuously).
-    for expected in ["CLNRM_JUNIT", "CLNRM_TAGS", "CLNRM_ROOTS"] {
+    for expected in [
+        "CLNRM_JUNIT",
+        "CLNRM_TAGS",
+        "CLNRM_ROOTS",
+        "CLNRM_SKIP_UNAVAILABLE",
+    ] {
         assert!(
-            names.contains(expected),
-            "the source scan did not find `{expected}`; found:\n{names:#?}"
+            read.iter().any(|(name, _)| name == expected),
+            "the source scan did not find `{expected}`; found:\n{read:#?}"
         );
     }
-    // Documented when a code span starts with the name: `CLNRM_STRICT=1` counts.
-    let documented: BTreeSet<String> = code_spans(&read_doc("cli.md"))
-        .into_iter()
-        .chain(code_spans(&read_doc("harness.md")))
-        .filter_map(|span| span.split([' ', '=']).next().map(str::to_string))
+    let elsewhere: Vec<_> = read
+        .iter()
+        .filter(|(_, file)| !file.starts_with("clnrm-core/src/config"))
         .collect();
-    let missing: BTreeSet<String> = names
-        .into_iter()
-        .filter(|name| !documented.contains(name))
-        .collect();
-    assert_documented(
-        "cli.md or docs/harness.md",
-        "environment variables the code reads",
-        "write each as `NAME` in an environment-variable table",
-        &missing,
+    assert!(
+        elsewhere.is_empty(),
+        "read outside clnrm-core/src/config/ (add an accessor there): {elsewhere:#?}"
     );
+    let listed: BTreeSet<&str> = ENVIRONMENT.iter().map(|v| v.name).collect();
+    let unlisted: Vec<_> = read
+        .iter()
+        .filter(|(name, _)| !listed.contains(name.as_str()))
+        .collect();
+    assert!(
+        unlisted.is_empty(),
+        "read but not in `ENVIRONMENT`: {unlisted:#?}"
+    );
+}
+
+/// The cells of the rows of cli.md's environment table, by variable.
+fn environment_table() -> Vec<Vec<String>> {
+    let doc = read_doc("cli.md");
+    let section = doc
+        .split("### Environment variables")
+        .nth(1)
+        .and_then(|rest| rest.split("\n### ").next())
+        .expect("cli.md has a section \"Environment variables\"");
+    section
+        .lines()
+        .take_while(|l| !l.starts_with("Other variables"))
+        .filter(|l| l.starts_with("| `CLNRM_"))
+        .map(|l| {
+            l.trim()
+                .trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_environment_table_says_what_the_code_reads() {
+    let rows = environment_table();
+    let names: Vec<String> = rows
+        .iter()
+        .map(|r| r[0].trim_matches('`').to_string())
+        .collect();
+    let expected: Vec<String> = ENVIRONMENT.iter().map(|v| v.name.to_string()).collect();
+    assert_eq!(
+        names, expected,
+        "cli.md's environment table, one row per variable, in order"
+    );
+    for (row, var) in rows.iter().zip(ENVIRONMENT) {
+        assert_eq!(
+            row.len(),
+            4,
+            "{row:?}: variable | flag | manifest key | format"
+        );
+        let flag_ok = match var.flag {
+            Some(flag) => row[1].contains(&format!("`{flag}`")),
+            None => row[1].is_empty(),
+        };
+        assert!(
+            flag_ok,
+            "{}: the flag column should say {:?}: {row:?}",
+            var.name, var.flag
+        );
+        let key_ok = match var.key {
+            Some(key) => row[2] == format!("`{key}`") && CONFIG_KEYS.contains(&key),
+            None => row[2].is_empty(),
+        };
+        assert!(
+            key_ok,
+            "{}: the key column should say {:?}: {row:?}",
+            var.name, var.key
+        );
+    }
 }
 
 #[test]

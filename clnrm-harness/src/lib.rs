@@ -63,7 +63,7 @@ pub fn run_with(args: &libtest_mimic::Arguments, manifest_dir: &Path) -> ExitCod
         }
     };
     let conclusion = libtest_mimic::run(&output::arguments_for_run(args), collected.trials);
-    if let Some(path) = std::env::var_os("CLNRM_JUNIT").filter(|_| !args.list) {
+    if let Some(path) = clnrm_core::config::junit_path().filter(|_| !args.list) {
         let records = collected
             .records
             .lock()

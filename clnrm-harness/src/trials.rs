@@ -170,15 +170,7 @@ fn trial(
 /// `CLNRM_TAGS=a,b`: only scenarios tagged with one of them (`cargo clnrm test --tag`).
 /// Applied the same way when listing and running, so nextest sees one set.
 fn wanted_tags() -> Vec<String> {
-    std::env::var("CLNRM_TAGS")
-        .map(|v| {
-            v.split(',')
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default()
+    clnrm_core::config::tags()
 }
 
 /// `CLNRM_SKIP_UNAVAILABLE=1` and no engine answers: container scenarios are
@@ -188,8 +180,7 @@ fn engine_skip_reason(
     reports: &[Arc<FileReport>],
     settings: &RunSettings,
 ) -> Option<String> {
-    let wanted = std::env::var("CLNRM_SKIP_UNAVAILABLE")
-        .is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
+    let wanted = clnrm_core::config::skip_unavailable();
     if !wanted
         || !tests
             .iter()

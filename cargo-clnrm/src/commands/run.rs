@@ -78,8 +78,7 @@ pub fn run(
         })
         .collect();
     // `CLNRM_SKIP_UNAVAILABLE=1` without an engine: container scenarios are ignored.
-    let skip_engine = std::env::var("CLNRM_SKIP_UNAVAILABLE")
-        .is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes"))
+    let skip_engine = clnrm_core::config::skip_unavailable()
         && tests
             .iter()
             .any(|t| needs_engine(t, &loaded.reports[t.file_index], &settings))

@@ -23,9 +23,7 @@ pub struct Slots {
 }
 
 fn slot_dir() -> PathBuf {
-    std::env::var_os("CLNRM_SLOT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("clnrm-container-slots"))
+    crate::config::slot_dir().unwrap_or_else(|| std::env::temp_dir().join("clnrm-container-slots"))
 }
 
 /// Takes `wanted` of the `cap` slots (all of them when `wanted` exceeds the

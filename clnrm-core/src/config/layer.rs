@@ -55,14 +55,14 @@ impl Default for Config {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(super) struct Layer {
     pub(super) roots: Option<Vec<String>>,
-    default_image: Option<String>,
-    max_containers: Option<usize>,
-    pull: Option<PullPolicy>,
-    step_timeout: Option<Duration>,
-    scenario_timeout: Option<Duration>,
-    strict: Option<bool>,
-    env_passthrough: Option<Vec<String>>,
-    profile: Option<String>,
+    pub(super) default_image: Option<String>,
+    pub(super) max_containers: Option<usize>,
+    pub(super) pull: Option<PullPolicy>,
+    pub(super) step_timeout: Option<Duration>,
+    pub(super) scenario_timeout: Option<Duration>,
+    pub(super) strict: Option<bool>,
+    pub(super) env_passthrough: Option<Vec<String>>,
+    pub(super) profile: Option<String>,
 }
 
 impl Layer {
@@ -206,55 +206,4 @@ pub struct ConfigOverrides {
     pub max_containers: Option<usize>,
     /// `--profile`: the cargo profile whose builds `bin.<name>` names.
     pub profile: Option<String>,
-}
-
-pub(super) fn env_layer() -> Result<Layer, ConfigError> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let bad = |name: &str, message: &str| ConfigError::Env {
-        name: name.to_string(),
-        message: message.to_string(),
-    };
-    Ok(Layer {
-        roots: var("CLNRM_ROOTS").map(|v| {
-            std::env::split_paths(&v)
-                .map(|p| p.to_string_lossy().into_owned())
-                .collect()
-        }),
-        default_image: var("CLNRM_DEFAULT_IMAGE"),
-        max_containers: var("CLNRM_MAX_CONTAINERS")
-            .map(|v| {
-                v.parse()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| bad("CLNRM_MAX_CONTAINERS", "must be a positive integer"))
-            })
-            .transpose()?,
-        pull: var("CLNRM_PULL")
-            .map(|v| {
-                PullPolicy::parse(&v)
-                    .ok_or_else(|| bad("CLNRM_PULL", "must be never, missing or always"))
-            })
-            .transpose()?,
-        step_timeout: var("CLNRM_STEP_TIMEOUT")
-            .map(|v| {
-                humantime::parse_duration(&v).map_err(|e| bad("CLNRM_STEP_TIMEOUT", &e.to_string()))
-            })
-            .transpose()?,
-        scenario_timeout: var("CLNRM_SCENARIO_TIMEOUT")
-            .map(|v| {
-                humantime::parse_duration(&v)
-                    .map_err(|e| bad("CLNRM_SCENARIO_TIMEOUT", &e.to_string()))
-            })
-            .transpose()?,
-        strict: var("CLNRM_STRICT")
-            .map(|v| match v.as_str() {
-                "1" | "true" | "yes" => Ok(true),
-                "0" | "false" | "no" => Ok(false),
-                _ => Err(bad("CLNRM_STRICT", "must be 1/0 or true/false")),
-            })
-            .transpose()?,
-        env_passthrough: var("CLNRM_ENV_PASSTHROUGH")
-            .map(|v| v.split(',').map(|s| s.trim().to_string()).collect()),
-        profile: var("CLNRM_PROFILE"),
-    })
 }

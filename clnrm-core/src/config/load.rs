@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use super::env::env_layer;
 use super::error::ConfigError;
-use super::layer::{Config, ConfigOverrides, DEFAULT_ROOT, env_layer};
+use super::layer::{Config, ConfigOverrides, DEFAULT_ROOT};
 use super::manifest::{Manifest, find_upwards};
 
 impl Config {

@@ -4,10 +4,14 @@
 //! workspace > built-in default. Manifests are read directly (not through
 //! `cargo metadata`) so `validate` and `list` start in milliseconds.
 
+mod env;
 mod error;
 mod layer;
 mod load;
 mod manifest;
 
+pub use env::{
+    ENVIRONMENT, EnvVar, junit_path, keep_on_failure, log_filter, skip_unavailable, slot_dir, tags,
+};
 pub use error::ConfigError;
 pub use layer::{CONFIG_KEYS, Config, ConfigOverrides, DEFAULT_ROOT};

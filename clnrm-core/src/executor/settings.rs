@@ -51,8 +51,7 @@ impl RunSettings {
                 .max_containers
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             pull: config.pull,
-            keep_on_failure: std::env::var("CLNRM_KEEP_ON_FAILURE")
-                .is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes")),
+            keep_on_failure: crate::config::keep_on_failure(),
             cancel: CancelToken::new(),
         }
     }
