@@ -4,11 +4,12 @@
 use tracing_subscriber::EnvFilter;
 
 pub fn init(verbose: u8, quiet: bool, color: bool) {
+    // `-v` and `-vv` open clnrm's own crates; `-vvv` every crate's trace.
     let level = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
-        (false, 1) => "info",
-        (false, 2) => "debug",
+        (false, 1) => "warn,clnrm_core=info,clnrm_harness=info,cargo_clnrm=info",
+        (false, 2) => "warn,clnrm_core=debug,clnrm_harness=debug,cargo_clnrm=debug",
         _ => "trace",
     };
     let filter = clnrm_core::config::log_filter()

@@ -31,8 +31,8 @@ fn main() -> ExitCode {
     let color = color::use_color(cli.global.color);
     logging::init(cli.global.verbose, cli.global.quiet, color);
     let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    let (mut out, mut err) = (stdout.lock(), stderr.lock());
+    // Stderr stays unlocked: worker threads log there while a command runs.
+    let (mut out, mut err) = (stdout.lock(), std::io::stderr());
     let result: Result<u8, CliError> = match &cli.command {
         Command::Validate(args) => commands::validate::run(args, color, &mut out, &mut err),
         Command::List(args) => commands::list::run(args, &mut out, &mut err),

@@ -66,6 +66,7 @@ pub(crate) fn build(
         tracing::debug!(%tag, context = %context.display(), "reusing the built image");
         return Ok(tag);
     }
+    tracing::info!(%tag, context = %context.display(), "building an image");
     let labels = HashMap::from([
         ("clnrm.build.hash".to_string(), hash.clone()),
         (

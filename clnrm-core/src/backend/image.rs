@@ -181,6 +181,7 @@ fn with_tag(name: &str) -> String {
 /// message from the engine, after `PULL_LIMIT` in all, or on cancellation
 /// (closing the connection ends the pull on the engine's side).
 async fn pull_image(docker: &Docker, image: &str, cancel: &CancelToken) -> Result<(), String> {
+    tracing::info!(%image, "pulling an image");
     let reference = with_tag(image);
     let options = CreateImageOptionsBuilder::default()
         .from_image(&reference)

@@ -37,12 +37,16 @@ impl ContainerBackend {
             service: Some(service.to_string()),
         };
         let mut last = String::new();
+        let started = Instant::now();
         for attempt in 1..=retries {
             match self
                 .runtime
                 .block_on(self.exec(&container, &request, cancel))
             {
-                Ok(output) if output.exit_code == Some(0) => return Ok(()),
+                Ok(output) if output.exit_code == Some(0) => {
+                    tracing::debug!(%service, attempt, elapsed_ms = started.elapsed().as_millis() as u64, "service healthy");
+                    return Ok(());
+                }
                 Ok(output) => {
                     last = format!(
                         "exit code {:?}: {}{}",

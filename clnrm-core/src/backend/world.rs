@@ -87,10 +87,11 @@ fn resolve_image(
     pull: PullPolicy,
     cancel: &CancelToken,
 ) -> Result<String, BackendError> {
-    match spec {
+    let started = Instant::now();
+    let image = match spec {
         ImageSpec::Named(image) => {
             runtime.block_on(ensure_named(docker, image, pull, cancel))?;
-            Ok(image.clone())
+            image.clone()
         }
         ImageSpec::Build {
             context,
@@ -102,8 +103,10 @@ fn resolve_image(
             dockerfile.as_deref(),
             pull,
             cancel,
-        ),
-    }
+        )?,
+    };
+    tracing::debug!(%image, %pull, elapsed_ms = started.elapsed().as_millis() as u64, "image ready");
+    Ok(image)
 }
 
 impl ContainerBackend {
@@ -160,6 +163,7 @@ impl ContainerBackend {
                     ports,
                     mounts: service.volumes.iter().map(BindMount::to_engine).collect(),
                 })?;
+                tracing::debug!(service = %service.id, %image, "service started");
                 world.services.push((service.id.clone(), id.clone()));
                 for (container_port, host_port) in world.published_ports(&id, ports)? {
                     world
@@ -369,6 +373,7 @@ impl ContainerBackend {
 impl Drop for ContainerBackend {
     /// Forced, time-bounded removal of everything, whatever ended the scenario.
     fn drop(&mut self) {
+        let started = Instant::now();
         let docker = &self.docker;
         let containers = std::mem::take(&mut self.created);
         let network = self.network.take();
@@ -385,8 +390,16 @@ impl Drop for ContainerBackend {
                 let _ = docker.remove_network(network).await;
             }
         };
-        let _ = self
+        let removed = containers.len();
+        let finished = self
             .runtime
-            .block_on(async { tokio::time::timeout(TEARDOWN_LIMIT, teardown).await });
+            .block_on(async { tokio::time::timeout(TEARDOWN_LIMIT, teardown).await })
+            .is_ok();
+        tracing::debug!(
+            containers = removed,
+            finished,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "teardown"
+        );
     }
 }

@@ -35,6 +35,8 @@ pub fn run_scenario_in(
             .push(format!("no scenario number {index} in the file"));
         return run;
     };
+    // The world (place) is dropped first, so teardown is inside the span.
+    let _scenario = tracing::info_span!("scenario", name = %scenario.name.value).entered();
     let scenario_timeout = scenario
         .timeout
         .as_ref()
@@ -78,7 +80,15 @@ pub fn run_scenario_in(
             service: step.service.as_ref().map(|s| s.value.clone()),
         };
         let mut step_run = StepRun::new(step);
-        match place.backend_for(step).run_step(&request, &settings.cancel) {
+        let _step = tracing::debug_span!("step", name = %step.name.value).entered();
+        let step_started = Instant::now();
+        let result = place.backend_for(step).run_step(&request, &settings.cancel);
+        tracing::debug!(
+            exit_code = ?result.as_ref().ok().and_then(|o| o.exit_code),
+            elapsed_ms = step_started.elapsed().as_millis() as u64,
+            "step finished"
+        );
+        match result {
             Ok(output) => {
                 let limit = if scenario_limited {
                     scenario_timeout
@@ -116,6 +126,11 @@ pub fn run_scenario_in(
         keep_for_debugging(&mut place, &mut run);
     }
     run.duration = started.elapsed();
+    tracing::info!(
+        failed = run.failed(),
+        elapsed_ms = run.duration.as_millis() as u64,
+        "scenario finished"
+    );
     // The place (working directory or container) is removed here, whatever happened.
     run
 }
