@@ -133,3 +133,32 @@ fn every_command_has_one_help_layout() {
         "{init}"
     );
 }
+
+#[test]
+fn run_takes_its_settings_from_the_selected_package() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let krate = dir.path().join("krate");
+    std::fs::create_dir_all(krate.join("tests/clnrm")).expect("mkdir");
+    std::fs::write(
+        krate.join("Cargo.toml"),
+        "[package]\nname = \"krate\"\nversion = \"0.1.0\"\n\n[package.metadata.clnrm]\nstep_timeout = \"300ms\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        krate.join("tests/clnrm/slow.clnrm.toml"),
+        "[meta]\nname = \"slow\"\nbackend = \"local\"\n[[steps]]\nname = \"sleeps\"\ncommand = [\"sleep\", \"5\"]\n",
+    )
+    .expect("write");
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let manifest = krate.join("Cargo.toml");
+    let out = clnrm(
+        elsewhere.path(),
+        &["run", "--manifest-path", manifest.to_str().expect("utf-8")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("timed out after 300ms"),
+        "the package's step_timeout applies: {}",
+        stdout(&out)
+    );
+}

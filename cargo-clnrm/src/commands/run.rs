@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use clnrm_core::backend::PullPolicy;
-use clnrm_core::config::{Config, ConfigOverrides};
 use clnrm_core::executor::{RunSettings, Verdict, needs_engine, run_planned};
 use clnrm_core::plan::{PlannedTest, plan};
 use clnrm_core::scenario::Backend;
@@ -43,9 +42,7 @@ pub fn run(
     stderr: &mut dyn Write,
 ) -> Result<u8, CliError> {
     let loaded = super::workspace::load(&args.input, stdout, stderr)?;
-    let cwd = std::env::current_dir().map_err(CliError::CurrentDir)?;
-    let config = Config::load(&cwd, &ConfigOverrides::default())?;
-    let mut settings = RunSettings::from_config(&config);
+    let mut settings = RunSettings::from_config(&loaded.config);
     settings.backend = args.backend.map(|b| match b {
         BackendChoice::Local => Backend::Local,
         BackendChoice::Container => Backend::Container,

@@ -18,6 +18,8 @@ use crate::error::CliError;
 /// The files of one command, processed up to validation.
 #[derive(Debug)]
 pub struct Loaded {
+    /// The configuration the files were read under (loaded once per command).
+    pub config: Config,
     pub reports: Vec<FileReport>,
 }
 
@@ -181,5 +183,5 @@ pub fn load(
         )?;
     }
     let reports = process_all(&pipeline(input, &config), &discovery.files);
-    Ok(Loaded { reports })
+    Ok(Loaded { config, reports })
 }
