@@ -169,8 +169,8 @@ pub fn run(args: &TestArgs, stderr: &mut dyn std::io::Write) -> Result<u8, CliEr
         }
         let status = command.status()?;
         if let Some(junit) = &args.junit {
-            let written = PathBuf::from(metadata.target_directory.as_std_path())
-                .join("nextest/clnrm-junit/junit.xml");
+            let written = junit::nextest_store_dir(metadata.workspace_root.as_std_path())
+                .join("clnrm-junit/junit.xml");
             junit::complete_nextest_report(&written, junit, &targets)?;
         }
         status.code().unwrap_or(101)

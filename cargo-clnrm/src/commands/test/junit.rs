@@ -13,6 +13,23 @@ use clnrm_core::validate::ValidateOptions;
 
 use super::HarnessTarget;
 
+/// Where nextest writes its reports: `[store] dir` of the workspace's
+/// `.config/nextest.toml`, else `target/nextest`, under the workspace root
+/// (not cargo's target dir: `CARGO_TARGET_DIR` does not move it).
+pub fn nextest_store_dir(workspace_root: &Path) -> std::path::PathBuf {
+    let configured = std::fs::read_to_string(workspace_root.join(".config/nextest.toml"))
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|config| {
+            config
+                .get("store")?
+                .get("dir")?
+                .as_str()
+                .map(std::path::PathBuf::from)
+        });
+    workspace_root.join(configured.unwrap_or_else(|| "target/nextest".into()))
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -85,4 +102,28 @@ pub fn merge(reports: &[std::path::PathBuf], out: &Path) -> std::io::Result<()> 
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"clnrm\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\">\n{suites}</testsuites>\n"
     );
     std::fs::write(out, xml)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nextest_stores_under_the_workspace_root_or_where_its_config_says() {
+        let root = tempfile::tempdir().expect("tempdir");
+        assert_eq!(
+            nextest_store_dir(root.path()),
+            root.path().join("target/nextest")
+        );
+        std::fs::create_dir_all(root.path().join(".config")).expect("mkdir");
+        std::fs::write(
+            root.path().join(".config/nextest.toml"),
+            "[store]\ndir = \"out/nextest-store\"\n",
+        )
+        .expect("write");
+        assert_eq!(
+            nextest_store_dir(root.path()),
+            root.path().join("out/nextest-store")
+        );
+    }
 }
