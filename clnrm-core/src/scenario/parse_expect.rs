@@ -215,19 +215,7 @@ fn read_counts(value: &ValueRef<'_, '_>) -> Option<CountsExpectation> {
 }
 
 fn counts_from(t: &mut TableReader<'_, '_>, value: &ValueRef<'_, '_>) -> CountsExpectation {
-    let by_name = t
-        .get("by_name")
-        .and_then(|v| v.table())
-        .map(|mut names| {
-            let list = names
-                .entries()
-                .into_iter()
-                .filter_map(|(name, bound)| Some((name.value, read_bound(&bound)?)))
-                .collect();
-            names.finish();
-            list
-        })
-        .unwrap_or_default();
+    let by_name = read_by_name(t, read_bound);
     CountsExpectation {
         spans_total: t.get("spans_total").and_then(|v| read_bound(&v)),
         events_total: t.get("events_total").and_then(|v| read_bound(&v)),
@@ -235,6 +223,26 @@ fn counts_from(t: &mut TableReader<'_, '_>, value: &ValueRef<'_, '_>) -> CountsE
         by_name,
         span: value.span(),
     }
+}
+
+/// A `by_name` table: span name -> a value read with `read`; entries that
+/// do not read are reported by `read` and left out.
+fn read_by_name<T>(
+    t: &mut TableReader<'_, '_>,
+    read: impl Fn(&ValueRef<'_, '_>) -> Option<T>,
+) -> Vec<(String, T)> {
+    t.get("by_name")
+        .and_then(|v| v.table())
+        .map(|mut names| {
+            let list = names
+                .entries()
+                .into_iter()
+                .filter_map(|(name, value)| Some((name.value, read(&value)?)))
+                .collect();
+            names.finish();
+            list
+        })
+        .unwrap_or_default()
 }
 
 fn read_window(value: &ValueRef<'_, '_>) -> Option<WindowExpectation> {
@@ -282,19 +290,7 @@ fn read_status_value(value: &ValueRef<'_, '_>) -> Option<SpanStatus> {
 fn read_status(value: &ValueRef<'_, '_>) -> Option<StatusExpectation> {
     let mut t = value.table()?;
     let all = t.get("all").and_then(|v| read_status_value(&v));
-    let by_name = t
-        .get("by_name")
-        .and_then(|v| v.table())
-        .map(|mut names| {
-            let list = names
-                .entries()
-                .into_iter()
-                .filter_map(|(name, status)| Some((name.value, read_status_value(&status)?)))
-                .collect();
-            names.finish();
-            list
-        })
-        .unwrap_or_default();
+    let by_name = read_by_name(&mut t, read_status_value);
     t.finish();
     Some(StatusExpectation {
         all,
