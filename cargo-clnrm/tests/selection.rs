@@ -1,33 +1,16 @@
 //! Cargo's conventions on every command that reads a workspace:
 //! `--manifest-path`, `-p/--package`, and one help layout.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod cli_support;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .expect("workspace root")
+use cli_support::{clnrm, text, workspace};
+
+fn stdout(out: &std::process::Output) -> String {
+    text(&out.stdout)
 }
 
-fn clnrm(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cargo-clnrm"))
-        .arg("clnrm")
-        .args(args)
-        .current_dir(dir)
-        .env_remove("CLNRM_ROOTS")
-        .env_remove("CARGO_TERM_COLOR")
-        .output()
-        .expect("run cargo-clnrm")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+fn stderr(out: &std::process::Output) -> String {
+    text(&out.stderr)
 }
 
 #[test]
