@@ -198,9 +198,12 @@ pub struct TestArgs {
     /// Only scenarios whose `[meta] tags` include TAG (repeatable: any of them)
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
-    /// Write a JUnit XML report, one testcase per scenario with its file and line
+    /// Write a JUnit XML report, one testcase per scenario (the same under either runner)
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Add `file` and `line` to the report's test cases (outside junit-10.xsd; GitLab, CircleCI and Buildkite read them)
+    #[arg(long, requires = "junit")]
+    pub junit_locations: bool,
     /// Use `cargo test` even when cargo-nextest is installed
     #[arg(long)]
     pub no_nextest: bool,

@@ -6,6 +6,7 @@ mod commands;
 mod diagnostics;
 mod error;
 mod logging;
+mod reporters;
 mod watch;
 
 use std::ffi::OsString;

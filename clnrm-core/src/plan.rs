@@ -27,9 +27,10 @@ pub struct TestTarget {
 }
 
 /// Plans the tests of every file, in file order then declaration order.
-pub fn plan(reports: &[FileReport]) -> Vec<PlannedTest> {
+pub fn plan<R: std::borrow::Borrow<FileReport>>(reports: &[R]) -> Vec<PlannedTest> {
     let mut tests = Vec::new();
     for (file_index, report) in reports.iter().enumerate() {
+        let report: &FileReport = report.borrow();
         let path_name = &report.discovered.name;
         if report.has_errors() || report.variants.iter().all(|v| v.file.is_none()) {
             let location = report

@@ -7,10 +7,6 @@
 //! filtered out, as libtest does.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
-
-use clnrm_core::discover::{DiscoveredFile, Discovery};
-use libtest_mimic::Arguments;
 
 /// nextest's variables for a test process: `NEXTEST_EXECUTION_MODE` is
 /// `process-per-test`, and recent versions name the test in `NEXTEST_TEST_NAME`.
@@ -40,28 +36,6 @@ impl NextestEnv {
     }
 }
 
-/// `Some(files)` when the fast path applies: the file the name points at, or
-/// none when no root has it (no test can have that name).
-pub fn exact_file(args: &Arguments, roots: &[PathBuf], env: &NextestEnv) -> Option<Discovery> {
-    let name = args.filter.as_deref().filter(|_| args.exact)?;
-    if !env.runs_only(name) {
-        return None;
-    }
-    let path_part = name.split("::").next()?;
-    let found = roots.iter().find_map(|root| {
-        let path = root.join(path_part);
-        path.is_file().then(|| DiscoveredFile {
-            name: path_part.to_string(),
-            path,
-            root: root.clone(),
-        })
-    });
-    Some(Discovery {
-        files: found.into_iter().collect(),
-        issues: Vec::new(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,18 +56,5 @@ mod tests {
         assert!(!env(Some("process-per-test"), Some("outer::test")).runs_only(name));
         assert!(!env(None, None).runs_only(name));
         assert!(!env(None, Some(name)).runs_only(name));
-    }
-
-    #[test]
-    fn the_fast_path_needs_exact_and_nextest() {
-        let dir = std::env::temp_dir();
-        let nextest = env(Some("process-per-test"), Some("nope.clnrm.toml::x"));
-        let exact = Arguments::from_iter(["clnrm", "--exact", "nope.clnrm.toml::x"]);
-        let found = exact_file(&exact, std::slice::from_ref(&dir), &nextest);
-        assert_eq!(found.map(|d| d.files.len()), Some(0));
-        let by_hand = exact_file(&exact, std::slice::from_ref(&dir), &NextestEnv::default());
-        assert!(by_hand.is_none());
-        let substring = Arguments::from_iter(["clnrm", "nope.clnrm.toml::x"]);
-        assert!(exact_file(&substring, &[dir], &nextest).is_none());
     }
 }

@@ -26,7 +26,7 @@ mod trials;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-pub use trials::{TestRecord, collect_trials};
+pub use trials::collect_trials;
 
 /// Defines `main` for a `harness = false` test target.
 #[macro_export]
@@ -64,12 +64,12 @@ pub fn run_with(args: &libtest_mimic::Arguments, manifest_dir: &Path) -> ExitCod
     };
     let conclusion = libtest_mimic::run(&output::arguments_for_run(args), collected.trials);
     if let Some(path) = clnrm_core::config::junit_path().filter(|_| !args.list) {
-        let records = collected
-            .records
+        let finished = collected
+            .finished
             .lock()
             .map(|r| r.clone())
             .unwrap_or_default();
-        if let Err(e) = junit::write(Path::new(&path), &records) {
+        if let Err(e) = junit::write(Path::new(&path), &finished) {
             let mut stderr = std::io::stderr().lock();
             let message = format!(
                 "error: cannot write JUnit report `{}`: {e}\n",

@@ -64,7 +64,7 @@ fn default_settings() -> RunSettings {
 }
 
 fn report(run: &ScenarioRun) -> String {
-    run.failure_report(&|_| String::new())
+    run.failure_report()
 }
 
 fn stdout(run: &ScenarioRun, step: usize) -> String {

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::support::{cargo, text, workspace};
+use crate::support::{cargo, nextest_available, text, workspace};
 
 /// `cargo clnrm <args>` through cargo, in `dir`, with the workspace's build
 /// directory (which `cargo_test` builds throwaway crates in too).
@@ -197,42 +197,50 @@ fn init_says_why_it_does_not_repoint_a_workspace_dependency() {
 #[test]
 fn clnrm_test_runs_the_harness_targets_with_junit_and_tags() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let nextest_report = dir.path().join("nextest.xml");
-    let out = cargo_clnrm(
-        &workspace(),
-        &["test", "--junit", nextest_report.to_str().expect("utf-8")],
+    let report = |name: &str, args: &[&str]| {
+        let path = dir.path().join(name);
+        let mut all = vec!["test", "--junit", path.to_str().expect("utf-8")];
+        all.extend_from_slice(args);
+        let out = cargo_clnrm(&workspace(), &all);
+        assert!(out.status.success(), "{}", text(&out));
+        if !args.contains(&"--junit-locations") {
+            clnrm_tests::assert_valid_junit(&path);
+        }
+        std::fs::read_to_string(&path).expect("report")
+    };
+    let plain = report("plain.xml", &["--no-nextest"]);
+    assert_eq!(plain.matches("<testcase").count(), 5, "{plain}");
+    assert!(
+        plain.contains(r#"classname="steps.clnrm.toml""#),
+        "the scenario file is the class: {plain}"
     );
-    assert!(out.status.success(), "{}", text(&out));
-    let xml = std::fs::read_to_string(&nextest_report).expect("report");
-    assert_eq!(xml.matches("<testcase").count(), 5, "{xml}");
+    // Outside the schema, so only on request.
+    assert!(
+        !plain.contains(" file=\"") && !plain.contains(" line=\""),
+        "{plain}"
+    );
+    if nextest_available() {
+        // One shape whichever runner ran the tests: CI history does not
+        // depend on whether nextest is installed.
+        let nextest = report("nextest.xml", &[]);
+        assert_eq!(
+            clnrm_tests::without_times(&nextest),
+            clnrm_tests::without_times(&plain)
+        );
+    }
+
+    let tagged = report(
+        "tagged.xml",
+        &["--no-nextest", "--tag", "smoke", "--junit-locations"],
+    );
     assert_eq!(
-        xml.matches(" line=\"").count(),
-        5,
-        "every testcase has its line: {xml}"
+        tagged.matches("<testcase").count(),
+        1,
+        "only the smoke-tagged scenario: {tagged}"
     );
     assert!(
-        xml.contains("file=\"") && xml.contains("steps.clnrm.toml\""),
-        "{xml}"
-    );
-
-    let plain_report = dir.path().join("plain.xml");
-    let out = cargo_clnrm(
-        &workspace(),
-        &[
-            "test",
-            "--no-nextest",
-            "--tag",
-            "smoke",
-            "--junit",
-            plain_report.to_str().expect("utf-8"),
-        ],
-    );
-    assert!(out.status.success(), "{}", text(&out));
-    let xml = std::fs::read_to_string(&plain_report).expect("report");
-    assert_eq!(
-        xml.matches("<testcase").count(),
-        1,
-        "only the smoke-tagged scenario: {xml}"
+        tagged.contains(" line=\"") && tagged.contains(".clnrm.toml\""),
+        "{tagged}"
     );
 
     let none = cargo_clnrm(&workspace(), &["test", "-p", "clnrm-failing-fixtures"]);

@@ -220,8 +220,7 @@ fn junit_under_plain_cargo_test() {
         "{xml}"
     );
     assert!(xml.contains("classname=\"steps.clnrm.toml\""), "{xml}");
-    assert!(xml.contains("line=\""), "{xml}");
-    assert!(xml.contains("file=\""), "{xml}");
+    clnrm_tests::assert_valid_junit(&report);
 }
 
 #[test]

@@ -35,3 +35,41 @@ pub fn count_processes(argv: &[&str]) -> usize {
         })
         .unwrap_or(0)
 }
+
+/// Validates a JUnit report against `tests/schemas/junit-10.xsd` with the
+/// Python validator `scripts/test-tools.sh` installs (xmlschema, from PyPI).
+/// Panics with the validator's errors, or with the set-up step when it is missing.
+pub fn assert_valid_junit(report: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = root.join("target/test-tools/venv/bin/python");
+    assert!(
+        python.is_file(),
+        "the JUnit schema validator is not installed: run `bash scripts/test-tools.sh` (the README's test command does)"
+    );
+    let out = std::process::Command::new(&python)
+        .arg(root.join("scripts/validate-junit.py"))
+        .arg(root.join("tests/schemas/junit-10.xsd"))
+        .arg(report)
+        .output()
+        .expect("run the JUnit schema validator");
+    assert!(
+        out.status.success(),
+        "{} is not valid against junit-10.xsd:\n{}{}",
+        report.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A JUnit report with its times taken out, to compare two runs.
+pub fn without_times(xml: &str) -> String {
+    let mut out = String::with_capacity(xml.len());
+    let mut rest = xml;
+    while let Some(start) = rest.find(" time=\"") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 7..];
+        rest = after.find('"').map_or("", |end| &after[end + 1..]);
+    }
+    out.push_str(rest);
+    out
+}

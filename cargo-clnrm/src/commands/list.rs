@@ -2,7 +2,6 @@
 
 use std::io::Write;
 
-use clnrm_core::plan::plan;
 use serde::Serialize;
 
 use crate::cli::{ListArgs, MessageFormat};
@@ -30,12 +29,12 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<u8, CliError> {
-    let loaded = super::workspace::load(&args.input, stdout, stderr)?;
-    for test in plan(&loaded.reports) {
+    let suite = super::workspace::load(&args.input, stdout, stderr)?;
+    for test in &suite.tests {
+        let (test, report) = (&test.planned, &test.report);
         match args.input.message_format {
             MessageFormat::Human => writeln!(stdout, "{}", test.name)?,
             MessageFormat::Json => {
-                let report = &loaded.reports[test.file_index];
                 let listed = ListedTest {
                     reason: "test",
                     format_version: FORMAT_VERSION,

@@ -132,7 +132,9 @@ pub fn run(args: &TestArgs, stderr: &mut dyn std::io::Write) -> Result<u8, CliEr
             "cargo test"
         }
     )?;
+    // Each test binary (each test, under nextest) records its tests here.
     let scratch = tempfile::tempdir()?;
+    let results = scratch.path().join("results");
     let code = if use_nextest {
         let mut command = Command::new(cargo());
         command.args(["nextest", "run", "--no-fail-fast"]);
@@ -147,17 +149,6 @@ pub fn run(args: &TestArgs, stderr: &mut dyn std::io::Write) -> Result<u8, CliEr
             .map(|t| format!("binary_id({}::{})", t.package, t.target))
             .collect();
         command.args(["-E", &filterset.join(" | ")]);
-        if args.junit.is_some() {
-            let config = scratch.path().join("nextest.toml");
-            std::fs::write(
-                &config,
-                "[profile.clnrm-junit]\n[profile.clnrm-junit.junit]\npath = \"junit.xml\"\n",
-            )?;
-            command
-                .arg("--tool-config-file")
-                .arg(format!("clnrm:{}", config.display()))
-                .args(["--profile", "clnrm-junit"]);
-        }
         if let Some(filter) = &args.filter {
             command.arg(filter);
         }
@@ -167,17 +158,13 @@ pub fn run(args: &TestArgs, stderr: &mut dyn std::io::Write) -> Result<u8, CliEr
         if !args.tags.is_empty() {
             command.env("CLNRM_TAGS", &tags);
         }
-        let status = command.status()?;
-        if let Some(junit) = &args.junit {
-            let written = junit::nextest_store_dir(metadata.workspace_root.as_std_path())
-                .join("clnrm-junit/junit.xml");
-            junit::complete_nextest_report(&written, junit, &targets)?;
+        if args.junit.is_some() {
+            command.env("CLNRM_RESULT_DIR", &results);
         }
-        status.code().unwrap_or(101)
+        command.status()?.code().unwrap_or(101)
     } else {
         let mut code = 0;
-        let mut reports = Vec::new();
-        for (i, target) in targets.iter().enumerate() {
+        for target in &targets {
             let mut command = Command::new(cargo());
             command.args(["test", "-p", &target.package, "--test", &target.target]);
             if let Some(manifest) = &args.workspace.manifest_path {
@@ -189,19 +176,17 @@ pub fn run(args: &TestArgs, stderr: &mut dyn std::io::Write) -> Result<u8, CliEr
                 .args(&args.runner_args)
                 .env("CLNRM_TAGS", &tags);
             if args.junit.is_some() {
-                let report = scratch.path().join(format!("{i}.xml"));
-                command.env("CLNRM_JUNIT", &report);
-                reports.push(report);
+                command.env("CLNRM_RESULT_DIR", &results);
             }
             let status = command.status()?;
             if code == 0 {
                 code = status.code().unwrap_or(101);
             }
         }
-        if let Some(junit) = &args.junit {
-            junit::merge(&reports, junit)?;
-        }
         code
     };
+    if let Some(junit) = &args.junit {
+        junit::write(&results, junit, args.junit_locations)?;
+    }
     Ok(u8::try_from(code).unwrap_or(101))
 }

@@ -24,9 +24,9 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<u8, CliError> {
-    let loaded = super::workspace::load(&args.input, stdout, stderr)?;
+    let suite = super::workspace::load(&args.input, stdout, stderr)?;
     let mut tally = Tally::default();
-    for report in &loaded.reports {
+    for report in &suite.reports {
         let file_tally = Tally::of(&report.diagnostics);
         tally.errors += file_tally.errors;
         tally.warnings += file_tally.warnings;
@@ -48,7 +48,7 @@ pub fn run(
             }
         }
     }
-    let files = loaded.reports.len();
+    let files = suite.reports.len();
     match args.input.message_format {
         MessageFormat::Json => {
             let finished = Finished {
@@ -62,7 +62,7 @@ pub fn run(
             writeln!(stdout)?;
         }
         MessageFormat::Human => {
-            let failed = loaded.reports.iter().filter(|r| r.has_errors()).count();
+            let failed = suite.reports.iter().filter(|r| r.has_errors()).count();
             writeln!(
                 stderr,
                 "validated {files} file{}: {} with errors; {} error{}, {} warning{}",

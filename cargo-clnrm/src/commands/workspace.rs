@@ -1,4 +1,5 @@
-//! Configuration, discovery and the pipeline run, shared by `validate` and `list`.
+//! The workspace, its configuration and the suite of a command's flags,
+//! shared by every command.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -6,22 +7,11 @@ use std::path::{Path, PathBuf};
 use cargo_metadata::{Metadata, MetadataCommand};
 
 use clnrm_core::config::{Config, ConfigOverrides};
-use clnrm_core::discover::discover;
-use clnrm_core::pipeline::{FileReport, Pipeline, process_all};
-use clnrm_core::render::VarInputs;
-use clnrm_core::validate::ValidateOptions;
+use clnrm_core::suite::{Suite, SuiteBuilder};
 
 use crate::cli::{InputArgs, MessageFormat, WorkspaceArgs};
 use crate::diagnostics::FORMAT_VERSION;
 use crate::error::CliError;
-
-/// The files of one command, processed up to validation.
-#[derive(Debug)]
-pub struct Loaded {
-    /// The configuration the files were read under (loaded once per command).
-    pub config: Config,
-    pub reports: Vec<FileReport>,
-}
 
 /// The workspace as cargo sees it (`--manifest-path`, else the current directory).
 pub fn metadata(selection: &WorkspaceArgs) -> Result<Metadata, CliError> {
@@ -111,77 +101,49 @@ pub fn config(input: &InputArgs) -> Result<Config, CliError> {
     config.ok_or_else(|| CliError::Usage("no package selected".into()))
 }
 
-/// The pipeline every command validates with: `--var`, the crate's binaries,
-/// strict mode.
-pub fn pipeline(input: &InputArgs, config: &Config) -> Pipeline {
-    Pipeline::new(
-        VarInputs {
-            overrides: input.vars.clone(),
-            ..VarInputs::default()
-        }
-        .with_cargo_bins()
-        .with_binaries(&config.binaries),
-        ValidateOptions {
-            strict: config.strict,
-        },
-    )
+/// The suite builder of these flags: the configuration (loaded once), the
+/// paths and `--var`. Commands add their own choices (tags, settings).
+pub fn suite_builder(input: &InputArgs, config: Config) -> SuiteBuilder {
+    tracing::debug!(roots = ?config.roots, "scenario roots");
+    SuiteBuilder::new(config)
+        .paths(input.paths.clone())
+        .vars(input.vars.clone())
 }
 
-pub fn load(
-    input: &InputArgs,
+/// Builds the suite and shows its warnings (JSON lines or stderr).
+pub fn build(
+    builder: SuiteBuilder,
+    format: MessageFormat,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
-) -> Result<Loaded, CliError> {
-    let config = config(input)?;
-    tracing::debug!(roots = ?config.roots, "scenario roots");
-    let discovery = discover(&input.paths, &config.roots);
-    if let Some(missing) = discovery
-        .issues
-        .iter()
-        .find(|i| input.paths.contains(&i.path))
-    {
-        return Err(CliError::Usage(format!(
-            "`{}`: {}",
-            missing.path.display(),
-            missing.message
-        )));
-    }
-    let mut warn = |path: Option<&Path>, message: &str| -> std::io::Result<()> {
-        match input.message_format {
+) -> Result<Suite, CliError> {
+    let suite = builder
+        .build()
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    for warning in &suite.warnings {
+        match format {
             MessageFormat::Json => {
                 let line = serde_json::json!({
                     "reason": "warning",
                     "format_version": FORMAT_VERSION,
-                    "file": path.map(|p| p.to_string_lossy().replace('\\', "/")),
-                    "message": message,
+                    "file": warning.path.as_ref().map(|p| p.to_string_lossy().replace('\\', "/")),
+                    "message": warning.message,
                 });
-                writeln!(stdout, "{line}")
+                writeln!(stdout, "{line}")?;
             }
-            MessageFormat::Human => match path {
-                Some(path) => writeln!(stderr, "warning: {}: {message}", path.display()),
-                None => writeln!(stderr, "warning: {message}"),
-            },
+            MessageFormat::Human => writeln!(stderr, "warning: {warning}")?,
         }
-    };
-    for issue in &discovery.issues {
-        warn(Some(&issue.path), &issue.message)?;
     }
-    if discovery.files.is_empty() {
-        let searched = if input.paths.is_empty() {
-            &config.roots
-        } else {
-            &input.paths
-        };
-        let searched = searched
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        warn(
-            None,
-            &format!("no scenario files (*.clnrm.toml, *.clnrm.toml.tera) found in {searched}"),
-        )?;
-    }
-    let reports = process_all(&pipeline(input, &config), &discovery.files);
-    Ok(Loaded { config, reports })
+    Ok(suite)
+}
+
+/// The suite of these flags, with nothing else chosen (`validate`, `list`).
+pub fn load(
+    input: &InputArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<Suite, CliError> {
+    // Nothing runs: no need to ask whether an engine answers.
+    let builder = suite_builder(input, config(input)?).skip_unavailable(false);
+    build(builder, input.message_format, stdout, stderr)
 }

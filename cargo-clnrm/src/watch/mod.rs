@@ -18,11 +18,13 @@ mod watcher;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use clnrm_core::executor::{RunSettings, run_planned};
+use clnrm_core::executor::RunSettings;
+use clnrm_core::runner::{Event, TestFinished, WorkerPool};
 use clnrm_core::scenario::Backend;
+use clnrm_core::suite::SuiteBuilder;
 
 pub use watcher::WatchError;
 
@@ -43,12 +45,7 @@ const WRITER_PATIENCE: Duration = Duration::from_secs(2);
 enum Message {
     Fs(Instant, RawEvent),
     Key(Key),
-    Finished {
-        test: String,
-        passed: bool,
-        seconds: f64,
-        message: String,
-    },
+    Finished(TestFinished),
     Interrupt,
 }
 
@@ -76,8 +73,14 @@ pub fn run(
         }
         paths.push(cwd.join(path));
     }
-    let pipeline = workspace::pipeline(input, &config);
-    let mut session = Session::new(pipeline, &paths, &config.roots);
+    let mut settings = RunSettings::from_config(&config);
+    settings.backend = args.backend.map(|b| match b {
+        BackendChoice::Local => Backend::Local,
+        BackendChoice::Container => Backend::Container,
+    });
+    let roots = config.roots.clone();
+    let builder = workspace::suite_builder(input, config).settings(settings.clone());
+    let mut session = Session::new(builder.pipeline(), &paths, &roots);
     let (sender, receiver) = std::sync::mpsc::channel();
     let watcher = DirWatcher::new(
         session.watch_dirs(),
@@ -89,10 +92,14 @@ pub fn run(
     });
     let keys_sender = sender.clone();
     let _terminal = keys::spawn(move |key| keys_sender.send(Message::Key(key)).is_ok());
-    let mut settings = RunSettings::from_config(&config);
-    settings.backend = args.backend.map(|b| match b {
-        BackendChoice::Local => Backend::Local,
-        BackendChoice::Container => Backend::Container,
+    let jobs = args.jobs.map_or(1, usize::from);
+    let finished = sender.clone();
+    // The core's worker pool, as `run` uses it; the schedule keeps at most
+    // `jobs` tests in it.
+    let pool = WorkerPool::new(jobs, false, move |event| {
+        if let Event::TestFinished(test) = event {
+            let _ = finished.send(Message::Finished(test));
+        }
     });
     let mut printer = Printer {
         format: input.message_format,
@@ -106,10 +113,11 @@ pub fn run(
         session: &mut session,
         watcher,
         pending: Pending::new(DirWatcher::reports_completions()),
-        schedule: Schedule::new(args.jobs.map_or(1, usize::from)),
+        schedule: Schedule::new(jobs),
         first_seen: HashMap::new(),
-        settings,
-        sender,
+        settings: std::sync::Arc::new(settings),
+        builder,
+        pool,
         run: args.run,
         tally: (0, 0),
         writing: HashMap::new(),
@@ -129,8 +137,10 @@ struct Loop<'s> {
     schedule: Schedule,
     /// When each due path's first event arrived (feedback time is measured from it).
     first_seen: HashMap<PathBuf, Instant>,
-    settings: RunSettings,
-    sender: Sender<Message>,
+    settings: std::sync::Arc<RunSettings>,
+    /// What a test to run is planned with (the command's configuration and `--var`).
+    builder: SuiteBuilder,
+    pool: WorkerPool,
     run: bool,
     /// Verdicts (passed, failed) since the runs last settled.
     tally: (usize, usize),
@@ -251,15 +261,12 @@ impl Loop<'_> {
                 let actions = self.schedule.handle(Input::Key(Key::Quit));
                 self.act(actions, printer)?;
             }
-            Message::Finished {
-                test,
-                passed,
-                seconds,
-                message,
-            } => {
+            Message::Finished(finished) => {
+                let passed = finished.outcome.is_success();
+                let test = finished.name.clone();
                 // A newer change arrived while it ran: the verdict is for an old state.
                 let stale = self.schedule.state(&test) == Some(schedule::State::RunningRerunQueued);
-                printer.test_finished(&test, passed, seconds, &message, stale)?;
+                printer.test_finished(&finished, stale)?;
                 if !stale {
                     let tally = if passed {
                         &mut self.tally.0
@@ -361,9 +368,14 @@ impl Loop<'_> {
         Ok(())
     }
 
-    /// Runs one test on a thread of its own; its verdict comes back as a message.
+    /// Hands one test to the pool; its end comes back as a message.
     fn start_run(&mut self, test: String, printer: &mut Printer<'_>) -> Result<(), CliError> {
-        let Some((report, planned)) = self.session.planned(&test) else {
+        let planned = self.session.file_of(&test).and_then(|file| {
+            let builder = self.builder.clone().paths(vec![file]);
+            let suite = builder.build_with(self.session.pipeline()).ok()?;
+            suite.test(&test).cloned()
+        });
+        let Some(planned) = planned else {
             let actions = self.schedule.handle(Input::Finished {
                 test,
                 passed: false,
@@ -371,18 +383,13 @@ impl Loop<'_> {
             return self.act(actions, printer);
         };
         printer.run_started(&test)?;
-        let settings = self.settings.clone();
-        let sender = self.sender.clone();
-        std::thread::spawn(move || {
-            let began = Instant::now();
-            let verdict = run_planned(&planned, &report, &settings);
-            let _ = sender.send(Message::Finished {
-                test,
-                passed: verdict.passed,
-                seconds: began.elapsed().as_secs_f64(),
-                message: verdict.message,
-            });
-        });
+        // Watch runs what it is asked to, `[meta] ignore` or not.
+        let planned = clnrm_core::suite::SuiteTest {
+            ignored: None,
+            ..planned
+        };
+        self.pool
+            .submit(planned, std::sync::Arc::clone(&self.settings));
         Ok(())
     }
 }

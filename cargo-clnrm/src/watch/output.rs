@@ -5,6 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use clnrm_core::cache::CacheStats;
+use clnrm_core::runner::TestFinished;
 use clnrm_core::tree::TreeDiff;
 use serde::Serialize;
 use serde_json::json;
@@ -12,6 +13,7 @@ use serde_json::json;
 use super::session::{FileDiff, Validated};
 use crate::cli::MessageFormat;
 use crate::diagnostics::{FORMAT_VERSION, JsonDiagnostic, render_human};
+use crate::reporters::{test_finished_human, test_finished_json};
 
 pub struct Printer<'a> {
     pub format: MessageFormat,
@@ -229,32 +231,14 @@ impl Printer<'_> {
         self.human(format_args!("     RUN {test}"))
     }
 
-    pub fn test_finished(
-        &mut self,
-        test: &str,
-        passed: bool,
-        seconds: f64,
-        message: &str,
-        stale: bool,
-    ) -> std::io::Result<()> {
+    /// A test's end, in the shape `run` reports it.
+    pub fn test_finished(&mut self, finished: &TestFinished, stale: bool) -> std::io::Result<()> {
         if self.is_json() {
-            return self.json(json!({
-                "reason": "test-finished",
-                "name": test,
-                "passed": passed,
-                "ignored": false,
-                "duration_ms": (seconds * 1000.0).round(),
-                "message": message,
-                "stale": stale,
-            }));
+            return self.json(test_finished_json(finished, stale));
         }
-        let status = if passed { "    PASS" } else { "    FAIL" };
-        let stale = if stale { " (stale: it runs again)" } else { "" };
-        self.human(format_args!("{status} [{seconds:>6.3}s] {test}{stale}"))?;
-        for line in message.lines().filter(|_| !passed) {
-            self.human(format_args!("    {line}"))?;
-        }
-        Ok(())
+        let suffix = if stale { " (stale: it runs again)" } else { "" };
+        let text = test_finished_human(finished, self.color, suffix);
+        self.human(format_args!("{}", text.trim_end()))
     }
 
     /// Nothing runs or waits any more: the round's totals.

@@ -10,7 +10,6 @@ use std::time::Instant;
 use clnrm_core::diagnostic::Tally;
 use clnrm_core::discover::{DiscoveredFile, discover, is_scenario_file, is_skipped_dir};
 use clnrm_core::pipeline::{FileReport, Pipeline};
-use clnrm_core::plan::{PlannedTest, plan};
 use clnrm_core::tree::{ExpectationTree, TreeDiff};
 
 use super::gate::{Admit, Gate, Hash};
@@ -366,14 +365,10 @@ impl Session {
             .map_or_else(|| path.display().to_string(), |k| k.discovered.name.clone())
     }
 
-    /// The test and its file, validated from what is on disk now.
-    pub fn planned(&self, test: &str) -> Option<(FileReport, PlannedTest)> {
+    /// The file a known test is in.
+    pub fn file_of(&self, test: &str) -> Option<PathBuf> {
         let known = self.files.values().find(|k| k.tests.contains_key(test))?;
-        let report = self.pipeline.process(&known.discovered);
-        let planned = plan(std::slice::from_ref(&report))
-            .into_iter()
-            .find(|t| t.name == test)?;
-        Some((report, planned))
+        Some(known.discovered.path.clone())
     }
 }
 

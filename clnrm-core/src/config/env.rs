@@ -42,7 +42,9 @@ pub const ENVIRONMENT: &[EnvVar] = &[
     env("CLNRM_SKIP_UNAVAILABLE", None, None),
     env("CLNRM_SLOT_DIR", None, None),
     env("CLNRM_TAGS", Some("--tag"), None),
-    env("CLNRM_JUNIT", Some("--junit"), None),
+    env("CLNRM_JUNIT", None, None),
+    env("CLNRM_JUNIT_LOCATIONS", Some("--junit-locations"), None),
+    env("CLNRM_RESULT_DIR", Some("--junit"), None),
     env("CLNRM_LOG", Some("--verbose"), None),
 ];
 
@@ -92,6 +94,17 @@ pub fn tags() -> Vec<String> {
 /// `CLNRM_JUNIT`: where the harness writes its JUnit report.
 pub fn junit_path() -> Option<PathBuf> {
     var("CLNRM_JUNIT").map(PathBuf::from)
+}
+
+/// `CLNRM_JUNIT_LOCATIONS`: JUnit test cases carry `file` and `line`.
+pub fn junit_locations() -> bool {
+    switch("CLNRM_JUNIT_LOCATIONS")
+}
+
+/// `CLNRM_RESULT_DIR`: where the harness writes each finished test, one
+/// JSON file per test (what `cargo clnrm test --junit` reports from).
+pub fn result_dir() -> Option<PathBuf> {
+    var("CLNRM_RESULT_DIR").map(PathBuf::from)
 }
 
 /// `CLNRM_LOG`: a log filter that overrides `-v` and `-q`.

@@ -11,7 +11,8 @@ mod load;
 mod manifest;
 
 pub use env::{
-    ENVIRONMENT, EnvVar, junit_path, keep_on_failure, log_filter, skip_unavailable, slot_dir, tags,
+    ENVIRONMENT, EnvVar, junit_locations, junit_path, keep_on_failure, log_filter, result_dir,
+    skip_unavailable, slot_dir, tags,
 };
 pub use error::ConfigError;
 pub use layer::{CONFIG_KEYS, Config, ConfigOverrides, DEFAULT_ROOT};

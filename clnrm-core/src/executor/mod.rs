@@ -2,14 +2,15 @@
 //! limits, and judge the result.
 
 mod mapping;
-mod outcome;
 mod place;
 mod planned;
+mod record;
 mod scenario;
 mod settings;
 mod unavailable;
+mod verdict;
 
-pub use outcome::{ScenarioRun, StepRun, Verdict};
 pub use planned::{display_path, needs_engine, run_planned};
+pub use record::{ScenarioRun, StepRun, Unchecked};
 pub use scenario::{run_scenario, run_scenario_in};
 pub use settings::RunSettings;

@@ -11,7 +11,7 @@ use crate::backend::{
 use crate::scenario::{Backend as BackendKind, Scenario, ScenarioFile, Step};
 
 use super::mapping::{build_spec, container_limits, image_span, service_specs};
-use super::outcome::ScenarioRun;
+use super::record::ScenarioRun;
 use super::settings::RunSettings;
 use super::unavailable::Unavailable;
 
@@ -187,7 +187,7 @@ pub(super) fn keep_for_debugging(place: &mut Place, run: &mut ScenarioRun) {
     };
     for (role, container) in world.keep() {
         let short = &container[..container.len().min(12)];
-        run.problems.push(format!(
+        run.notes.push(format!(
             "kept {role}: `docker exec -it {short} sh` to look inside; `docker rm -f {short}` (or `cargo clnrm clean` once this run ended) to remove it"
         ));
     }

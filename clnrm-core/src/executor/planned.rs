@@ -1,15 +1,17 @@
-//! Runs one planned test (a scenario of a file, or a broken file) to a verdict.
-//! The harness and `cargo clnrm run` both drive tests through here.
+//! Runs one planned test (a scenario of a file, or a broken file) to its
+//! outcome. Every driver runs tests through here.
 
 use std::path::Path;
 
 use crate::diagnostic::LocatedDiagnostic;
+use crate::outcome::{Failure, FailureKind, FileLocation, Outcome};
 use crate::pipeline::FileReport;
 use crate::plan::PlannedTest;
 
-use super::outcome::Verdict;
-use super::scenario::run_scenario_in;
+use super::record::StepRun;
+use super::scenario::run_scenario_observed;
 use super::settings::RunSettings;
+use super::verdict::judge;
 
 /// Whether a test needs the container engine: its scenario runs on the
 /// container backend (or `--backend container` says so), or has services.
@@ -26,32 +28,42 @@ pub fn needs_engine(test: &PlannedTest, report: &FileReport, settings: &RunSetti
         })
 }
 
-pub fn run_planned(test: &PlannedTest, report: &FileReport, settings: &RunSettings) -> Verdict {
+/// Runs `test`; `on_step` sees each step as it finishes.
+pub fn run_planned(
+    test: &PlannedTest,
+    report: &FileReport,
+    settings: &RunSettings,
+    on_step: &dyn Fn(&StepRun),
+) -> Outcome {
+    let file_name = display_path(report.source.path());
     let Some(target) = test.target else {
-        let lines: Vec<String> = report
-            .diagnostics
-            .iter()
-            .map(|d| LocatedDiagnostic::new(d, &report.source).to_string())
-            .collect();
-        return Verdict {
-            passed: false,
-            message: format!("the file has problems:\n{}", lines.join("\n")),
-        };
+        let failures = report.diagnostics.iter().map(|d| {
+            let at = d.span.as_ref().map(|s| report.source.location(s.start));
+            Failure::new(
+                FailureKind::InvalidFile,
+                LocatedDiagnostic::new(d, &report.source).to_string(),
+            )
+            .at(at.map(|at| FileLocation::new(&file_name, at.line, at.column)))
+        });
+        return Outcome::NotRun(crate::outcome::Failures {
+            list: failures.collect(),
+            ..Default::default()
+        });
     };
     let variant = &report.variants[target.variant];
     let Some(file) = &variant.file else {
-        return Verdict {
-            passed: false,
-            message: "the file did not parse".into(),
-        };
+        return Outcome::not_run(Failure::new(
+            FailureKind::InvalidFile,
+            "the file did not parse",
+        ));
     };
     let dir = report.source.path().parent().unwrap_or(Path::new(""));
-    let run = run_scenario_in(file, target.scenario, dir, settings);
+    let run = run_scenario_observed(file, target.scenario, dir, settings, on_step);
     let locate = |span: std::ops::Range<usize>| {
         let at = variant.locate(&report.source, span);
-        format!("{}:{}", display_path(report.source.path()), at.line)
+        Some(FileLocation::new(&file_name, at.line, at.column))
     };
-    run.verdict(&file.scenarios[target.scenario], &locate)
+    judge(&run, &file.scenarios[target.scenario], &locate)
 }
 
 /// Paths relative to the working directory (the package, under cargo), as

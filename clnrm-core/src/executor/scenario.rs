@@ -6,10 +6,11 @@ use std::time::Instant;
 
 use crate::backend::{BackendError, StepEnd, StepRequest};
 use crate::expect::{Mismatch, judge_step};
+use crate::outcome::{Failure, FailureKind};
 use crate::scenario::{KnownClaim, Scenario, ScenarioFile};
 
-use super::outcome::{ScenarioRun, StepRun};
 use super::place::{Place, keep_for_debugging};
+use super::record::{ScenarioRun, StepRun, Unchecked};
 use super::settings::RunSettings;
 use super::unavailable::Unavailable;
 
@@ -28,11 +29,24 @@ pub fn run_scenario_in(
     dir: &Path,
     settings: &RunSettings,
 ) -> ScenarioRun {
+    run_scenario_observed(file, index, dir, settings, &|_| {})
+}
+
+/// [`run_scenario_in`], showing `on_step` each step as it finishes.
+pub(crate) fn run_scenario_observed(
+    file: &ScenarioFile,
+    index: usize,
+    dir: &Path,
+    settings: &RunSettings,
+    on_step: &dyn Fn(&StepRun),
+) -> ScenarioRun {
     let started = Instant::now();
     let mut run = ScenarioRun::default();
     let Some(scenario) = file.scenarios.get(index) else {
-        run.problems
-            .push(format!("no scenario number {index} in the file"));
+        run.problems.push(Failure::new(
+            FailureKind::InvalidFile,
+            format!("no scenario number {index} in the file"),
+        ));
         return run;
     };
     // The world (place) is dropped first, so teardown is inside the span.
@@ -44,21 +58,31 @@ pub fn run_scenario_in(
         .map_or(settings.scenario_timeout, |t| t.value);
     let mut place = match Place::prepare(file, scenario, dir, scenario_timeout, settings) {
         Ok(place) => place,
-        Err(Unavailable::Unsupported(reason)) => {
-            run.unsupported.push((reason, None));
+        Err(Unavailable::Unsupported(message)) => {
+            run.unchecked.push(Unchecked {
+                kind: FailureKind::Unsupported,
+                message,
+                span: None,
+            });
             return run;
         }
-        Err(Unavailable::Setup(reason, span)) => {
+        Err(Unavailable::Setup(message, span)) => {
             // Nothing ran, so nothing failed as expected: never a pass.
-            run.unsupported.push((reason, span));
+            run.unchecked.push(Unchecked {
+                kind: FailureKind::Unavailable,
+                message,
+                span,
+            });
             return run;
         }
     };
     let deadline = started + scenario_timeout;
     for step in &scenario.steps {
         if settings.cancel.is_cancelled() {
-            run.problems
-                .push("cancelled before step `".to_string() + &step.name.value + "`");
+            run.problems.push(Failure::new(
+                FailureKind::Cancelled,
+                format!("cancelled before step `{}`", step.name.value),
+            ));
             break;
         }
         let step_limit = step
@@ -97,9 +121,12 @@ pub fn run_scenario_in(
                 };
                 step_run.mismatches = judge_step(step, &output, limit);
                 if output.end == StepEnd::TimedOut && scenario_limited {
-                    run.problems.push(format!(
-                        "the scenario timed out after {}",
-                        humantime::format_duration(scenario_timeout)
+                    run.problems.push(Failure::new(
+                        FailureKind::ScenarioTimedOut,
+                        format!(
+                            "the scenario timed out after {}",
+                            humantime::format_duration(scenario_timeout)
+                        ),
                     ));
                 }
                 step_run.output = Some(output);
@@ -108,6 +135,7 @@ pub fn run_scenario_in(
                 .mismatches
                 .push(Mismatch::NotStarted(not_started(e, settings))),
         }
+        on_step(&step_run);
         let stop = step_run.stops_scenario();
         let failed = !step_run.mismatches.is_empty();
         run.steps.push(step_run);
@@ -182,31 +210,40 @@ fn check_claims(file: &ScenarioFile, on_host: bool, run: &mut ScenarioRun) {
             KnownClaim::ExecutedCommands(n) => {
                 let executed = run.steps.iter().filter(|s| s.output.is_some()).count();
                 if executed < n as usize {
-                    run.problems.push(format!(
-                        "claim `container_should_have_executed_commands = {n}`: {executed} command(s) ran"
-                    ));
+                    let mut failure = Failure::new(
+                        FailureKind::Claim,
+                        format!(
+                            "claim `container_should_have_executed_commands = {n}`: {executed} command(s) ran"
+                        ),
+                    );
+                    failure.expected = Some(format!("at least {n}"));
+                    failure.actual = Some(executed.to_string());
+                    run.problems.push(failure);
                 }
             }
             KnownClaim::AllStepsSucceed => {
                 if run.steps.iter().any(|s| !s.mismatches.is_empty()) {
-                    run.problems
-                        .push("claim `all_steps_should_succeed`: a step failed".into());
+                    run.problems.push(Failure::new(
+                        FailureKind::Claim,
+                        "claim `all_steps_should_succeed`: a step failed",
+                    ));
                 }
             }
             KnownClaim::Hermetic => {
                 if on_host {
-                    run.problems.push(
-                        "claim `execution_should_be_hermetic`: the steps ran on the host (local backend)".into(),
-                    );
+                    run.problems.push(Failure::new(
+                        FailureKind::Claim,
+                        "claim `execution_should_be_hermetic`: the steps ran on the host (local backend)",
+                    ));
                 }
             }
         }
     }
     if !file.expect.is_empty() {
-        run.unsupported.push((
-            "span expectations (`[expect.*]`) are not supported yet: the scenario fails rather than pass unchecked"
-                .into(),
-            None,
-        ));
+        run.unchecked.push(Unchecked {
+            kind: FailureKind::Unsupported,
+            message: "span expectations (`[expect.*]`) are not supported yet: the scenario fails rather than pass unchecked".into(),
+            span: None,
+        });
     }
 }

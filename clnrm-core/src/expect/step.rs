@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::backend::{StepEnd, StepOutput};
+use crate::outcome::FailureKind;
 use crate::scenario::Step;
 
 /// One way a step did not do what was expected ("expected X, was Y").
@@ -22,6 +23,51 @@ pub enum Mismatch {
     StderrRegex(String),
     MissingText(String),
     UnwantedText(String),
+}
+
+impl Mismatch {
+    /// What kind of failure this is, for outcomes.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            Mismatch::NotStarted(_) => FailureKind::NotStarted,
+            Mismatch::TimedOut(_) => FailureKind::TimedOut,
+            Mismatch::Cancelled => FailureKind::Cancelled,
+            Mismatch::ExitCode { .. } => FailureKind::ExitCode,
+            Mismatch::StdoutRegex(_)
+            | Mismatch::StderrRegex(_)
+            | Mismatch::MissingText(_)
+            | Mismatch::UnwantedText(_) => FailureKind::Output,
+        }
+    }
+
+    /// The expected and the actual value, where the mismatch has them.
+    pub fn expected_actual(&self) -> (Option<String>, Option<String>) {
+        match self {
+            Mismatch::ExitCode {
+                expected,
+                actual,
+                signal,
+            } => {
+                let actual = match (actual, signal) {
+                    (Some(code), _) => code.to_string(),
+                    (None, Some(signal)) => format!("signal {signal}"),
+                    (None, None) => "signal ?".into(),
+                };
+                (Some(expected.to_string()), Some(actual))
+            }
+            Mismatch::StdoutRegex(p) | Mismatch::StderrRegex(p) => (Some(p.clone()), None),
+            Mismatch::MissingText(t) => (Some(format!("contains {t:?}")), None),
+            Mismatch::UnwantedText(t) => (Some(format!("does not contain {t:?}")), None),
+            Mismatch::TimedOut(limit) => (
+                Some(format!(
+                    "ends within {}",
+                    humantime::format_duration(*limit)
+                )),
+                None,
+            ),
+            Mismatch::NotStarted(_) | Mismatch::Cancelled => (None, None),
+        }
+    }
 }
 
 impl fmt::Display for Mismatch {

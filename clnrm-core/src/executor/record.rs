@@ -1,0 +1,162 @@
+//! What a scenario run did, step by step, before it is judged.
+
+use std::ops::Range;
+use std::time::Duration;
+
+use crate::backend::{StepEnd, StepOutput};
+use crate::expect::Mismatch;
+use crate::outcome::{Failure, FailureKind, Failures, FileLocation, OutputExcerpt, ServiceLog};
+use crate::report::render_failures;
+use crate::scenario::Step;
+
+#[derive(Debug, Clone)]
+pub struct StepRun {
+    pub name: String,
+    pub argv: Vec<String>,
+    /// Span of the step in the (rendered) file, for `path:line`.
+    pub span: Range<usize>,
+    pub output: Option<StepOutput>,
+    pub mismatches: Vec<Mismatch>,
+}
+
+impl StepRun {
+    pub(crate) fn new(step: &Step) -> Self {
+        Self {
+            name: step.name.value.clone(),
+            argv: step.command.value.clone(),
+            span: step.span.clone(),
+            output: None,
+            mismatches: Vec::new(),
+        }
+    }
+
+    pub fn passed(&self) -> bool {
+        self.mismatches.is_empty()
+    }
+
+    /// A timed-out or cancelled step ends its scenario, `continue_on_failure` or not.
+    pub(crate) fn stops_scenario(&self) -> bool {
+        self.output
+            .as_ref()
+            .is_some_and(|o| o.end != StepEnd::Exited)
+    }
+
+    fn failures(&self, location: Option<FileLocation>) -> impl Iterator<Item = Failure> + '_ {
+        let output = self
+            .output
+            .as_ref()
+            .map(|o| OutputExcerpt::new(o.stdout.clone(), o.stderr.clone()));
+        self.mismatches.iter().map(move |mismatch| {
+            let (expected, actual) = mismatch.expected_actual();
+            let mut failure =
+                Failure::new(mismatch.kind(), mismatch.to_string()).at(location.clone());
+            failure.step = Some(self.name.clone());
+            failure.command = Some(self.argv.clone());
+            failure.expected = expected;
+            failure.actual = actual;
+            failure.output = output.clone();
+            failure
+        })
+    }
+}
+
+/// Something that was not run or checked: never a pass.
+#[derive(Debug, Clone)]
+pub struct Unchecked {
+    /// [`FailureKind::Unsupported`] or [`FailureKind::Unavailable`].
+    pub kind: FailureKind,
+    pub message: String,
+    /// The place in the file that asked for what is missing (an image's name).
+    pub span: Option<Range<usize>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ScenarioRun {
+    pub steps: Vec<StepRun>,
+    /// Failures that belong to no step: claims, timeouts, cancellation.
+    pub problems: Vec<Failure>,
+    /// What this version (or this machine: no engine, no image) could not run
+    /// or check. Always a failure: even a scenario that expects to fail must
+    /// not pass on something nobody ran.
+    pub unchecked: Vec<Unchecked>,
+    /// What to know besides the failures (how to reach kept containers).
+    pub notes: Vec<String>,
+    /// The last lines of each service's output, kept when the scenario failed.
+    pub service_logs: Vec<(String, String)>,
+    /// Values of secret-looking variables (`*TOKEN*`, `*PASSWORD*`, `*SECRET*`,
+    /// `*KEY*`), masked in every failure.
+    pub secrets: Vec<String>,
+    pub duration: Duration,
+}
+
+impl ScenarioRun {
+    pub fn failed(&self) -> bool {
+        !self.problems.is_empty()
+            || !self.unchecked.is_empty()
+            || self.steps.iter().any(|s| !s.passed())
+    }
+
+    /// The scenario could not start: no step ran, and something was missing.
+    pub(crate) fn ran_nothing(&self) -> bool {
+        self.steps.is_empty() && !self.unchecked.is_empty()
+    }
+
+    /// Every failure as data, in report order (failed steps, problems, what
+    /// was not checked), secrets masked; `locate` turns a span of the
+    /// (rendered) file into a place in the file the user wrote.
+    pub fn failures(&self, locate: &dyn Fn(Range<usize>) -> Option<FileLocation>) -> Failures {
+        let steps = self.steps.iter().filter(|s| !s.passed());
+        let mut list: Vec<Failure> = steps
+            .flat_map(|step| step.failures(locate(step.span.clone())))
+            .collect();
+        list.extend(self.problems.iter().cloned());
+        list.extend(
+            self.unchecked.iter().map(|u| {
+                Failure::new(u.kind, u.message.clone()).at(u.span.clone().and_then(locate))
+            }),
+        );
+        let service_logs = (self.service_logs.iter())
+            .map(|(service, lines)| ServiceLog::new(service.clone(), lines.clone()))
+            .collect();
+        let mut failures = Failures {
+            list,
+            notes: self.notes.clone(),
+            service_logs,
+        };
+        self.mask(&mut failures);
+        failures
+    }
+
+    /// The failures as a report, without places in the file.
+    pub fn failure_report(&self) -> String {
+        render_failures(&self.failures(&|_| None))
+    }
+
+    fn mask(&self, failures: &mut Failures) {
+        let secrets: Vec<&String> = self.secrets.iter().filter(|s| !s.is_empty()).collect();
+        if secrets.is_empty() {
+            return;
+        }
+        let mask = |text: &mut String| {
+            for secret in &secrets {
+                if text.contains(secret.as_str()) {
+                    *text = text.replace(secret.as_str(), "***");
+                }
+            }
+        };
+        for failure in &mut failures.list {
+            mask(&mut failure.message);
+            failure.expected.iter_mut().for_each(mask);
+            failure.actual.iter_mut().for_each(mask);
+            failure.command.iter_mut().flatten().for_each(mask);
+            if let Some(output) = &mut failure.output {
+                mask(&mut output.stdout);
+                mask(&mut output.stderr);
+            }
+        }
+        failures.notes.iter_mut().for_each(mask);
+        for log in &mut failures.service_logs {
+            mask(&mut log.lines);
+        }
+    }
+}
