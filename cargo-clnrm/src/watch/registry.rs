@@ -5,14 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+use clnrm_core::cache::Fingerprint;
 use clnrm_core::discover::DiscoveredFile;
 use clnrm_core::pipeline::FileReport;
-use clnrm_core::plan::plan;
 use clnrm_core::render::imported_names;
 use clnrm_core::tree::{ExpectationTree, Node, NodeKind, TreeDiff, diff};
-use sha2::{Digest, Sha256};
-
-use super::gate::Hash;
 
 /// One scenario file as watch last saw it.
 #[derive(Debug)]
@@ -25,7 +22,7 @@ pub struct Known {
     /// Templates the file reads, and names it imports that do not exist yet.
     pub reads: Vec<PathBuf>,
     /// Runnable tests and the fingerprint of what each one runs.
-    pub tests: BTreeMap<String, Hash>,
+    pub tests: BTreeMap<String, Fingerprint>,
 }
 
 /// Template path -> the scenario files that read it.
@@ -133,50 +130,4 @@ fn empty_tree() -> ExpectationTree {
             children: Vec::new(),
         },
     }
-}
-
-/// What each runnable test runs: its scenario's subtree and everything
-/// file-wide (header, services, limits...), but not its sibling scenarios, so
-/// an edit to one scenario re-runs that one only.
-pub fn fingerprints(
-    report: &FileReport,
-    trees: &[Option<ExpectationTree>],
-) -> BTreeMap<String, Hash> {
-    let mut out = BTreeMap::new();
-    for test in plan(std::slice::from_ref(report)) {
-        let Some(target) = test.target.filter(|_| test.ignored.is_none()) else {
-            continue;
-        };
-        let Some(tree) = &trees[target.variant] else {
-            continue;
-        };
-        let mut hasher = Sha256::new();
-        let mut scenarios = (tree.root.children.iter()).filter(|n| n.kind == NodeKind::Scenario);
-        let own = scenarios.nth(target.scenario);
-        let shared = tree
-            .root
-            .children
-            .iter()
-            .filter(|n| n.kind != NodeKind::Scenario);
-        for node in shared.chain(own) {
-            hash_node(node, &mut hasher);
-        }
-        out.insert(test.name, hasher.finalize().into());
-    }
-    out
-}
-
-fn hash_node(node: &Node, hasher: &mut Sha256) {
-    hasher.update(node.id.as_str());
-    for (key, value) in &node.fields {
-        hasher.update([0]);
-        hasher.update(key);
-        hasher.update([0]);
-        hasher.update(value);
-    }
-    for child in &node.children {
-        hasher.update([1]);
-        hash_node(child, hasher);
-    }
-    hasher.update([2]);
 }

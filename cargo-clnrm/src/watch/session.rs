@@ -13,7 +13,9 @@ use clnrm_core::pipeline::{FileReport, Pipeline};
 use clnrm_core::tree::{ExpectationTree, TreeDiff};
 
 use super::gate::{Admit, Gate, Hash};
-use super::registry::{Known, Readers, diff_trees, fingerprints, labelled, reads_of};
+use clnrm_core::cache::fingerprints;
+
+use super::registry::{Known, Readers, diff_trees, labelled, reads_of};
 
 /// A file validated after a change.
 #[derive(Debug)]
