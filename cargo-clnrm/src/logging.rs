@@ -12,7 +12,8 @@ pub fn init(verbose: u8, quiet: bool, color: bool) {
         (false, 2) => "warn,clnrm_core=debug,clnrm_harness=debug,cargo_clnrm=debug",
         _ => "trace",
     };
-    let filter = clnrm_core::config::log_filter()
+    let filter = clnrm_core::config::Switches::from_env()
+        .log_filter
         .and_then(|spec| EnvFilter::try_new(spec).ok())
         .unwrap_or_else(|| EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()

@@ -29,6 +29,7 @@ macro_rules! codes {
     ($($variant:ident => $name:literal: $doc:literal,)*) => {
         /// Every diagnostic code; `docs/diagnostics.md` documents each one.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
         pub enum Code {
             $(#[doc = $doc] $variant,)*
         }
@@ -83,6 +84,7 @@ impl fmt::Display for Code {
 
 /// One problem, located in the file the user wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Diagnostic {
     pub severity: Severity,
     pub code: Code,

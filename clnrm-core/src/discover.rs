@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use walkdir::WalkDir;
 
 /// File name endings that mark a scenario file.
-pub const SCENARIO_SUFFIXES: &[&str] = &[".clnrm.toml", ".clnrm.toml.tera"];
+pub(crate) const SCENARIO_SUFFIXES: &[&str] = &[".clnrm.toml", ".clnrm.toml.tera"];
 
 /// One scenario file and the root its test name is relative to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -18,7 +18,7 @@ pub struct DiscoveredFile {
 
 /// Something discovery passed over (a symlink loop, an unreadable folder).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DiscoveryIssue {
+pub(crate) struct DiscoveryIssue {
     pub path: PathBuf,
     pub message: String,
 }
@@ -26,7 +26,7 @@ pub struct DiscoveryIssue {
 #[derive(Debug, Clone, Default)]
 pub struct Discovery {
     pub files: Vec<DiscoveredFile>,
-    pub issues: Vec<DiscoveryIssue>,
+    pub(crate) issues: Vec<DiscoveryIssue>,
 }
 
 pub fn is_scenario_file(path: &Path) -> bool {

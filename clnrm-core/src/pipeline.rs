@@ -16,6 +16,7 @@ use crate::validate::{ValidateOptions, validate};
 
 /// One matrix combination of a file, rendered and parsed.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Variant {
     pub combination: Combination,
     /// The model; its spans point into `rendered` (or the raw text if not a template).
@@ -37,6 +38,7 @@ impl Variant {
 
 /// Everything known about one scenario file after validation.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct FileReport {
     pub discovered: DiscoveredFile,
     pub source: SourceFile,
@@ -56,16 +58,16 @@ impl FileReport {
 /// The stages from reading a file to its diagnostics.
 #[derive(Debug, Default)]
 pub struct Pipeline {
-    pub engine: TemplateEngine,
+    pub(crate) engine: TemplateEngine,
     pub cache: RenderCache,
-    pub inputs: VarInputs,
-    pub options: ValidateOptions,
+    pub(crate) inputs: VarInputs,
+    pub(crate) options: ValidateOptions,
     /// Environment and default variables, read once per process.
     lower_layers: std::sync::OnceLock<Map<String, Json>>,
 }
 
 impl Pipeline {
-    pub fn new(inputs: VarInputs, options: ValidateOptions) -> Self {
+    pub(crate) fn new(inputs: VarInputs, options: ValidateOptions) -> Self {
         Self {
             inputs,
             options,
@@ -333,7 +335,7 @@ fn dedup_unordered(diagnostics: &mut Vec<Diagnostic>) {
 }
 
 /// Processes files on all cores, keeping their order.
-pub fn process_all(pipeline: &Pipeline, files: &[DiscoveredFile]) -> Vec<FileReport> {
+pub(crate) fn process_all(pipeline: &Pipeline, files: &[DiscoveredFile]) -> Vec<FileReport> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(files.len().max(1));

@@ -6,6 +6,7 @@ use crate::source::Location;
 
 /// One test: a scenario in one matrix combination, or a broken file.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PlannedTest {
     /// `path/rel.clnrm.toml::scenario[k=v]`, or the path alone for a broken file.
     pub name: String,

@@ -12,7 +12,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::scenario::{Determinism, Diagnostics, ValueRef, read_determinism};
 
 /// More combinations than this is almost certainly a mistake (and a slow suite).
-pub const MAX_COMBINATIONS: usize = 256;
+pub(crate) const MAX_COMBINATIONS: usize = 256;
 
 /// One `[matrix]` combination: values in declaration order.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -6,7 +6,7 @@ use std::path::Path;
 use clnrm_core::report::{JunitOptions, junit_report};
 use clnrm_core::runner::TestFinished;
 
-pub fn write(path: &Path, tests: &[TestFinished]) -> std::io::Result<()> {
-    let options = JunitOptions::new(clnrm_core::config::junit_locations());
+pub fn write(path: &Path, tests: &[TestFinished], locations: bool) -> std::io::Result<()> {
+    let options = JunitOptions::new(locations);
     std::fs::write(path, junit_report(tests, options))
 }

@@ -63,13 +63,14 @@ pub fn run_with(args: &libtest_mimic::Arguments, manifest_dir: &Path) -> ExitCod
         }
     };
     let conclusion = libtest_mimic::run(&output::arguments_for_run(args), collected.trials);
-    if let Some(path) = clnrm_core::config::junit_path().filter(|_| !args.list) {
+    let switches = clnrm_core::config::Switches::from_env();
+    if let Some(path) = switches.junit.filter(|_| !args.list) {
         let finished = collected
             .finished
             .lock()
             .map(|r| r.clone())
             .unwrap_or_default();
-        if let Err(e) = junit::write(Path::new(&path), &finished) {
+        if let Err(e) = junit::write(Path::new(&path), &finished, switches.junit_locations) {
             let mut stderr = std::io::stderr().lock();
             let message = format!(
                 "error: cannot write JUnit report `{}`: {e}\n",

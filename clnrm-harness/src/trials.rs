@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use clnrm_core::config::{Config, ConfigOverrides};
+use clnrm_core::config::{Config, ConfigOverrides, Switches};
 use clnrm_core::diagnostic::LocatedDiagnostic;
 use clnrm_core::outcome::Outcome;
 use clnrm_core::report::{ResultDir, render_failures};
@@ -46,7 +46,8 @@ pub fn collect_trials(args: &Arguments, manifest_dir: &Path) -> Result<Collected
     let config =
         Config::load(manifest_dir, &ConfigOverrides::default()).map_err(|e| with_causes(&e))?;
     // `CLNRM_TAGS`: `cargo clnrm test --tag`, the same set listed and run.
-    let mut builder = SuiteBuilder::new(config).tags(clnrm_core::config::tags());
+    let switches = Switches::from_env();
+    let mut builder = SuiteBuilder::new(config).tags(switches.tags);
     if let Some(folder) = own_build_folder() {
         builder = builder.binaries_in(folder);
     }
@@ -70,7 +71,7 @@ pub fn collect_trials(args: &Arguments, manifest_dir: &Path) -> Result<Collected
         let _ = ctrlc::set_handler(move || cancel.cancel());
     }
     let finished = Arc::new(Mutex::new(Vec::new()));
-    let results = clnrm_core::config::result_dir().map(|dir| Arc::new(ResultDir::new(dir)));
+    let results = (switches.result_dir).map(|dir| Arc::new(ResultDir::new(dir)));
     let output = FailureOutput::for_args(args);
     let trials = (suite.tests.iter())
         .map(|test| {

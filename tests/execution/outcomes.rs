@@ -18,10 +18,8 @@ fn run_failing(expect_failure: &str) -> TestFinished {
         ),
     )
     .expect("write");
-    let config = Config {
-        roots: vec![dir.path().to_path_buf()],
-        ..Config::default()
-    };
+    let mut config = Config::default();
+    config.roots = vec![dir.path().to_path_buf()];
     let suite = SuiteBuilder::new(config).build().expect("suite");
     let mut finished = Vec::new();
     run_suite(&suite, RunOptions::new(1, false), &mut |event| {

@@ -48,13 +48,11 @@ pub fn check_members(metadata: &Metadata, packages: &[String]) -> Result<(), Cli
 /// `--manifest-path`'s folder, or of the `-p` packages (their roots together).
 pub fn config(input: &InputArgs) -> Result<Config, CliError> {
     let cwd = std::env::current_dir().map_err(CliError::CurrentDir)?;
-    let overrides = ConfigOverrides {
-        // Paths on the command line are the current directory's, wherever
-        // the configuration is read from.
-        roots: input.roots.iter().map(|r| cwd.join(r)).collect(),
-        strict: input.strict.then_some(true),
-        ..ConfigOverrides::default()
-    };
+    let mut overrides = ConfigOverrides::default();
+    // Paths on the command line are the current directory's, wherever
+    // the configuration is read from.
+    overrides.roots = input.roots.iter().map(|r| cwd.join(r)).collect();
+    overrides.strict = input.strict.then_some(true);
     let selection = &input.workspace;
     let dirs: Vec<PathBuf> = if selection.packages.is_empty() {
         let dir = match &selection.manifest_path {

@@ -184,8 +184,4 @@ impl Backend for ContainerBackend {
         }
         Ok(output)
     }
-
-    fn runs_on_host(&self) -> bool {
-        false
-    }
 }

@@ -123,10 +123,6 @@ impl Backend for LocalBackend {
             duration: started.elapsed(),
         })
     }
-
-    fn runs_on_host(&self) -> bool {
-        true
-    }
 }
 
 type Finished = (Option<ExitStatus>, Vec<u8>, Vec<u8>);

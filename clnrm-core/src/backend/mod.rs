@@ -1,4 +1,4 @@
-//! Where steps run. The executor talks to a [`Backend`]; `local` runs argv as
+//! Where steps run. The executor talks to a `Backend`; `local` runs argv as
 //! host processes, the container backend execs into containers.
 //!
 //! The container backend's files, each using only those before it: `engine`,
@@ -14,21 +14,23 @@ mod leftovers;
 mod linking;
 mod local;
 mod slots;
-pub mod spans;
+pub(crate) mod spans;
 mod spec;
 mod step;
 mod wait;
 mod world;
+#[cfg(test)]
+mod world_tests;
 
 pub use cancel::CancelToken;
-pub use engine::{engine_status, run_labels};
-pub use error::BackendError;
-pub use image::{BUILD_REPOSITORY, ImageSpec, PullPolicy, STAND_IN_IMAGES};
+pub use image::PullPolicy;
 pub use leftovers::{Removed, clean_leftovers};
-pub use local::LocalBackend;
-pub use slots::{Slots, acquire as acquire_slots};
-pub use spec::{
-    BindMount, ContainerLimits, HealthCheckSpec, PublishedPort, ServiceSpec, WorldSpec,
-};
-pub use step::{Backend, StepEnd, StepOutput, StepRequest};
-pub use world::ContainerBackend;
+pub use step::{StepEnd, StepOutput};
+
+pub(crate) use engine::engine_status;
+pub(crate) use error::BackendError;
+pub(crate) use image::ImageSpec;
+pub(crate) use local::LocalBackend;
+pub(crate) use spec::{BindMount, ContainerLimits, HealthCheckSpec, ServiceSpec, WorldSpec};
+pub(crate) use step::{Backend, StepRequest};
+pub(crate) use world::ContainerBackend;

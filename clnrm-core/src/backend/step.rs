@@ -51,7 +51,4 @@ pub trait Backend {
         request: &StepRequest,
         cancel: &CancelToken,
     ) -> Result<StepOutput, BackendError>;
-
-    /// True when steps run on the host (so execution is not hermetic).
-    fn runs_on_host(&self) -> bool;
 }

@@ -365,6 +365,7 @@ impl ContainerBackend {
     }
 
     /// The runner container, for tests and debugging.
+    #[cfg(test)]
     pub fn runner_id(&self) -> Option<&str> {
         self.runner.as_deref()
     }

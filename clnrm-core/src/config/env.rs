@@ -63,53 +63,57 @@ fn switch(name: &str) -> bool {
 }
 
 /// `CLNRM_KEEP_ON_FAILURE`: a failed scenario's containers stay.
-pub fn keep_on_failure() -> bool {
+pub(crate) fn keep_on_failure() -> bool {
     switch("CLNRM_KEEP_ON_FAILURE")
 }
 
 /// `CLNRM_SKIP_UNAVAILABLE`: scenarios that need an engine are ignored when
 /// none answers, instead of failing.
-pub fn skip_unavailable() -> bool {
+pub(crate) fn skip_unavailable() -> bool {
     switch("CLNRM_SKIP_UNAVAILABLE")
 }
 
 /// `CLNRM_SLOT_DIR`: where the container slots live.
-pub fn slot_dir() -> Option<PathBuf> {
+pub(crate) fn slot_dir() -> Option<PathBuf> {
     var("CLNRM_SLOT_DIR").map(PathBuf::from)
 }
 
-/// `CLNRM_TAGS=a,b`: only scenarios tagged with one of them (the harness).
-pub fn tags() -> Vec<String> {
-    var("CLNRM_TAGS")
-        .map(|v| {
+/// The switches a driver reads from the environment, besides the
+/// configuration's layer: what the test binaries are told by
+/// `cargo clnrm test`, and the log filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Switches {
+    /// `CLNRM_TAGS=a,b`: only scenarios tagged with one of them (the harness).
+    pub tags: Vec<String>,
+    /// `CLNRM_JUNIT`: where the harness writes its JUnit report.
+    pub junit: Option<PathBuf>,
+    /// `CLNRM_JUNIT_LOCATIONS`: JUnit test cases carry `file` and `line`.
+    pub junit_locations: bool,
+    /// `CLNRM_RESULT_DIR`: where the harness writes each finished test, one
+    /// JSON file per test (what `cargo clnrm test --junit` reports from).
+    pub result_dir: Option<PathBuf>,
+    /// `CLNRM_LOG`: a log filter that overrides `-v` and `-q`.
+    pub log_filter: Option<String>,
+}
+
+impl Switches {
+    pub fn from_env() -> Self {
+        let tags = var("CLNRM_TAGS").map(|v| {
             v.split(',')
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
                 .map(String::from)
                 .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// `CLNRM_JUNIT`: where the harness writes its JUnit report.
-pub fn junit_path() -> Option<PathBuf> {
-    var("CLNRM_JUNIT").map(PathBuf::from)
-}
-
-/// `CLNRM_JUNIT_LOCATIONS`: JUnit test cases carry `file` and `line`.
-pub fn junit_locations() -> bool {
-    switch("CLNRM_JUNIT_LOCATIONS")
-}
-
-/// `CLNRM_RESULT_DIR`: where the harness writes each finished test, one
-/// JSON file per test (what `cargo clnrm test --junit` reports from).
-pub fn result_dir() -> Option<PathBuf> {
-    var("CLNRM_RESULT_DIR").map(PathBuf::from)
-}
-
-/// `CLNRM_LOG`: a log filter that overrides `-v` and `-q`.
-pub fn log_filter() -> Option<String> {
-    var("CLNRM_LOG")
+        });
+        Self {
+            tags: tags.unwrap_or_default(),
+            junit: var("CLNRM_JUNIT").map(PathBuf::from),
+            junit_locations: switch("CLNRM_JUNIT_LOCATIONS"),
+            result_dir: var("CLNRM_RESULT_DIR").map(PathBuf::from),
+            log_filter: var("CLNRM_LOG"),
+        }
+    }
 }
 
 /// The configuration layer the `CLNRM_*` variables make.

@@ -15,6 +15,7 @@ pub const DEFAULT_ROOT: &str = "tests/clnrm";
 
 /// Settings shared by every command, the harness included.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Config {
     /// Absolute scenario roots, in the order they are searched.
     pub roots: Vec<PathBuf>,
@@ -199,6 +200,7 @@ pub(super) fn read_layer(
 
 /// Overrides given on the command line.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct ConfigOverrides {
     pub roots: Vec<PathBuf>,
     pub strict: Option<bool>,

@@ -10,9 +10,8 @@ mod layer;
 mod load;
 mod manifest;
 
-pub use env::{
-    ENVIRONMENT, EnvVar, junit_locations, junit_path, keep_on_failure, log_filter, result_dir,
-    skip_unavailable, slot_dir, tags,
-};
+pub use env::{ENVIRONMENT, EnvVar, Switches};
+
+pub(crate) use env::{keep_on_failure, skip_unavailable, slot_dir};
 pub use error::ConfigError;
-pub use layer::{CONFIG_KEYS, Config, ConfigOverrides, DEFAULT_ROOT};
+pub use layer::{CONFIG_KEYS, Config, ConfigOverrides};

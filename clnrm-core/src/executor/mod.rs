@@ -10,7 +10,8 @@ mod settings;
 mod unavailable;
 mod verdict;
 
-pub use planned::{display_path, needs_engine, run_planned};
-pub use record::{ScenarioRun, StepRun, Unchecked};
+pub use record::{ScenarioRun, StepRun};
 pub use scenario::{run_scenario, run_scenario_in};
 pub use settings::RunSettings;
+
+pub(crate) use planned::{display_path, needs_engine, run_planned};

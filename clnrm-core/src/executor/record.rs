@@ -10,13 +10,14 @@ use crate::report::render_failures;
 use crate::scenario::Step;
 
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct StepRun {
     pub name: String,
     pub argv: Vec<String>,
     /// Span of the step in the (rendered) file, for `path:line`.
     pub span: Range<usize>,
     pub output: Option<StepOutput>,
-    pub mismatches: Vec<Mismatch>,
+    pub(crate) mismatches: Vec<Mismatch>,
 }
 
 impl StepRun {
@@ -62,30 +63,31 @@ impl StepRun {
 
 /// Something that was not run or checked: never a pass.
 #[derive(Debug, Clone)]
-pub struct Unchecked {
+pub(crate) struct Unchecked {
     /// [`FailureKind::Unsupported`] or [`FailureKind::Unavailable`].
-    pub kind: FailureKind,
-    pub message: String,
+    pub(crate) kind: FailureKind,
+    pub(crate) message: String,
     /// The place in the file that asked for what is missing (an image's name).
-    pub span: Option<Range<usize>>,
+    pub(crate) span: Option<Range<usize>>,
 }
 
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct ScenarioRun {
     pub steps: Vec<StepRun>,
     /// Failures that belong to no step: claims, timeouts, cancellation.
-    pub problems: Vec<Failure>,
+    pub(crate) problems: Vec<Failure>,
     /// What this version (or this machine: no engine, no image) could not run
     /// or check. Always a failure: even a scenario that expects to fail must
     /// not pass on something nobody ran.
-    pub unchecked: Vec<Unchecked>,
+    pub(crate) unchecked: Vec<Unchecked>,
     /// What to know besides the failures (how to reach kept containers).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
     /// The last lines of each service's output, kept when the scenario failed.
-    pub service_logs: Vec<(String, String)>,
+    pub(crate) service_logs: Vec<(String, String)>,
     /// Values of secret-looking variables (`*TOKEN*`, `*PASSWORD*`, `*SECRET*`,
     /// `*KEY*`), masked in every failure.
-    pub secrets: Vec<String>,
+    pub(crate) secrets: Vec<String>,
     pub duration: Duration,
 }
 

@@ -10,6 +10,7 @@ use crate::scenario::Backend as BackendKind;
 
 /// Settings that come from configuration, not from the file.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RunSettings {
     pub step_timeout: Duration,
     pub scenario_timeout: Duration,

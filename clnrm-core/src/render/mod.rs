@@ -12,18 +12,18 @@ mod linemap;
 mod substitute;
 mod worker;
 
-pub use budget::{BudgetViolation, RenderBudget, check_source};
-pub use context::{
-    BUILTIN_VARS, DEFAULT_RUNNER_IMAGE, ENV_VAR_PREFIX, RenderContext, VarInputs, lower_layers,
-};
-pub use engine::{RenderRequest, Rendered, TemplateEngine};
-pub use functions::RANGE_BUDGET;
-pub use imports::{Dependency, Resolved, imported_names};
-pub use library::MACRO_LIBRARY;
+pub use context::{RenderContext, lower_layers};
+
+pub(crate) use context::VarInputs;
+pub use engine::{RenderRequest, TemplateEngine};
+pub use imports::{Dependency, imported_names};
 pub use linemap::LineMap;
+
+pub(crate) use context::DEFAULT_RUNNER_IMAGE;
+pub(crate) use engine::Rendered;
 
 /// Whether text must go through the template engine: `.tera` files, and any
 /// file that contains template syntax.
-pub fn needs_rendering(path: &std::path::Path, text: &str) -> bool {
+pub(crate) fn needs_rendering(path: &std::path::Path, text: &str) -> bool {
     path.extension().is_some_and(|e| e == "tera") || text.contains("{{") || text.contains("{%")
 }

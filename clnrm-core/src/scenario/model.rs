@@ -8,6 +8,7 @@ use super::spanned::Spanned;
 
 /// One rendered scenario file, whatever shape it was written in.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct ScenarioFile {
     pub header: Header,
     pub services: Vec<Service>,
@@ -44,6 +45,7 @@ pub enum Backend {
 }
 
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Header {
     pub shape: HeaderShape,
     pub name: Spanned<String>,
@@ -74,6 +76,7 @@ pub enum ImageSource {
 }
 
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Service {
     pub id: Spanned<String>,
     pub plugin: Spanned<String>,
@@ -120,6 +123,7 @@ pub enum ScenarioShape {
 }
 
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Scenario {
     pub shape: ScenarioShape,
     pub name: Spanned<String>,
@@ -135,6 +139,7 @@ pub struct Scenario {
 
 /// A step's program, always argv: never joined into a shell string.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Step {
     pub name: Spanned<String>,
     pub command: Spanned<Vec<String>>,

@@ -34,6 +34,7 @@ pub struct NodeChange {
 
 /// What changed between two trees, each list in tree order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct TreeDiff {
     pub added: Vec<NodeChange>,
     pub removed: Vec<NodeChange>,

@@ -26,6 +26,7 @@ impl fmt::Display for NodeId {
 /// What a node stands for, so consumers can filter without parsing ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum NodeKind {
     File,
     Header,
