@@ -49,14 +49,25 @@ fn usage_errors_exit_2() {
 fn a_bad_manifest_is_a_setup_error_with_its_cause() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("Cargo.toml"), "[package\nname = 1").expect("write");
-    let out = clnrm(dir.path(), &["validate"]);
+    // Every driver that reads the configuration says so, never skips it.
+    for command in ["validate", "list", "run", "watch"] {
+        let out = clnrm(dir.path(), &[command]);
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("error: the clnrm configuration could not be loaded"),
+            "{command}: {stderr}"
+        );
+        assert!(stderr.contains("Caused by:"), "{command}: {stderr}");
+    }
+    // `test` asks cargo for the workspace first, which refuses the manifest.
+    let out = clnrm(dir.path(), &["test"]);
     assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("error: the clnrm configuration could not be loaded"),
-        "{stderr}"
+        text(&out.stderr).contains("Cargo.toml"),
+        "{}",
+        text(&out.stderr)
     );
-    assert!(stderr.contains("Caused by:"), "{stderr}");
 }
 
 #[test]

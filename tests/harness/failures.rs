@@ -1,7 +1,10 @@
 //! Failing scenarios under the real runners: each fails with the message its
 //! file names in `# fails-with:` comments, once, where the runner shows it.
 
-use crate::support::{cargo, failing_expectations, nextest_available, sections, text, workspace};
+use crate::support::{
+    cargo, example_binaries, example_command, failing_expectations, nextest_available, sections,
+    text, workspace,
+};
 
 /// What the summary says in place of a report printed as the test failed.
 const PRINTED_ABOVE: &str = "(the report is printed above, where the test failed: --nocapture)";
@@ -165,4 +168,24 @@ fn failing_scenarios_carry_their_report_in_nextest_libtest_json() {
         assert!(!report.contains(PRINTED_ABOVE), "{name}: {report:?}");
     }
     check_failures("nextest libtest-json", &failed);
+}
+
+#[test]
+fn a_bad_manifest_fails_the_test_binary_with_its_cause() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("Cargo.toml"), "[package\nname = 1").expect("write");
+    let binary = example_binaries();
+    for args in [&[][..], &["--list"][..]] {
+        let out = example_command(&binary)
+            .args(args)
+            .env("CARGO_MANIFEST_DIR", dir.path())
+            .output()
+            .expect("run the example's test binary");
+        assert_eq!(out.status.code(), Some(101), "{args:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("Cargo.toml` is not a valid manifest: unclosed table"),
+            "{args:?}: {}",
+            text(&out)
+        );
+    }
 }

@@ -152,13 +152,15 @@ pub fn example_as_nextest(binaries: &Example, name: &str) -> Output {
 
 /// In the example's folder, with its env; without the variables of a nextest
 /// run these tests may be part of (set only where a test asks for them).
-fn example_command(binaries: &Example) -> Command {
+pub fn example_command(binaries: &Example) -> Command {
     let mut command = Command::new(&binaries.test);
     command
         .current_dir(workspace().join("examples/hello"))
         .env("CARGO_MANIFEST_DIR", workspace().join("examples/hello"))
         .env("CARGO_BIN_EXE_greet", &binaries.greet)
         .env_remove("CLNRM_JUNIT")
+        .env_remove("CLNRM_JUNIT_LOCATIONS")
+        .env_remove("CLNRM_RESULT_DIR")
         .env_remove("NEXTEST")
         .env_remove("NEXTEST_EXECUTION_MODE")
         .env_remove("NEXTEST_TEST_NAME");
