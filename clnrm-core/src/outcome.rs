@@ -2,6 +2,8 @@
 //! ignored, or cancelled. Verdicts are decided on this data; only reporters
 //! (see [`crate::report`]) turn it into text.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 /// The result of one test.
@@ -226,6 +228,36 @@ impl OutputExcerpt {
             stdout: stdout.into(),
             stderr: stderr.into(),
         }
+    }
+}
+
+/// One test's end: what reporters (human, JSON lines, JUnit) are made of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TestFinished {
+    pub name: String,
+    /// The scenario's place (its name's line).
+    pub location: FileLocation,
+    pub outcome: Outcome,
+    pub duration: Duration,
+}
+
+impl TestFinished {
+    pub fn new(name: String, location: FileLocation, outcome: Outcome, duration: Duration) -> Self {
+        Self {
+            name,
+            location,
+            outcome,
+            duration,
+        }
+    }
+
+    /// The place a report points at: the first failure's (the failing
+    /// step's), else the scenario's.
+    pub fn failure_location(&self) -> &FileLocation {
+        (self.outcome.failures().iter())
+            .find_map(|f| f.location.as_ref())
+            .unwrap_or(&self.location)
     }
 }
 

@@ -50,16 +50,20 @@ pub fn run(compiled_manifest_dir: &str) -> ExitCode {
     run_with(&args, &manifest_dir)
 }
 
+/// A configuration that cannot be loaded, a report that cannot be written.
+const SETUP_ERROR: u8 = 2;
+
 /// [`run`] with explicit arguments and package folder.
 pub fn run_with(args: &libtest_mimic::Arguments, manifest_dir: &Path) -> ExitCode {
     let collected = match collect_trials(args, manifest_dir) {
         Ok(collected) => collected,
         Err(message) => {
-            // Setup problems: one clear message, libtest's failure code.
+            // Setup problems: one clear message, and the setup-error code
+            // every clnrm driver gives (a failed test gives libtest's 101).
             let mut stderr = std::io::stderr().lock();
             let _ =
                 std::io::Write::write_all(&mut stderr, format!("error: {message}\n").as_bytes());
-            return ExitCode::from(101);
+            return ExitCode::from(SETUP_ERROR);
         }
     };
     let conclusion = libtest_mimic::run(&output::arguments_for_run(args), collected.trials);
@@ -77,7 +81,7 @@ pub fn run_with(args: &libtest_mimic::Arguments, manifest_dir: &Path) -> ExitCod
                 Path::new(&path).display()
             );
             let _ = std::io::Write::write_all(&mut stderr, message.as_bytes());
-            return ExitCode::from(101);
+            return ExitCode::from(SETUP_ERROR);
         }
     }
     conclusion.exit_code()

@@ -181,7 +181,7 @@ fn a_bad_manifest_fails_the_test_binary_with_its_cause() {
             .env("CARGO_MANIFEST_DIR", dir.path())
             .output()
             .expect("run the example's test binary");
-        assert_eq!(out.status.code(), Some(101), "{args:?}: {}", text(&out));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
         assert!(
             text(&out).contains("Cargo.toml` is not a valid manifest: unclosed table"),
             "{args:?}: {}",

@@ -6,8 +6,7 @@
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::outcome::Outcome;
-use crate::runner::TestFinished;
+use crate::outcome::{Outcome, TestFinished};
 
 use super::text::render_failures;
 

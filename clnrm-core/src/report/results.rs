@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::runner::TestFinished;
+use crate::outcome::TestFinished;
 
 /// A folder of finished tests.
 #[derive(Debug)]

@@ -2,9 +2,7 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-use crate::outcome::{FileLocation, Outcome};
+use crate::outcome::{Outcome, TestFinished};
 
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -25,36 +23,6 @@ pub struct StepFinished {
     pub exit_code: Option<i32>,
     pub passed: bool,
     pub duration: Duration,
-}
-
-/// One test's end: what reporters (human, JSON lines, JUnit) are made of.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct TestFinished {
-    pub name: String,
-    /// The scenario's place (its name's line).
-    pub location: FileLocation,
-    pub outcome: Outcome,
-    pub duration: Duration,
-}
-
-impl TestFinished {
-    pub fn new(name: String, location: FileLocation, outcome: Outcome, duration: Duration) -> Self {
-        Self {
-            name,
-            location,
-            outcome,
-            duration,
-        }
-    }
-
-    /// The place a report points at: the first failure's (the failing
-    /// step's), else the scenario's.
-    pub fn failure_location(&self) -> &FileLocation {
-        (self.outcome.failures().iter())
-            .find_map(|f| f.location.as_ref())
-            .unwrap_or(&self.location)
-    }
 }
 
 /// The counts of a run, as its closing line gives them.

@@ -6,7 +6,10 @@
 mod event;
 mod pool;
 mod suite_run;
+mod test_run;
 
-pub use event::{Event, StepFinished, SuiteSummary, TestFinished};
+pub use crate::outcome::TestFinished;
+pub use event::{Event, StepFinished, SuiteSummary};
 pub use pool::WorkerPool;
-pub use suite_run::{RunOptions, run_suite, run_test};
+pub use suite_run::{RunOptions, run_suite};
+pub use test_run::run_test;

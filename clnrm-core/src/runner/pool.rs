@@ -10,7 +10,7 @@ use crate::outcome::Outcome;
 use crate::suite::SuiteTest;
 
 use super::event::Event;
-use super::suite_run::run_test;
+use super::test_run::run_test;
 
 type Sink = Arc<dyn Fn(Event) + Send + Sync>;
 

@@ -1,14 +1,13 @@
-//! Running a suite to its summary, and one test to its end.
+//! Running a suite to its summary on the worker pool.
 
 use std::sync::Arc;
 use std::sync::mpsc::channel;
 use std::time::Instant;
 
-use crate::executor::{RunSettings, run_planned};
-use crate::outcome::Outcome;
-use crate::suite::{Suite, SuiteTest};
+use crate::executor::RunSettings;
+use crate::suite::Suite;
 
-use super::event::{Event, StepFinished, SuiteSummary, TestFinished};
+use super::event::{Event, SuiteSummary};
 use super::pool::WorkerPool;
 
 /// How a suite runs.
@@ -25,39 +24,6 @@ impl RunOptions {
     pub fn new(jobs: usize, fail_fast: bool) -> Self {
         Self { jobs, fail_fast }
     }
-}
-
-/// Runs one test: ignored and cancelled tests report so without running.
-/// `sink` sees its start and its steps; the end is returned.
-pub fn run_test(test: &SuiteTest, settings: &RunSettings, sink: &dyn Fn(Event)) -> TestFinished {
-    let started = Instant::now();
-    let outcome = if let Some(reason) = &test.ignored {
-        Outcome::Ignored {
-            reason: Some(reason.clone()).filter(|r| !r.is_empty()),
-        }
-    } else if settings.cancel.is_cancelled() {
-        Outcome::Cancelled
-    } else {
-        sink(Event::TestStarted {
-            name: test.name().to_string(),
-        });
-        let on_step = |step: &crate::executor::StepRun| {
-            sink(Event::StepFinished(StepFinished {
-                test: test.name().to_string(),
-                step: step.name.clone(),
-                exit_code: step.output.as_ref().and_then(|o| o.exit_code),
-                passed: step.passed(),
-                duration: step.output.as_ref().map(|o| o.duration).unwrap_or_default(),
-            }));
-        };
-        run_planned(&test.planned, &test.report, settings, &on_step)
-    };
-    TestFinished::new(
-        test.name().to_string(),
-        test.location(),
-        outcome,
-        started.elapsed(),
-    )
 }
 
 /// Runs every test of `suite` on a pool of `options.jobs` workers; `reporter`

@@ -307,3 +307,23 @@ impl Suite {
         self.tests.iter().find(|t| t.name() == name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exact_name_reads_only_the_file_it_points_at() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let roots = [dir.path().join("one"), dir.path().join("two")];
+        std::fs::create_dir_all(roots[1].join("db")).expect("mkdir");
+        std::fs::write(roots[1].join("db/a.clnrm.toml"), "").expect("write");
+        std::fs::write(roots[1].join("b.clnrm.toml"), "").expect("write");
+        let found = exact_file("db/a.clnrm.toml::select[os=debian]", &roots);
+        let names: Vec<&str> = found.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["db/a.clnrm.toml"]);
+        assert_eq!(found.files[0].root, roots[1]);
+        // No root has it: no test can have that name.
+        assert!(exact_file("nope.clnrm.toml::x", &roots).files.is_empty());
+    }
+}
