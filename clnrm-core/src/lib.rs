@@ -52,6 +52,7 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod source;
+pub mod spans;
 pub mod suite;
 pub mod tree;
 pub mod validate;

@@ -14,7 +14,6 @@ mod leftovers;
 mod linking;
 mod local;
 mod slots;
-pub(crate) mod spans;
 mod spec;
 mod step;
 mod wait;

@@ -7,9 +7,9 @@ use futures_util::StreamExt;
 
 use super::cancel::CancelToken;
 use super::error::BackendError;
-use super::spans::has_span;
 use super::step::StepRequest;
 use super::world::ContainerBackend;
+use crate::spans::has_span;
 
 /// How often a service's output is read while waiting for its span.
 const SPAN_POLL: Duration = Duration::from_millis(100);

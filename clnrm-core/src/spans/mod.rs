@@ -1,0 +1,18 @@
+//! Spans as clnrm judges them: one model ([`Span`]) for every input (OTLP
+//! protobuf and JSON exports, the file exporter's lines, span objects on
+//! stdout), decoded leniently where exporters differ.
+
+mod json;
+mod lines;
+mod model;
+mod proto;
+
+pub use lines::{SpanLines, spans_in_lines};
+pub use model::{Attributes, Event, Kind, Span, Status};
+pub use proto::from_protobuf;
+
+/// Whether `output` (a service's stdout) holds a span named `name`
+/// (`wait_for_span`).
+pub(crate) fn has_span(output: &str, name: &str) -> bool {
+    spans_in_lines(output).spans.iter().any(|s| s.name == name)
+}
