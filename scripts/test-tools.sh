@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Install the Python tools the test suite uses (the JUnit XML schema
-# validator `xmlschema`, from PyPI) into a private venv:
+# Install the Python tools the test suite uses, from PyPI, into a private
+# venv: the JUnit XML schema validator `xmlschema`, and the OpenTelemetry SDK
+# with its OTLP/HTTP exporter (a real producer of spans):
 #
 #     <repo>/target/test-tools/venv
 #
-# Idempotent: when the venv already has the pinned xmlschema it does nothing
+# Idempotent: when the venv already has the pinned versions it does nothing
 # (well under a second). Prints one line saying what it did.
 #
 # Use afterwards:
@@ -16,6 +17,9 @@ set -euo pipefail
 
 XMLSCHEMA_VERSION="4.3.2"
 ELEMENTPATH_VERSION="5.1.4"   # xmlschema's one dependency, pinned too
+# The OpenTelemetry Python SDK and its OTLP/HTTP (protobuf) exporter: a real
+# producer of spans for the span receiver's tests.
+OTEL_VERSION="1.45.2"
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VENV_REL="target/test-tools/venv"
@@ -27,14 +31,16 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 export PIP_NO_INPUT=1
 
 have_tools() {
-    [ -x "$VPY" ] && "$VPY" - "$XMLSCHEMA_VERSION" >/dev/null 2>&1 <<'EOF'
+    [ -x "$VPY" ] && "$VPY" - "$XMLSCHEMA_VERSION" "$OTEL_VERSION" >/dev/null 2>&1 <<'EOF'
 import sys, xmlschema
-sys.exit(0 if xmlschema.__version__ == sys.argv[1] else 1)
+from opentelemetry.sdk.version import __version__ as otel
+import opentelemetry.exporter.otlp.proto.http.trace_exporter
+sys.exit(0 if (xmlschema.__version__, otel) == (sys.argv[1], sys.argv[2]) else 1)
 EOF
 }
 
 if have_tools; then
-    echo "test-tools: xmlschema $XMLSCHEMA_VERSION already in $VENV_REL"
+    echo "test-tools: xmlschema $XMLSCHEMA_VERSION and opentelemetry-sdk $OTEL_VERSION already in $VENV_REL"
     exit 0
 fi
 
@@ -53,15 +59,16 @@ if ! "$PYTHON" -m venv "$VENV" >/dev/null; then
 fi
 
 if ! "$VPY" -m pip install --quiet --disable-pip-version-check --no-input \
-        "xmlschema==$XMLSCHEMA_VERSION" "elementpath==$ELEMENTPATH_VERSION"; then
-    echo "test-tools: error: pip could not install xmlschema==$XMLSCHEMA_VERSION" >&2
+        "xmlschema==$XMLSCHEMA_VERSION" "elementpath==$ELEMENTPATH_VERSION" \
+        "opentelemetry-sdk==$OTEL_VERSION" "opentelemetry-exporter-otlp-proto-http==$OTEL_VERSION"; then
+    echo "test-tools: error: pip could not install xmlschema==$XMLSCHEMA_VERSION and opentelemetry-sdk==$OTEL_VERSION" >&2
     rm -rf "$VENV"
     exit 1
 fi
 
 if ! have_tools; then
-    echo "test-tools: error: xmlschema $XMLSCHEMA_VERSION not importable after install" >&2
+    echo "test-tools: error: xmlschema $XMLSCHEMA_VERSION or opentelemetry-sdk $OTEL_VERSION not importable after install" >&2
     exit 1
 fi
 
-echo "test-tools: installed xmlschema $XMLSCHEMA_VERSION into $VENV_REL"
+echo "test-tools: installed xmlschema $XMLSCHEMA_VERSION and opentelemetry-sdk $OTEL_VERSION into $VENV_REL"

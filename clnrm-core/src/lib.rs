@@ -47,6 +47,7 @@ pub mod outcome;
 pub mod pipeline;
 pub mod plan;
 pub mod prepare;
+pub mod receiver;
 pub mod render;
 pub mod report;
 pub mod runner;

@@ -10,6 +10,7 @@ use clnrm_core::scenario::ScenarioFile;
 use clnrm_tests::count_processes;
 
 mod outcomes;
+mod receiver;
 
 fn settings() -> RunSettings {
     RunSettings::from_config(&clnrm_core::config::Config::default())

@@ -7,6 +7,7 @@ mod lines;
 mod model;
 mod proto;
 
+pub(crate) use json::from_otlp as from_otlp_json;
 pub use lines::{SpanLines, spans_in_lines};
 pub use model::{Attributes, Event, Kind, Span, Status};
 pub use proto::from_protobuf;
