@@ -178,6 +178,8 @@ pub enum FailureKind {
     Cancelled,
     /// An `[assertions]` claim that did not hold.
     Claim,
+    /// An `[expect.*]` expectation on the spans that did not hold (or no spans came).
+    SpanExpectation,
     /// `expect_failure`: the scenario passed, or failed another way.
     ExpectedFailure,
     /// Something this version cannot run or check.

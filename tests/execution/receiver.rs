@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use clnrm_core::outcome::FailureKind;
 use clnrm_core::receiver::Receiver;
 use clnrm_core::spans::{Kind, Status};
 
@@ -64,4 +65,142 @@ fn spans_from_the_python_sdk_arrive_whole() {
     let resource = |key: &str| checkout.resource.get(key).map(String::as_str);
     assert_eq!(resource("service.name"), Some("shop"));
     assert_eq!(resource("deployment.environment"), Some("test"));
+}
+
+/// Runs a scenario whose one step is the Python producer (or `step`), with
+/// `expectations` after it; the outcome.
+fn run_with_spans(step: &str, expectations: &str) -> clnrm_core::outcome::Outcome {
+    use clnrm_core::config::Config;
+    use clnrm_core::runner::{Event, RunOptions, run_suite};
+    use clnrm_core::suite::SuiteBuilder;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("s.clnrm.toml"),
+        format!(
+            "[meta]\nname = \"s\"\nbackend = \"local\"\n\n[otel]\nresources = {{ \"deployment.environment\" = \"test\" }}\n\n[[scenario]]\nname = \"s\"\n\n[[scenario.steps]]\nname = \"produce\"\n{step}\n\n{expectations}\n"
+        ),
+    )
+    .expect("write");
+    let mut config = Config::default();
+    config.roots = vec![dir.path().to_path_buf()];
+    let suite = SuiteBuilder::new(config).build().expect("suite");
+    let mut outcome = None;
+    run_suite(&suite, RunOptions::new(1, false), &mut |event| {
+        if let Event::TestFinished(test) = event {
+            outcome = Some(test.outcome.clone());
+        }
+    });
+    outcome.expect("one test")
+}
+
+fn producer_step() -> String {
+    format!(
+        "command = [{:?}, {:?}]\nenv = {{ OTEL_SERVICE_NAME = \"shop\" }}",
+        python().display().to_string(),
+        clnrm_tests::fixtures()
+            .join("spans/python_producer.py")
+            .display()
+            .to_string()
+    )
+}
+
+#[test]
+fn a_scenario_is_judged_by_the_spans_its_program_exports() {
+    let holds = r#"[[expect.span]]
+name = "db.query"
+parent = "checkout"
+kind = "client"
+events.all = ["retry"]
+
+[[expect.span]]
+name = "checkout"
+kind = "server"
+attrs.all = { "http.status_code" = "200", "cart.total" = "12.5" }
+duration_ms = { max = 60000 }
+
+[expect.counts]
+spans_total = { eq = 2 }
+errors_total = { eq = 1 }
+by_name = { checkout = { eq = 1 } }
+
+[expect.status]
+by_name = { "db.query" = "ERROR" }
+"#;
+    assert_eq!(
+        run_with_spans(&producer_step(), holds),
+        clnrm_core::outcome::Outcome::Passed
+    );
+}
+
+#[test]
+fn every_expectation_that_does_not_hold_is_reported_at_its_line() {
+    let fails = r#"[[expect.span]]
+name = "checkout"
+kind = "client"
+
+[[expect.span]]
+name = "payment"
+
+[expect.status]
+all = "OK"
+"#;
+    let outcome = run_with_spans(&producer_step(), fails);
+    let failures = outcome.failures();
+    assert_eq!(failures.len(), 3, "{failures:#?}");
+    assert!(
+        failures
+            .iter()
+            .all(|f| f.kind == FailureKind::SpanExpectation)
+    );
+    assert!(
+        failures[0]
+            .message
+            .contains("NOT met: kind client (is Server)"),
+        "{failures:#?}"
+    );
+    assert_eq!(failures[0].location.as_ref().map(|l| l.line), Some(16));
+    assert!(
+        failures[1].message.contains("no span has that name"),
+        "{failures:#?}"
+    );
+    assert_eq!(failures[1].location.as_ref().map(|l| l.line), Some(20));
+    assert!(
+        failures[2].message.contains("`db.query` Error"),
+        "{failures:#?}"
+    );
+}
+
+#[test]
+fn no_spans_at_all_says_where_the_receiver_listened() {
+    let outcome = run_with_spans(
+        r#"command = ["true"]"#,
+        "[expect.counts]\nspans_total = { gte = 0 }\n",
+    );
+    let failures = outcome.failures();
+    assert_eq!(failures.len(), 1, "{failures:#?}");
+    let message = &failures[0].message;
+    assert!(
+        message.starts_with("no spans were collected: the receiver listened on 127.0.0.1:"),
+        "{message}"
+    );
+    assert!(
+        message.contains("OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:"),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_tables_not_judged_yet_still_fail_the_scenario() {
+    let outcome = run_with_spans(
+        &producer_step(),
+        "[expect.graph]\nmust_include = [[\"checkout\", \"db.query\"]]\n",
+    );
+    let failures = outcome.failures();
+    assert_eq!(failures.len(), 1, "{failures:#?}");
+    assert_eq!(failures[0].kind, FailureKind::Unsupported);
+    assert!(
+        failures[0]
+            .message
+            .contains("`[expect.graph]` is not supported yet")
+    );
 }

@@ -7,6 +7,7 @@ mod planned;
 mod record;
 mod scenario;
 mod settings;
+mod spans;
 mod unavailable;
 mod verdict;
 

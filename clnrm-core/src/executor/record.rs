@@ -4,7 +4,7 @@ use std::ops::Range;
 use std::time::Duration;
 
 use crate::backend::{StepEnd, StepOutput};
-use crate::expect::Mismatch;
+use crate::expect::{Mismatch, SpanMiss};
 use crate::outcome::{Failure, FailureKind, Failures, FileLocation, OutputExcerpt, ServiceLog};
 use crate::report::render_failures;
 use crate::scenario::Step;
@@ -81,6 +81,8 @@ pub struct ScenarioRun {
     /// or check. Always a failure: even a scenario that expects to fail must
     /// not pass on something nobody ran.
     pub(crate) unchecked: Vec<Unchecked>,
+    /// `[expect.*]` expectations on the spans that did not hold.
+    pub(crate) span_misses: Vec<SpanMiss>,
     /// What to know besides the failures (how to reach kept containers).
     pub(crate) notes: Vec<String>,
     /// The last lines of each service's output, kept when the scenario failed.
@@ -95,6 +97,7 @@ impl ScenarioRun {
     pub fn failed(&self) -> bool {
         !self.problems.is_empty()
             || !self.unchecked.is_empty()
+            || !self.span_misses.is_empty()
             || self.steps.iter().any(|s| !s.passed())
     }
 
@@ -112,6 +115,13 @@ impl ScenarioRun {
             .flat_map(|step| step.failures(locate(step.span.clone())))
             .collect();
         list.extend(self.problems.iter().cloned());
+        list.extend(self.span_misses.iter().map(|miss| {
+            let mut failure = Failure::new(FailureKind::SpanExpectation, miss.message.clone())
+                .at(locate(miss.at.clone()));
+            failure.expected = miss.expected.clone();
+            failure.actual = miss.actual.clone();
+            failure
+        }));
         list.extend(
             self.unchecked.iter().map(|u| {
                 Failure::new(u.kind, u.message.clone()).at(u.span.clone().and_then(locate))

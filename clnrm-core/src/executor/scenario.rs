@@ -12,6 +12,7 @@ use crate::scenario::{KnownClaim, Scenario, ScenarioFile};
 use super::place::{Place, keep_for_debugging};
 use super::record::{ScenarioRun, StepRun, Unchecked};
 use super::settings::RunSettings;
+use super::spans::Collection;
 use super::unavailable::Unavailable;
 
 /// Runs scenario `index` of `file` and returns what happened; relative
@@ -76,6 +77,7 @@ pub(crate) fn run_scenario_observed(
             return run;
         }
     };
+    let spans = Collection::for_scenario(file, scenario, matches!(place, Place::Host(..)));
     let deadline = started + scenario_timeout;
     for step in &scenario.steps {
         if settings.cancel.is_cancelled() {
@@ -95,9 +97,11 @@ pub(crate) fn run_scenario_observed(
         } else {
             (step_limit, false)
         };
+        let mut env = place.environment(step, settings);
+        env.extend(spans.environment(file, step));
         let request = StepRequest {
             argv: step.command.value.clone(),
-            env: place.environment(step, settings),
+            env,
             workdir: place.workdir(step),
             stdin: step.stdin.clone(),
             timeout,
@@ -144,6 +148,7 @@ pub(crate) fn run_scenario_observed(
         }
     }
     check_claims(file, matches!(place, Place::Host(..)), &mut run);
+    spans.judge(file, &mut run);
     run.secrets = secret_values(file, scenario);
     if run.failed()
         && let Some(world) = place.world()
@@ -238,12 +243,5 @@ fn check_claims(file: &ScenarioFile, on_host: bool, run: &mut ScenarioRun) {
                 }
             }
         }
-    }
-    if !file.expect.is_empty() {
-        run.unchecked.push(Unchecked {
-            kind: FailureKind::Unsupported,
-            message: "span expectations (`[expect.*]`) are not supported yet: the scenario fails rather than pass unchecked".into(),
-            span: None,
-        });
     }
 }

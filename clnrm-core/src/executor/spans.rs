@@ -1,0 +1,175 @@
+//! A scenario's spans: the receiver its programs export to, the `OTEL_*`
+//! variables each step gets, and, after the steps, the judging of the
+//! `[expect.*]` tables against what arrived.
+//!
+//! Judged today: `[[expect.span]]`, `[expect.counts]`, `[expect.status]`,
+//! for steps on the host. The other tables, and steps in containers, still
+//! fail as not supported yet: nothing passes unchecked.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use crate::expect::{judge_counts, judge_span, judge_status};
+use crate::outcome::{Failure, FailureKind};
+use crate::receiver::Receiver;
+use crate::scenario::{Scenario, ScenarioFile, Step};
+
+use super::record::{ScenarioRun, Unchecked};
+
+/// How long the receiver must be quiet before spans are judged: SDKs flush
+/// on exit, a batch processor within `OTEL_BSP_SCHEDULE_DELAY`.
+const SETTLE_IDLE: Duration = Duration::from_millis(100);
+/// The longest wait for quiet: a program that never stops exporting.
+const SETTLE_CAP: Duration = Duration::from_secs(2);
+/// The batch processor's delay the steps are given (milliseconds).
+const BATCH_DELAY_MS: &str = "50";
+
+/// Whether and how a scenario's spans are collected.
+pub(super) enum Collection {
+    /// No span expectations.
+    NotNeeded,
+    Receiving(SpanReceiver),
+    /// Expectations this version cannot check here (said after the steps).
+    Unsupported(String),
+}
+
+pub(super) struct SpanReceiver {
+    receiver: Receiver,
+    /// One trace for the scenario; each step is a span of it (`TRACEPARENT`).
+    trace_id: String,
+}
+
+impl Collection {
+    pub(super) fn for_scenario(file: &ScenarioFile, scenario: &Scenario, on_host: bool) -> Self {
+        if file.expect.is_empty() {
+            return Collection::NotNeeded;
+        }
+        if !on_host || scenario.steps.iter().any(|s| s.service.is_some()) {
+            return Collection::Unsupported(
+                "span expectations on steps that run in containers are not supported yet (steps on the host, `backend = \"local\"`, are judged): the scenario fails rather than pass unchecked"
+                    .into(),
+            );
+        }
+        match Receiver::start(IpAddr::V4(Ipv4Addr::LOCALHOST)) {
+            Ok(receiver) => Collection::Receiving(SpanReceiver {
+                receiver,
+                trace_id: random_hex(16),
+            }),
+            Err(e) => Collection::Unsupported(format!("cannot collect spans: {e}")),
+        }
+    }
+
+    /// The variables that make the step's OpenTelemetry SDK export to the
+    /// receiver; the step's own `env` wins over each.
+    pub(super) fn environment(&self, file: &ScenarioFile, step: &Step) -> Vec<(String, String)> {
+        let Collection::Receiving(spans) = self else {
+            return Vec::new();
+        };
+        let mut env = vec![
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT".into(),
+                spans.receiver.endpoint(),
+            ),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL".into(), "http/protobuf".into()),
+            ("OTEL_TRACES_EXPORTER".into(), "otlp".into()),
+            ("OTEL_BSP_SCHEDULE_DELAY".into(), BATCH_DELAY_MS.into()),
+            (
+                "TRACEPARENT".into(),
+                format!("00-{}-{}-01", spans.trace_id, random_hex(8)),
+            ),
+        ];
+        let resources: Vec<String> = (file.otel.iter())
+            .flat_map(|o| &o.resources)
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if !resources.is_empty() {
+            env.push(("OTEL_RESOURCE_ATTRIBUTES".into(), resources.join(",")));
+        }
+        env.retain(|(key, _)| !step.env.iter().any(|(k, _)| k == key));
+        env
+    }
+
+    /// After the steps: settles, then judges every table it can, and says
+    /// which it cannot.
+    pub(super) fn judge(self, file: &ScenarioFile, run: &mut ScenarioRun) {
+        let spans = match self {
+            Collection::NotNeeded => return,
+            Collection::Unsupported(message) => {
+                run.unchecked.push(Unchecked {
+                    kind: FailureKind::Unsupported,
+                    message,
+                    span: None,
+                });
+                return;
+            }
+            Collection::Receiving(spans) => spans,
+        };
+        let receiver = &spans.receiver;
+        receiver.settle(SETTLE_IDLE, SETTLE_CAP);
+        run.notes.extend(receiver.warnings());
+        let collected = receiver.spans();
+        let expect = &file.expect;
+        if collected.is_empty() {
+            run.problems.push(Failure::new(
+                FailureKind::SpanExpectation,
+                format!(
+                    "no spans were collected: the receiver listened on {} and the steps were given OTEL_EXPORTER_OTLP_ENDPOINT={}, OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf, OTEL_TRACES_EXPORTER=otlp (a program exports spans when its OpenTelemetry SDK uses the OTLP/HTTP exporter)",
+                    receiver.address(),
+                    receiver.endpoint()
+                ),
+            ));
+        }
+        let mut misses: Vec<_> = (expect.spans.iter())
+            .filter_map(|e| judge_span(e, &collected))
+            .collect();
+        if let Some(counts) = &expect.counts {
+            misses.extend(judge_counts(counts, &collected));
+        }
+        if let Some(status) = &expect.status {
+            misses.extend(judge_status(status, &collected));
+        }
+        run.span_misses.extend(misses);
+        let unjudged = [
+            (
+                "[expect.graph]",
+                expect.graph.as_ref().map(|g| g.span.clone()),
+            ),
+            (
+                "[[expect.window]]",
+                expect.windows.first().map(|w| w.span.clone()),
+            ),
+            (
+                "[expect.order]",
+                expect.order.as_ref().map(|o| o.span.clone()),
+            ),
+            (
+                "[expect.hermeticity]",
+                expect.hermeticity.as_ref().map(|h| h.span.clone()),
+            ),
+        ];
+        for (table, span) in unjudged {
+            if let Some(span) = span {
+                run.unchecked.push(Unchecked {
+                    kind: FailureKind::Unsupported,
+                    message: format!(
+                        "`{table}` is not supported yet: the scenario fails rather than pass unchecked"
+                    ),
+                    span: Some(span),
+                });
+            }
+        }
+    }
+}
+
+/// `bytes` random bytes as lowercase hex (ids of the W3C trace context).
+fn random_hex(bytes: usize) -> String {
+    let mut out = String::with_capacity(bytes * 2);
+    for _ in 0..bytes {
+        out.push_str(&format!("{:02x}", fastrand::u8(..)));
+    }
+    // An all-zero id is invalid; vanishingly rare, but never sent.
+    if out.chars().all(|c| c == '0') {
+        out.replace_range(..1, "1");
+    }
+    out
+}

@@ -1,0 +1,331 @@
+//! Span expectations judged against collected spans: `[[expect.span]]`,
+//! `[expect.counts]` and `[expect.status]`. Every expectation that does not
+//! hold is reported, each with what it wanted and what was found.
+//!
+//! Semantics (docs/format.md says the same):
+//! - a `[[expect.span]]` holds when one span meets all its constraints
+//!   together; when none does, the report shows the nearest span of that
+//!   name with each constraint marked as met or not;
+//! - a span without both timestamps fails `duration_ms`;
+//! - `events_total` counts events, `errors_total` spans with status ERROR;
+//! - a `by_name` entry that matches no span fails (unless it asks for
+//!   exactly `eq = 0`).
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use crate::scenario::{
+    CountBound, CountsExpectation, SpanExpectation, SpanKind, SpanStatus, StatusExpectation,
+};
+use crate::spans::{Kind, Span, Status};
+
+/// One expectation that does not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SpanMiss {
+    /// Where the expectation is written (in the rendered file).
+    pub(crate) at: Range<usize>,
+    pub(crate) message: String,
+    pub(crate) expected: Option<String>,
+    pub(crate) actual: Option<String>,
+}
+
+/// One constraint of a `[[expect.span]]` on one candidate span.
+struct Check {
+    what: String,
+    met: bool,
+}
+
+pub(crate) fn judge_span(expectation: &SpanExpectation, spans: &[Span]) -> Option<SpanMiss> {
+    let by_id: HashMap<&str, &Span> = spans.iter().map(|s| (s.span_id.as_str(), s)).collect();
+    let name = &expectation.name.value;
+    let candidates: Vec<(&Span, Vec<Check>)> = spans
+        .iter()
+        .filter(|s| s.name == *name)
+        .map(|s| (s, checks(expectation, s, &by_id)))
+        .collect();
+    if candidates.iter().any(|(_, c)| c.iter().all(|c| c.met)) {
+        return None;
+    }
+    let wanted = format!("a span `{name}`{}", constraints_text(expectation));
+    let Some((nearest, checks)) = candidates
+        .into_iter()
+        .max_by_key(|(_, checks)| checks.iter().filter(|c| c.met).count())
+    else {
+        let mut seen: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        let found = if seen.is_empty() {
+            "no spans at all".to_string()
+        } else {
+            format!("spans named {}", quoted(&seen))
+        };
+        return Some(SpanMiss {
+            at: expectation.span.clone(),
+            message: format!("`[[expect.span]]` `{name}`: no span has that name ({found})"),
+            expected: Some(wanted),
+            actual: Some(found),
+        });
+    };
+    let marks: Vec<String> = checks
+        .iter()
+        .map(|c| format!("{} {}", if c.met { "met:" } else { "NOT met:" }, c.what))
+        .collect();
+    let id = &nearest.span_id;
+    Some(SpanMiss {
+        at: expectation.span.clone(),
+        message: format!(
+            "`[[expect.span]]` `{name}`: no span meets every constraint; the nearest (span {id}): {}",
+            marks.join("; ")
+        ),
+        expected: Some(wanted),
+        actual: Some(describe(nearest, &by_id)),
+    })
+}
+
+fn checks(expectation: &SpanExpectation, span: &Span, by_id: &HashMap<&str, &Span>) -> Vec<Check> {
+    let mut checks = Vec::new();
+    if let Some(parent) = &expectation.parent {
+        let actual = parent_name(span, by_id);
+        checks.push(Check {
+            what: format!(
+                "parent `{parent}` (is {})",
+                actual.map_or("none".into(), |p| format!("`{p}`"))
+            ),
+            met: actual == Some(parent.as_str()),
+        });
+    }
+    if let Some(kind) = expectation.kind {
+        checks.push(Check {
+            what: format!("kind {} (is {:?})", kind.as_str(), span.kind),
+            met: span.kind == model_kind(kind),
+        });
+    }
+    for (key, value) in &expectation.attrs_all {
+        let actual = span.attributes.get(key);
+        checks.push(Check {
+            what: format!(
+                "attribute {key} = {value:?} (is {})",
+                actual.map_or("absent".into(), |a| format!("{a:?}"))
+            ),
+            met: actual == Some(value),
+        });
+    }
+    if !expectation.attrs_any.is_empty() {
+        let met = (expectation.attrs_any.iter()).any(|(k, v)| span.attributes.get(k) == Some(v));
+        let pairs: Vec<String> = (expectation.attrs_any.iter())
+            .map(|(k, v)| format!("{k} = {v:?}"))
+            .collect();
+        checks.push(Check {
+            what: format!("one of the attributes {}", pairs.join(", ")),
+            met,
+        });
+    }
+    let has_event = |name: &str| span.events.iter().any(|e| e.name == name);
+    for event in &expectation.events_all {
+        checks.push(Check {
+            what: format!("event `{event}`"),
+            met: has_event(event),
+        });
+    }
+    if !expectation.events_any.is_empty() {
+        checks.push(Check {
+            what: format!("one of the events {}", quoted(&expectation.events_any)),
+            met: expectation.events_any.iter().any(|e| has_event(e)),
+        });
+    }
+    if expectation.duration_ms_min.is_some() || expectation.duration_ms_max.is_some() {
+        let millis = span.duration_nanos().map(|n| n as f64 / 1e6);
+        let within = millis.is_some_and(|ms| {
+            expectation
+                .duration_ms_min
+                .is_none_or(|min| ms >= min as f64)
+                && expectation
+                    .duration_ms_max
+                    .is_none_or(|max| ms <= max as f64)
+        });
+        checks.push(Check {
+            what: format!(
+                "duration_ms in {} (is {})",
+                range_text(expectation.duration_ms_min, expectation.duration_ms_max),
+                millis.map_or("unknown: a timestamp is missing".into(), |ms| format!(
+                    "{ms:.3}"
+                ))
+            ),
+            met: within,
+        });
+    }
+    checks
+}
+
+pub(crate) fn judge_counts(counts: &CountsExpectation, spans: &[Span]) -> Vec<SpanMiss> {
+    let mut misses = Vec::new();
+    let mut check = |what: String, bound: &CountBound, actual: u64| {
+        if !holds(bound, actual) {
+            misses.push(SpanMiss {
+                at: counts.span.clone(),
+                message: format!("`[expect.counts]` {what}: expected {bound}, was {actual}"),
+                expected: Some(bound.to_string()),
+                actual: Some(actual.to_string()),
+            });
+        }
+    };
+    if let Some(bound) = &counts.spans_total {
+        check("spans_total".into(), bound, spans.len() as u64);
+    }
+    if let Some(bound) = &counts.events_total {
+        let events: usize = spans.iter().map(|s| s.events.len()).sum();
+        check("events_total".into(), bound, events as u64);
+    }
+    if let Some(bound) = &counts.errors_total {
+        let errors = spans.iter().filter(|s| s.status == Status::Error).count();
+        check("errors_total".into(), bound, errors as u64);
+    }
+    let mut absent = Vec::new();
+    for (name, bound) in &counts.by_name {
+        let found = spans.iter().filter(|s| s.name == *name).count() as u64;
+        if found == 0 && bound.eq != Some(0) {
+            absent.push(SpanMiss {
+                at: counts.span.clone(),
+                message: format!("`[expect.counts]` by_name `{name}`: no span has that name"),
+                expected: Some(bound.to_string()),
+                actual: Some("0".into()),
+            });
+        } else {
+            check(format!("by_name `{name}`"), bound, found);
+        }
+    }
+    misses.extend(absent);
+    misses
+}
+
+pub(crate) fn judge_status(status: &StatusExpectation, spans: &[Span]) -> Vec<SpanMiss> {
+    let mut misses = Vec::new();
+    let mut check = |what: String, wanted: SpanStatus, of: Vec<&Span>| {
+        let wrong: Vec<&&Span> = of
+            .iter()
+            .filter(|s| s.status != model_status(wanted))
+            .collect();
+        if of.is_empty() || !wrong.is_empty() {
+            let actual = if of.is_empty() {
+                "no such span".to_string()
+            } else {
+                let listed: Vec<String> = (wrong.iter())
+                    .map(|s| format!("`{}` {:?}", s.name, s.status))
+                    .collect();
+                listed.join(", ")
+            };
+            misses.push(SpanMiss {
+                at: status.span.clone(),
+                message: format!(
+                    "`[expect.status]` {what}: expected {}, found {actual}",
+                    wanted.as_str()
+                ),
+                expected: Some(wanted.as_str().into()),
+                actual: Some(actual),
+            });
+        }
+    };
+    if let Some(all) = status.all {
+        check("all".into(), all, spans.iter().collect());
+    }
+    for (name, wanted) in &status.by_name {
+        let of = spans.iter().filter(|s| s.name == *name).collect();
+        check(format!("by_name `{name}`"), *wanted, of);
+    }
+    misses
+}
+
+fn holds(bound: &CountBound, actual: u64) -> bool {
+    bound.eq.is_none_or(|n| actual == n)
+        && bound.gte.is_none_or(|n| actual >= n)
+        && bound.lte.is_none_or(|n| actual <= n)
+}
+
+fn parent_name<'s>(span: &Span, by_id: &HashMap<&str, &'s Span>) -> Option<&'s str> {
+    let parent = span.parent_span_id.as_deref()?;
+    by_id.get(parent).map(|p| p.name.as_str())
+}
+
+fn model_kind(kind: SpanKind) -> Kind {
+    match kind {
+        SpanKind::Internal => Kind::Internal,
+        SpanKind::Server => Kind::Server,
+        SpanKind::Client => Kind::Client,
+        SpanKind::Producer => Kind::Producer,
+        SpanKind::Consumer => Kind::Consumer,
+    }
+}
+
+fn model_status(status: SpanStatus) -> Status {
+    match status {
+        SpanStatus::Ok => Status::Ok,
+        SpanStatus::Error => Status::Error,
+        SpanStatus::Unset => Status::Unset,
+    }
+}
+
+fn quoted<S: AsRef<str>>(names: &[S]) -> String {
+    let names: Vec<String> = names.iter().map(|n| format!("`{}`", n.as_ref())).collect();
+    names.join(", ")
+}
+
+fn range_text(min: Option<u64>, max: Option<u64>) -> String {
+    format!(
+        "[{}, {}]",
+        min.map_or("-".into(), |m| m.to_string()),
+        max.map_or("-".into(), |m| m.to_string())
+    )
+}
+
+fn constraints_text(expectation: &SpanExpectation) -> String {
+    let mut parts = Vec::new();
+    if let Some(parent) = &expectation.parent {
+        parts.push(format!("parent `{parent}`"));
+    }
+    if let Some(kind) = expectation.kind {
+        parts.push(format!("kind {}", kind.as_str()));
+    }
+    for (k, v) in &expectation.attrs_all {
+        parts.push(format!("{k} = {v:?}"));
+    }
+    if !expectation.attrs_any.is_empty() {
+        parts.push("one of attrs.any".into());
+    }
+    for e in &expectation.events_all {
+        parts.push(format!("event `{e}`"));
+    }
+    if !expectation.events_any.is_empty() {
+        parts.push("one of events.any".into());
+    }
+    if expectation.duration_ms_min.is_some() || expectation.duration_ms_max.is_some() {
+        parts.push(format!(
+            "duration_ms in {}",
+            range_text(expectation.duration_ms_min, expectation.duration_ms_max)
+        ));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" with {}", parts.join(", "))
+    }
+}
+
+/// A span as a report shows it.
+fn describe(span: &Span, by_id: &HashMap<&str, &Span>) -> String {
+    let attributes: Vec<String> = (span.attributes.iter())
+        .map(|(k, v)| format!("{k}={v:?}"))
+        .collect();
+    let events: Vec<&str> = span.events.iter().map(|e| e.name.as_str()).collect();
+    format!(
+        "`{}` kind {:?}, parent {}, status {:?}, attributes {{{}}}, events [{}]",
+        span.name,
+        span.kind,
+        parent_name(span, by_id).map_or("none".into(), |p| format!("`{p}`")),
+        span.status,
+        attributes.join(", "),
+        events.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests;
