@@ -14,5 +14,6 @@ mod verdict;
 pub use record::{ScenarioRun, StepRun};
 pub use scenario::{run_scenario, run_scenario_in};
 pub use settings::RunSettings;
+pub use spans::judge_spans;
 
 pub(crate) use planned::{display_path, needs_engine, run_planned};

@@ -9,10 +9,11 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use crate::expect::{judge_counts, judge_span, judge_status};
+use crate::expect::judge_all;
 use crate::outcome::{Failure, FailureKind};
 use crate::receiver::Receiver;
-use crate::scenario::{Scenario, ScenarioFile, Step};
+use crate::scenario::{Expectations, Scenario, ScenarioFile, Step};
+use crate::spans::Span;
 
 use super::record::{ScenarioRun, Unchecked};
 
@@ -119,16 +120,7 @@ impl Collection {
                 ),
             ));
         }
-        let mut misses: Vec<_> = (expect.spans.iter())
-            .filter_map(|e| judge_span(e, &collected))
-            .collect();
-        if let Some(counts) = &expect.counts {
-            misses.extend(judge_counts(counts, &collected));
-        }
-        if let Some(status) = &expect.status {
-            misses.extend(judge_status(status, &collected));
-        }
-        run.span_misses.extend(misses);
+        run.span_misses.extend(judge_all(expect, &collected));
         let unjudged = [
             (
                 "[expect.graph]",
@@ -172,4 +164,20 @@ fn random_hex(bytes: usize) -> String {
         out.replace_range(..1, "1");
     }
     out
+}
+
+/// Judges `spans` against the tables this version judges (`[[expect.span]]`,
+/// `[expect.counts]`, `[expect.status]`), as a scenario run does: every
+/// expectation that does not hold, as a failure (without its place in a
+/// file: a driver with the file locates the expectation itself).
+pub fn judge_spans(expect: &Expectations, spans: &[Span]) -> Vec<Failure> {
+    judge_all(expect, spans)
+        .into_iter()
+        .map(|miss| {
+            let mut failure = Failure::new(FailureKind::SpanExpectation, miss.message);
+            failure.expected = miss.expected;
+            failure.actual = miss.actual;
+            failure
+        })
+        .collect()
 }

@@ -3,5 +3,5 @@
 mod spans;
 mod step;
 
-pub(crate) use spans::{SpanMiss, judge_counts, judge_span, judge_status};
+pub(crate) use spans::{SpanMiss, judge_all};
 pub use step::{Mismatch, judge_step};

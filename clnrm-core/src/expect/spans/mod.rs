@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::scenario::{
-    CountBound, CountsExpectation, SpanExpectation, SpanKind, SpanStatus, StatusExpectation,
+    CountBound, CountsExpectation, Expectations, SpanExpectation, SpanKind, SpanStatus,
+    StatusExpectation,
 };
 use crate::spans::{Kind, Span, Status};
 
@@ -35,17 +36,64 @@ struct Check {
     met: bool,
 }
 
-pub(crate) fn judge_span(expectation: &SpanExpectation, spans: &[Span]) -> Option<SpanMiss> {
-    let by_id: HashMap<&str, &Span> = spans.iter().map(|s| (s.span_id.as_str(), s)).collect();
-    let name = &expectation.name.value;
-    let candidates: Vec<(&Span, Vec<Check>)> = spans
-        .iter()
-        .filter(|s| s.name == *name)
-        .map(|s| (s, checks(expectation, s, &by_id)))
+/// Every table this version judges, against `spans`: the misses, in file
+/// order of the tables (spans, counts, status).
+pub(crate) fn judge_all(expect: &Expectations, spans: &[Span]) -> Vec<SpanMiss> {
+    let index = Index::new(spans);
+    let mut misses: Vec<SpanMiss> = (expect.spans.iter())
+        .filter_map(|e| judge_one(e, &index))
         .collect();
-    if candidates.iter().any(|(_, c)| c.iter().all(|c| c.met)) {
+    if let Some(counts) = &expect.counts {
+        misses.extend(judge_counts(counts, spans));
+    }
+    if let Some(status) = &expect.status {
+        misses.extend(judge_status(status, spans));
+    }
+    misses
+}
+
+/// The spans by id and by name, built once for every expectation.
+struct Index<'s> {
+    all: &'s [Span],
+    by_id: HashMap<&'s str, &'s Span>,
+    by_name: HashMap<&'s str, Vec<&'s Span>>,
+}
+
+impl<'s> Index<'s> {
+    fn new(all: &'s [Span]) -> Self {
+        let mut by_name: HashMap<&str, Vec<&Span>> = HashMap::new();
+        for span in all {
+            by_name.entry(span.name.as_str()).or_default().push(span);
+        }
+        Self {
+            all,
+            by_id: all.iter().map(|s| (s.span_id.as_str(), s)).collect(),
+            by_name,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn judge_span(expectation: &SpanExpectation, spans: &[Span]) -> Option<SpanMiss> {
+    judge_one(expectation, &Index::new(spans))
+}
+
+fn judge_one(expectation: &SpanExpectation, index: &Index<'_>) -> Option<SpanMiss> {
+    let (spans, by_id) = (index.all, &index.by_id);
+    let name = &expectation.name.value;
+    let named = index
+        .by_name
+        .get(name.as_str())
+        .map_or(&[][..], Vec::as_slice);
+    // First without words: most expectations hold, and saying why costs.
+    let meets = |s: &&Span| checks(expectation, s, by_id, false).iter().all(|c| c.met);
+    if named.iter().any(meets) {
         return None;
     }
+    let candidates: Vec<(&Span, Vec<Check>)> = named
+        .iter()
+        .map(|s| (*s, checks(expectation, s, by_id, true)))
+        .collect();
     let wanted = format!("a span `{name}`{}", constraints_text(expectation));
     let Some((nearest, checks)) = candidates
         .into_iter()
@@ -78,58 +126,72 @@ pub(crate) fn judge_span(expectation: &SpanExpectation, spans: &[Span]) -> Optio
             marks.join("; ")
         ),
         expected: Some(wanted),
-        actual: Some(describe(nearest, &by_id)),
+        actual: Some(describe(nearest, by_id)),
     })
 }
 
-fn checks(expectation: &SpanExpectation, span: &Span, by_id: &HashMap<&str, &Span>) -> Vec<Check> {
+/// The constraints of `expectation` on `span`, met or not; with `describe`,
+/// each says what it wanted and what it found.
+fn checks(
+    expectation: &SpanExpectation,
+    span: &Span,
+    by_id: &HashMap<&str, &Span>,
+    describe: bool,
+) -> Vec<Check> {
+    let words = |text: &dyn Fn() -> String| if describe { text() } else { String::new() };
     let mut checks = Vec::new();
     if let Some(parent) = &expectation.parent {
         let actual = parent_name(span, by_id);
         checks.push(Check {
-            what: format!(
-                "parent `{parent}` (is {})",
-                actual.map_or("none".into(), |p| format!("`{p}`"))
-            ),
+            what: words(&|| {
+                format!(
+                    "parent `{parent}` (is {})",
+                    actual.map_or("none".into(), |p| format!("`{p}`"))
+                )
+            }),
             met: actual == Some(parent.as_str()),
         });
     }
     if let Some(kind) = expectation.kind {
         checks.push(Check {
-            what: format!("kind {} (is {:?})", kind.as_str(), span.kind),
+            what: words(&|| format!("kind {} (is {:?})", kind.as_str(), span.kind)),
             met: span.kind == model_kind(kind),
         });
     }
     for (key, value) in &expectation.attrs_all {
         let actual = span.attributes.get(key);
         checks.push(Check {
-            what: format!(
-                "attribute {key} = {value:?} (is {})",
-                actual.map_or("absent".into(), |a| format!("{a:?}"))
-            ),
+            what: words(&|| {
+                format!(
+                    "attribute {key} = {value:?} (is {})",
+                    actual.map_or("absent".into(), |a| format!("{a:?}"))
+                )
+            }),
             met: actual == Some(value),
         });
     }
     if !expectation.attrs_any.is_empty() {
         let met = (expectation.attrs_any.iter()).any(|(k, v)| span.attributes.get(k) == Some(v));
-        let pairs: Vec<String> = (expectation.attrs_any.iter())
-            .map(|(k, v)| format!("{k} = {v:?}"))
-            .collect();
+        let pairs = || -> Vec<String> {
+            (expectation.attrs_any.iter())
+                .map(|(k, v)| format!("{k} = {v:?}"))
+                .collect()
+        };
         checks.push(Check {
-            what: format!("one of the attributes {}", pairs.join(", ")),
+            what: words(&|| format!("one of the attributes {}", pairs().join(", "))),
             met,
         });
     }
     let has_event = |name: &str| span.events.iter().any(|e| e.name == name);
     for event in &expectation.events_all {
         checks.push(Check {
-            what: format!("event `{event}`"),
+            what: words(&|| format!("event `{event}`")),
             met: has_event(event),
         });
     }
     if !expectation.events_any.is_empty() {
         checks.push(Check {
-            what: format!("one of the events {}", quoted(&expectation.events_any)),
+            what: words(&|| format!("one of the events {}", quoted(&expectation.events_any))),
             met: expectation.events_any.iter().any(|e| has_event(e)),
         });
     }
@@ -144,20 +206,22 @@ fn checks(expectation: &SpanExpectation, span: &Span, by_id: &HashMap<&str, &Spa
                     .is_none_or(|max| ms <= max as f64)
         });
         checks.push(Check {
-            what: format!(
-                "duration_ms in {} (is {})",
-                range_text(expectation.duration_ms_min, expectation.duration_ms_max),
-                millis.map_or("unknown: a timestamp is missing".into(), |ms| format!(
-                    "{ms:.3}"
-                ))
-            ),
+            what: words(&|| {
+                format!(
+                    "duration_ms in {} (is {})",
+                    range_text(expectation.duration_ms_min, expectation.duration_ms_max),
+                    millis.map_or("unknown: a timestamp is missing".into(), |ms| format!(
+                        "{ms:.3}"
+                    ))
+                )
+            }),
             met: within,
         });
     }
     checks
 }
 
-pub(crate) fn judge_counts(counts: &CountsExpectation, spans: &[Span]) -> Vec<SpanMiss> {
+fn judge_counts(counts: &CountsExpectation, spans: &[Span]) -> Vec<SpanMiss> {
     let mut misses = Vec::new();
     let mut check = |what: String, bound: &CountBound, actual: u64| {
         if !holds(bound, actual) {
@@ -198,7 +262,7 @@ pub(crate) fn judge_counts(counts: &CountsExpectation, spans: &[Span]) -> Vec<Sp
     misses
 }
 
-pub(crate) fn judge_status(status: &StatusExpectation, spans: &[Span]) -> Vec<SpanMiss> {
+fn judge_status(status: &StatusExpectation, spans: &[Span]) -> Vec<SpanMiss> {
     let mut misses = Vec::new();
     let mut check = |what: String, wanted: SpanStatus, of: Vec<&Span>| {
         let wrong: Vec<&&Span> = of
