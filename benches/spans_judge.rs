@@ -152,7 +152,7 @@ fn main() -> ExitCode {
         }
     };
     let expect = expectations();
-    let failures = judge_spans(&expect, &spans);
+    let failures = judge_spans(&expect, &spans, &[]);
     if !failures.is_empty() {
         eprintln!("spans_judge: FAILED: expectations that must hold do not:");
         for failure in failures.iter().take(5) {
@@ -168,7 +168,7 @@ fn main() -> ExitCode {
         );
     }));
     let judge = Summary::of(&clnrm_benches::sample(runs, || {
-        black_box(judge_spans(black_box(&expect), black_box(&spans)));
+        black_box(judge_spans(black_box(&expect), black_box(&spans), &[]));
     }));
     println!(
         "spans_judge: {SPANS} spans ({} bytes of OTLP protobuf), {} expectations, {runs} runs",

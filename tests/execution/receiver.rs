@@ -190,17 +190,34 @@ fn no_spans_at_all_says_where_the_receiver_listened() {
 }
 
 #[test]
-fn the_tables_not_judged_yet_still_fail_the_scenario() {
-    let outcome = run_with_spans(
-        &producer_step(),
-        "[expect.graph]\nmust_include = [[\"checkout\", \"db.query\"]]\n",
+fn the_tables_about_the_whole_trace_are_judged_too() {
+    let holds = r#"[expect.graph]
+must_include = [["checkout", "db.query"]]
+acyclic = true
+
+[[expect.window]]
+outer = "checkout"
+contains = ["db.query"]
+
+[expect.hermeticity]
+no_external_services = true
+resource_attrs.must_match = { "service.name" = "shop", "deployment.environment" = "test" }
+span_attrs.forbid_keys = ["password"]
+"#;
+    assert_eq!(
+        run_with_spans(&producer_step(), holds),
+        clnrm_core::outcome::Outcome::Passed
     );
+    // `checkout` starts first and ends last: `db.query` cannot precede it.
+    let fails = "[expect.order]\nmust_precede = [[\"db.query\", \"checkout\"]]\n";
+    let outcome = run_with_spans(&producer_step(), fails);
     let failures = outcome.failures();
     assert_eq!(failures.len(), 1, "{failures:#?}");
-    assert_eq!(failures[0].kind, FailureKind::Unsupported);
+    assert_eq!(failures[0].kind, FailureKind::SpanExpectation);
     assert!(
         failures[0]
             .message
-            .contains("`[expect.graph]` is not supported yet")
+            .contains("1 of 1 `checkout` start before any `db.query` ends"),
+        "{failures:#?}"
     );
 }

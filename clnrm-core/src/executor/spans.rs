@@ -2,9 +2,8 @@
 //! variables each step gets, and, after the steps, the judging of the
 //! `[expect.*]` tables against what arrived.
 //!
-//! Judged today: `[[expect.span]]`, `[expect.counts]`, `[expect.status]`,
-//! for steps on the host. The other tables, and steps in containers, still
-//! fail as not supported yet: nothing passes unchecked.
+//! Judged today: every table, for steps on the host. Steps in containers
+//! still fail as not supported yet: nothing passes unchecked.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -90,8 +89,7 @@ impl Collection {
         env
     }
 
-    /// After the steps: settles, then judges every table it can, and says
-    /// which it cannot.
+    /// After the steps: settles, then judges every table.
     pub(super) fn judge(self, file: &ScenarioFile, run: &mut ScenarioRun) {
         let spans = match self {
             Collection::NotNeeded => return,
@@ -120,36 +118,13 @@ impl Collection {
                 ),
             ));
         }
-        run.span_misses.extend(judge_all(expect, &collected));
-        let unjudged = [
-            (
-                "[expect.graph]",
-                expect.graph.as_ref().map(|g| g.span.clone()),
-            ),
-            (
-                "[[expect.window]]",
-                expect.windows.first().map(|w| w.span.clone()),
-            ),
-            (
-                "[expect.order]",
-                expect.order.as_ref().map(|o| o.span.clone()),
-            ),
-            (
-                "[expect.hermeticity]",
-                expect.hermeticity.as_ref().map(|h| h.span.clone()),
-            ),
-        ];
-        for (table, span) in unjudged {
-            if let Some(span) = span {
-                run.unchecked.push(Unchecked {
-                    kind: FailureKind::Unsupported,
-                    message: format!(
-                        "`{table}` is not supported yet: the scenario fails rather than pass unchecked"
-                    ),
-                    span: Some(span),
-                });
-            }
-        }
+        // Peers a span may name: the file's services, and the receiver.
+        let allowed: Vec<String> = (file.services.iter())
+            .map(|s| s.id.value.clone())
+            .chain(std::iter::once(receiver.address().ip().to_string()))
+            .collect();
+        run.span_misses
+            .extend(judge_all(expect, &collected, &allowed));
     }
 }
 
@@ -166,12 +141,16 @@ fn random_hex(bytes: usize) -> String {
     out
 }
 
-/// Judges `spans` against the tables this version judges (`[[expect.span]]`,
-/// `[expect.counts]`, `[expect.status]`), as a scenario run does: every
-/// expectation that does not hold, as a failure (without its place in a
-/// file: a driver with the file locates the expectation itself).
-pub fn judge_spans(expect: &Expectations, spans: &[Span]) -> Vec<Failure> {
-    judge_all(expect, spans)
+/// Judges `spans` against every `[expect.*]` table, as a scenario run does:
+/// every expectation that does not hold, as a failure (without its place in
+/// a file: a driver with the file locates the expectation itself).
+/// `allowed_hosts`: the peers `no_external_services` accepts besides loopback.
+pub fn judge_spans(
+    expect: &Expectations,
+    spans: &[Span],
+    allowed_hosts: &[String],
+) -> Vec<Failure> {
+    judge_all(expect, spans, allowed_hosts)
         .into_iter()
         .map(|miss| {
             let mut failure = Failure::new(FailureKind::SpanExpectation, miss.message);

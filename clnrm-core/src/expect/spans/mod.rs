@@ -1,5 +1,5 @@
-//! Span expectations judged against collected spans: `[[expect.span]]`,
-//! `[expect.counts]` and `[expect.status]`. Every expectation that does not
+//! Span expectations judged against collected spans: every `[expect.*]`
+//! table (the ones about the spans as a whole are in `tables`). Every expectation that does not
 //! hold is reported, each with what it wanted and what was found.
 //!
 //! Semantics (docs/format.md says the same):
@@ -36,18 +36,39 @@ struct Check {
     met: bool,
 }
 
-/// Every table this version judges, against `spans`: the misses, in file
-/// order of the tables (spans, counts, status).
-pub(crate) fn judge_all(expect: &Expectations, spans: &[Span]) -> Vec<SpanMiss> {
+/// Every table against `spans`: the misses, table by table (spans, graph,
+/// counts, windows, order, status, hermeticity). `allowed_hosts`: the peers
+/// `no_external_services` accepts besides loopback.
+pub(crate) fn judge_all(
+    expect: &Expectations,
+    spans: &[Span],
+    allowed_hosts: &[String],
+) -> Vec<SpanMiss> {
     let index = Index::new(spans);
     let mut misses: Vec<SpanMiss> = (expect.spans.iter())
         .filter_map(|e| judge_one(e, &index))
         .collect();
+    if let Some(graph) = &expect.graph {
+        misses.extend(tables::judge_graph(graph, &index));
+    }
     if let Some(counts) = &expect.counts {
         misses.extend(judge_counts(counts, spans));
     }
+    for window in &expect.windows {
+        misses.extend(tables::judge_window(window, &index));
+    }
+    if let Some(order) = &expect.order {
+        misses.extend(tables::judge_order(order, &index));
+    }
     if let Some(status) = &expect.status {
         misses.extend(judge_status(status, spans));
+    }
+    if let Some(hermeticity) = &expect.hermeticity {
+        misses.extend(tables::judge_hermeticity(
+            hermeticity,
+            &index,
+            allowed_hosts,
+        ));
     }
     misses
 }
@@ -391,5 +412,8 @@ fn describe(span: &Span, by_id: &HashMap<&str, &Span>) -> String {
     )
 }
 
+mod tables;
+#[cfg(test)]
+mod tables_tests;
 #[cfg(test)]
 mod tests;
