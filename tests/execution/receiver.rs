@@ -70,6 +70,15 @@ fn spans_from_the_python_sdk_arrive_whole() {
 /// Runs a scenario whose one step is the Python producer (or `step`), with
 /// `expectations` after it; the outcome.
 fn run_with_spans(step: &str, expectations: &str) -> clnrm_core::outcome::Outcome {
+    run_with_spans_in("", step, expectations)
+}
+
+/// [`run_with_spans`] with more keys in the `[[scenario]]` table.
+fn run_with_spans_in(
+    scenario_keys: &str,
+    step: &str,
+    expectations: &str,
+) -> clnrm_core::outcome::Outcome {
     use clnrm_core::config::Config;
     use clnrm_core::runner::{Event, RunOptions, run_suite};
     use clnrm_core::suite::SuiteBuilder;
@@ -77,7 +86,7 @@ fn run_with_spans(step: &str, expectations: &str) -> clnrm_core::outcome::Outcom
     std::fs::write(
         dir.path().join("s.clnrm.toml"),
         format!(
-            "[meta]\nname = \"s\"\nbackend = \"local\"\n\n[otel]\nresources = {{ \"deployment.environment\" = \"test\" }}\n\n[[scenario]]\nname = \"s\"\n\n[[scenario.steps]]\nname = \"produce\"\n{step}\n\n{expectations}\n"
+            "[meta]\nname = \"s\"\nbackend = \"local\"\n\n[otel]\nresources = {{ \"deployment.environment\" = \"test\" }}\n\n[[scenario]]\nname = \"s\"\n{scenario_keys}\n[[scenario.steps]]\nname = \"produce\"\n{step}\n\n{expectations}\n"
         ),
     )
     .expect("write");
@@ -219,5 +228,44 @@ span_attrs.forbid_keys = ["password"]
             .message
             .contains("1 of 1 `checkout` start before any `db.query` ends"),
         "{failures:#?}"
+    );
+}
+
+#[test]
+fn spans_printed_on_stdout_are_judged_with_artifacts_collect() {
+    let step = r#"command = ["sh", "-c", "echo 'not a span'; echo '{\"name\":\"printed\",\"trace_id\":\"ab\",\"span_id\":\"01\",\"kind\":\"server\"}'; echo '{broken'"]"#;
+    let expectation = "[[expect.span]]\nname = \"printed\"\nkind = \"server\"\n";
+    let collect = r#"artifacts.collect = ["spans:default"]"#;
+    assert!(run_with_spans_in(collect, step, expectation).is_success());
+    // Without `artifacts.collect` the printed span is not taken.
+    let outcome = run_with_spans(step, expectation);
+    assert!(
+        outcome.failures()[0]
+            .message
+            .starts_with("no spans were collected"),
+        "{outcome:#?}"
+    );
+    // The broken line is counted, in the report's notes.
+    let outcome = run_with_spans_in(collect, step, "[expect.counts]\nspans_total = { eq = 2 }\n");
+    let clnrm_core::outcome::Outcome::Failed(failures) = &outcome else {
+        panic!("{outcome:#?}");
+    };
+    assert!(
+        failures
+            .notes
+            .iter()
+            .any(|n| n.starts_with("1 line(s) of the steps' stdout")),
+        "{failures:#?}"
+    );
+    // Span files are not read yet: never a silent pass.
+    let outcome = run_with_spans_in(
+        r#"artifacts.collect = ["spans:file:out.jsonl"]"#,
+        step,
+        expectation,
+    );
+    assert_eq!(
+        outcome.failures()[0].kind,
+        FailureKind::Unsupported,
+        "{outcome:#?}"
     );
 }

@@ -148,7 +148,7 @@ pub(crate) fn run_scenario_observed(
         }
     }
     check_claims(file, matches!(place, Place::Host(..)), &mut run);
-    spans.judge(file, &mut run);
+    spans.judge(file, scenario, &mut run);
     run.secrets = secret_values(file, scenario);
     if run.failed()
         && let Some(world) = place.world()
