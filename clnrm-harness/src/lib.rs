@@ -55,7 +55,9 @@ const SETUP_ERROR: u8 = 2;
 
 /// [`run`] with explicit arguments and package folder.
 pub fn run_with(args: &libtest_mimic::Arguments, manifest_dir: &Path) -> ExitCode {
-    let collected = match collect_trials(args, manifest_dir) {
+    // Read once: what `cargo clnrm test` told this binary.
+    let switches = clnrm_core::config::Switches::from_env();
+    let collected = match collect_trials(args, manifest_dir, &switches) {
         Ok(collected) => collected,
         Err(message) => {
             // Setup problems: one clear message, and the setup-error code
@@ -67,7 +69,6 @@ pub fn run_with(args: &libtest_mimic::Arguments, manifest_dir: &Path) -> ExitCod
         }
     };
     let conclusion = libtest_mimic::run(&output::arguments_for_run(args), collected.trials);
-    let switches = clnrm_core::config::Switches::from_env();
     if let Some(path) = switches.junit.filter(|_| !args.list) {
         let finished = collected
             .finished

@@ -42,12 +42,17 @@ fn with_causes(error: &dyn std::error::Error) -> String {
     message
 }
 
-pub fn collect_trials(args: &Arguments, manifest_dir: &Path) -> Result<Collected, String> {
+/// The trials of the package at `manifest_dir`, under the switches the
+/// environment gave (`CLNRM_TAGS`, `CLNRM_RESULT_DIR`).
+pub fn collect_trials(
+    args: &Arguments,
+    manifest_dir: &Path,
+    switches: &Switches,
+) -> Result<Collected, String> {
     let config =
         Config::load(manifest_dir, &ConfigOverrides::default()).map_err(|e| with_causes(&e))?;
     // `CLNRM_TAGS`: `cargo clnrm test --tag`, the same set listed and run.
-    let switches = Switches::from_env();
-    let mut builder = SuiteBuilder::new(config).tags(switches.tags);
+    let mut builder = SuiteBuilder::new(config).tags(switches.tags.clone());
     if let Some(folder) = own_build_folder() {
         builder = builder.binaries_in(folder);
     }
@@ -71,7 +76,7 @@ pub fn collect_trials(args: &Arguments, manifest_dir: &Path) -> Result<Collected
         let _ = ctrlc::set_handler(move || cancel.cancel());
     }
     let finished = Arc::new(Mutex::new(Vec::new()));
-    let results = (switches.result_dir).map(|dir| Arc::new(ResultDir::new(dir)));
+    let results = (switches.result_dir.clone()).map(|dir| Arc::new(ResultDir::new(dir)));
     let output = FailureOutput::for_args(args);
     let trials = (suite.tests.iter())
         .map(|test| {

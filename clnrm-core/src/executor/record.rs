@@ -115,13 +115,10 @@ impl ScenarioRun {
             .flat_map(|step| step.failures(locate(step.span.clone())))
             .collect();
         list.extend(self.problems.iter().cloned());
-        list.extend(self.span_misses.iter().map(|miss| {
-            let mut failure = Failure::new(FailureKind::SpanExpectation, miss.message.clone())
-                .at(locate(miss.at.clone()));
-            failure.expected = miss.expected.clone();
-            failure.actual = miss.actual.clone();
-            failure
-        }));
+        list.extend(
+            (self.span_misses.iter())
+                .map(|miss| miss.clone().into_failure(locate(miss.at.clone()))),
+        );
         list.extend(
             self.unchecked.iter().map(|u| {
                 Failure::new(u.kind, u.message.clone()).at(u.span.clone().and_then(locate))

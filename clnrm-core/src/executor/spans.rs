@@ -187,11 +187,6 @@ pub fn judge_spans(
 ) -> Vec<Failure> {
     judge_all(expect, spans, allowed_hosts)
         .into_iter()
-        .map(|miss| {
-            let mut failure = Failure::new(FailureKind::SpanExpectation, miss.message);
-            failure.expected = miss.expected;
-            failure.actual = miss.actual;
-            failure
-        })
+        .map(|miss| miss.into_failure(None))
         .collect()
 }

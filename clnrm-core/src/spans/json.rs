@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::model::{Attributes, Event, Kind, Span, Status};
+use super::model::{Attributes, Event, Kind, Span, Status, kv_text, list_text};
 
 /// The spans of an OTLP JSON document; `None` when it is not one.
 pub fn from_otlp(document: &Value) -> Option<Vec<Span>> {
@@ -149,10 +149,7 @@ fn attributes_of(value: &Value) -> Attributes {
                 Some((key.to_string(), any_value(kv.get("value")?)))
             })
             .collect(),
-        Value::Object(map) => map
-            .iter()
-            .map(|(key, value)| (key.clone(), plain_value(value)))
-            .collect(),
+        Value::Object(map) => plain_map(map),
         _ => Attributes::new(),
     }
 }
@@ -184,8 +181,7 @@ fn any_value(value: &Value) -> String {
     }
     if let Some(v) = typed(&["arrayValue", "array_value"]) {
         let values = v.get("values").and_then(Value::as_array);
-        let items: Vec<String> = values.into_iter().flatten().map(any_value).collect();
-        return format!("[{}]", items.join(","));
+        return list_text(values.into_iter().flatten().map(any_value));
     }
     if let Some(v) = typed(&["kvlistValue", "kvlist_value"]) {
         let pairs = attributes_of(v.get("values").unwrap_or(&Value::Null));
@@ -195,11 +191,7 @@ fn any_value(value: &Value) -> String {
         return plain_value(v);
     }
     // Not an AnyValue: a plain object as a value.
-    let pairs: Attributes = object
-        .iter()
-        .map(|(k, v)| (k.clone(), plain_value(v)))
-        .collect();
-    kv_text(&pairs)
+    kv_text(&plain_map(object))
 }
 
 /// A plain JSON value as its canonical string.
@@ -214,10 +206,7 @@ fn plain_value(value: &Value) -> String {
             _ => n.to_string(),
         },
         Value::Null => String::new(),
-        Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(plain_value).collect();
-            format!("[{}]", items.join(","))
-        }
+        Value::Array(items) => list_text(items.iter().map(plain_value)),
         Value::Object(map) => kv_text(&plain_map(map)),
     }
 }
@@ -226,11 +215,6 @@ fn plain_map(map: &Map<String, Value>) -> Attributes {
     map.iter()
         .map(|(k, v)| (k.clone(), plain_value(v)))
         .collect()
-}
-
-fn kv_text(pairs: &Attributes) -> String {
-    let items: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    format!("{{{}}}", items.join(","))
 }
 
 /// `1.5` -> "1.5", `3.0` -> "3": a double that is a whole number compares

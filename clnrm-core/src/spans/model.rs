@@ -91,6 +91,18 @@ impl Status {
 /// `1.5`, `a`; arrays as `[a,b]`), the form expectations compare.
 pub type Attributes = BTreeMap<String, String>;
 
+/// A list value as its canonical string: `[a,2]`.
+pub(super) fn list_text(items: impl IntoIterator<Item = String>) -> String {
+    let items: Vec<String> = items.into_iter().collect();
+    format!("[{}]", items.join(","))
+}
+
+/// A key/value list as its canonical string: `{k=v,k2=v2}` (in key order).
+pub(super) fn kv_text(pairs: &Attributes) -> String {
+    let items: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{{{}}}", items.join(","))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Event {

@@ -10,7 +10,7 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1 as otlp;
 use prost::Message;
 
-use super::model::{Attributes, Event, Kind, Span, Status};
+use super::model::{Attributes, Event, Kind, Span, Status, kv_text, list_text};
 
 /// The spans of a protobuf export request, or why it is not one.
 pub fn from_protobuf(body: &[u8]) -> Result<Vec<Span>, prost::DecodeError> {
@@ -92,15 +92,8 @@ fn canonical(value: &AnyValue) -> String {
         Some(any_value::Value::BoolValue(b)) => b.to_string(),
         Some(any_value::Value::IntValue(i)) => i.to_string(),
         Some(any_value::Value::DoubleValue(f)) => format!("{f}"),
-        Some(any_value::Value::ArrayValue(array)) => {
-            let items: Vec<String> = array.values.iter().map(canonical).collect();
-            format!("[{}]", items.join(","))
-        }
-        Some(any_value::Value::KvlistValue(list)) => {
-            let pairs = attributes_of(&list.values);
-            let items: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            format!("{{{}}}", items.join(","))
-        }
+        Some(any_value::Value::ArrayValue(array)) => list_text(array.values.iter().map(canonical)),
+        Some(any_value::Value::KvlistValue(list)) => kv_text(&attributes_of(&list.values)),
         Some(any_value::Value::BytesValue(bytes)) => hex(bytes),
         // An index into a profile's string table: no trace carries one.
         Some(any_value::Value::StringValueStrindex(_)) => String::new(),

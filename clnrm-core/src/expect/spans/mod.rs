@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use crate::outcome::{Failure, FailureKind, FileLocation};
 use crate::scenario::{
     CountBound, CountsExpectation, Expectations, SpanExpectation, SpanKind, SpanStatus,
     StatusExpectation,
@@ -28,6 +29,17 @@ pub(crate) struct SpanMiss {
     pub(crate) message: String,
     pub(crate) expected: Option<String>,
     pub(crate) actual: Option<String>,
+}
+
+impl SpanMiss {
+    /// The miss as a failure of the outcome, at `location` (the expectation's
+    /// place in the file the user wrote, when known).
+    pub(crate) fn into_failure(self, location: Option<FileLocation>) -> Failure {
+        let mut failure = Failure::new(FailureKind::SpanExpectation, self.message).at(location);
+        failure.expected = self.expected;
+        failure.actual = self.actual;
+        failure
+    }
 }
 
 /// One constraint of a `[[expect.span]]` on one candidate span.
