@@ -279,3 +279,36 @@ fn the_pull_flag_and_clnrm_pull_choose_the_policy() {
         text(&bad)
     );
 }
+
+#[test]
+fn collecting_spans_from_containers_on_an_engine_elsewhere_is_refused_saying_what_works() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "spans.clnrm.toml",
+        r#"[meta]
+name = "spans"
+image = "clnrm-busybox:latest"
+[[steps]]
+name = "export"
+command = ["true"]
+[expect.counts]
+spans_total = { gte = 1 }
+"#,
+    );
+    // 192.0.2.1 (TEST-NET-1) is never this machine; the refusal comes before
+    // any connection is tried.
+    let out = run_with_env(
+        dir.path(),
+        &["."],
+        &[("DOCKER_HOST", "tcp://192.0.2.1:2376")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "spans cannot be collected from containers: the engine is not on this machine (DOCKER_HOST=tcp://192.0.2.1:2376)"
+        ) && text(&out).contains("`backend = \"local\"`"),
+        "{}",
+        text(&out)
+    );
+}

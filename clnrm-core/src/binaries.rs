@@ -26,7 +26,14 @@ pub struct Binaries {
     /// The package (or workspace) whose binaries these are; `None`: none.
     manifest: Option<PathBuf>,
     folder: Folder,
-    found: Arc<OnceLock<BTreeMap<String, PathBuf>>>,
+    found: Arc<OnceLock<Found>>,
+}
+
+/// What `cargo metadata` said.
+#[derive(Debug, Default)]
+struct Found {
+    binaries: BTreeMap<String, PathBuf>,
+    target_dir: Option<PathBuf>,
 }
 
 impl Default for Binaries {
@@ -79,15 +86,25 @@ impl Binaries {
     /// Empty when cargo cannot say (logged): `bin.<name>` is then an error
     /// at its place in the template.
     pub fn get(&self) -> &BTreeMap<String, PathBuf> {
+        &self.found().binaries
+    }
+
+    /// The crate's target directory (where run artifacts are kept), when
+    /// cargo can say.
+    pub fn target_dir(&self) -> Option<&Path> {
+        self.found().target_dir.as_deref()
+    }
+
+    fn found(&self) -> &Found {
         self.found.get_or_init(|| {
             let Some(manifest) = &self.manifest else {
-                return BTreeMap::new();
+                return Found::default();
             };
             match ask_cargo(manifest, &self.folder) {
                 Ok(found) => found,
                 Err(e) => {
                     tracing::warn!("cannot list the crate's binaries with `cargo metadata`: {e}");
-                    BTreeMap::new()
+                    Found::default()
                 }
             }
         })
@@ -103,7 +120,7 @@ fn profile_folder(profile: &str) -> &str {
     }
 }
 
-fn ask_cargo(manifest: &Path, folder: &Folder) -> Result<BTreeMap<String, PathBuf>, String> {
+fn ask_cargo(manifest: &Path, folder: &Folder) -> Result<Found, String> {
     let package_dir = manifest.parent().unwrap_or(Path::new("."));
     // From the package's folder, so its `.cargo/config.toml` counts.
     let metadata = cargo_metadata::MetadataCommand::new()
@@ -112,12 +129,10 @@ fn ask_cargo(manifest: &Path, folder: &Folder) -> Result<BTreeMap<String, PathBu
         .no_deps()
         .exec()
         .map_err(|e| e.to_string())?;
+    let target_dir = metadata.target_directory.as_std_path().to_path_buf();
     let folder = match folder {
         Folder::Exact(dir) => dir.clone(),
-        Folder::Profile(profile) => metadata
-            .target_directory
-            .as_std_path()
-            .join(profile_folder(profile)),
+        Folder::Profile(profile) => target_dir.join(profile_folder(profile)),
     };
     let own = |p: &cargo_metadata::Package| p.manifest_path.as_std_path() != manifest;
     let mut packages: Vec<&cargo_metadata::Package> = metadata.workspace_packages();
@@ -132,7 +147,10 @@ fn ask_cargo(manifest: &Path, folder: &Folder) -> Result<BTreeMap<String, PathBu
                 .or_insert_with(|| folder.join(file));
         }
     }
-    Ok(found)
+    Ok(Found {
+        binaries: found,
+        target_dir: Some(target_dir),
+    })
 }
 
 #[cfg(test)]

@@ -57,6 +57,23 @@ pub fn validate(file: &ScenarioFile, options: ValidateOptions) -> Vec<Diagnostic
 fn check_service_references(file: &ScenarioFile, out: &mut Vec<Diagnostic>) {
     let ids: Vec<&str> = file.services.iter().map(|s| s.id.value.as_str()).collect();
     let mut check = |reference: &Spanned<String>, who: String| {
+        if file
+            .service(&reference.value)
+            .is_some_and(|s| s.is_collector())
+        {
+            out.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!(
+                        "{who} runs in service `{}`, which is the span receiver (`plugin = \"otel_collector\"`): no container is started for it",
+                        reference.value
+                    ),
+                )
+                .at(reference.span.clone())
+                .with_help("run the step in the runner container (remove `service`) or in a `generic_container` service"),
+            );
+            return;
+        }
         if ids.contains(&reference.value.as_str()) {
             return;
         }
@@ -213,6 +230,14 @@ mod tests {
         }
         found.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
         found.into_iter().map(|d| d.code).collect()
+    }
+
+    #[test]
+    fn a_collector_service_needs_no_image_but_runs_no_step() {
+        let file = "[meta]\nname = \"x\"\n[service.otel]\nplugin = \"otel_collector\"\n[[steps]]\nname = \"a\"\ncommand = [\"true\"]\n";
+        assert_eq!(codes(file), [Code::DeprecatedKey]);
+        let in_it = file.replace("command", "service = \"otel\"\ncommand");
+        assert_eq!(codes(&in_it), [Code::DeprecatedKey, Code::InvalidValue]);
     }
 
     #[test]

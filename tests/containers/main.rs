@@ -12,6 +12,7 @@ use clnrm_core::pipeline::Pipeline;
 
 mod binaries;
 mod images;
+mod spans;
 mod world;
 
 /// The leak checks count this process's containers: one test at a time.

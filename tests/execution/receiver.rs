@@ -232,7 +232,7 @@ span_attrs.forbid_keys = ["password"]
 }
 
 #[test]
-fn spans_printed_on_stdout_are_judged_with_artifacts_collect() {
+fn spans_printed_on_stdout_or_written_to_a_file_are_judged_with_artifacts_collect() {
     let step = r#"command = ["sh", "-c", "echo 'not a span'; echo '{\"name\":\"printed\",\"trace_id\":\"ab\",\"span_id\":\"01\",\"kind\":\"server\"}'; echo '{broken'"]"#;
     let expectation = "[[expect.span]]\nname = \"printed\"\nkind = \"server\"\n";
     let collect = r#"artifacts.collect = ["spans:default"]"#;
@@ -257,15 +257,17 @@ fn spans_printed_on_stdout_are_judged_with_artifacts_collect() {
             .any(|n| n.starts_with("1 line(s) of the steps' stdout")),
         "{failures:#?}"
     );
-    // Span files are not read yet: never a silent pass.
-    let outcome = run_with_spans_in(
-        r#"artifacts.collect = ["spans:file:out.jsonl"]"#,
-        step,
-        expectation,
-    );
-    assert_eq!(
-        outcome.failures()[0].kind,
-        FailureKind::Unsupported,
+    // A span file the step wrote is read after the steps.
+    let writes = r#"command = ["sh", "-c", "echo '{\"name\":\"filed\",\"trace_id\":\"ab\",\"span_id\":\"02\"}' > out.jsonl"]"#;
+    let filed = "[[expect.span]]\nname = \"filed\"\n";
+    let from_file = r#"artifacts.collect = ["spans:file:out.jsonl"]"#;
+    assert!(run_with_spans_in(from_file, writes, filed).is_success());
+    // A file that is not there fails, saying which.
+    let outcome = run_with_spans_in(from_file, r#"command = ["true"]"#, filed);
+    assert!(
+        (outcome.failures().iter()).any(|f| f.kind == FailureKind::SpanExpectation
+            && f.message
+                .starts_with("the span file `out.jsonl` (`artifacts.collect`) could not be read")),
         "{outcome:#?}"
     );
 }

@@ -9,11 +9,13 @@ mod cancel;
 mod engine;
 mod error;
 mod exec;
+mod files;
 mod image;
 mod leftovers;
 mod linking;
 mod local;
 mod slots;
+mod span_route;
 mod spec;
 mod step;
 mod wait;
@@ -30,6 +32,8 @@ pub(crate) use engine::engine_status;
 pub(crate) use error::BackendError;
 pub(crate) use image::ImageSpec;
 pub(crate) use local::LocalBackend;
-pub(crate) use spec::{BindMount, ContainerLimits, HealthCheckSpec, ServiceSpec, WorldSpec};
+pub(crate) use spec::{
+    BindMount, ContainerLimits, HealthCheckSpec, ServiceSpec, SpanRoute, WorldSpec,
+};
 pub(crate) use step::{Backend, StepRequest};
 pub(crate) use world::ContainerBackend;

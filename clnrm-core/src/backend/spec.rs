@@ -1,9 +1,11 @@
 //! What a scenario's world is made of, as the container backend is asked
 //! for it: the runner, the services, their mounts and ports, the limits.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::image::{ImageSpec, PullPolicy};
+use crate::receiver::Receiver;
 
 /// A service to start on the scenario's network, reachable by its id.
 #[derive(Debug, Clone)]
@@ -81,6 +83,23 @@ pub struct WorldSpec {
     pub pull: PullPolicy,
     /// How long services may take to print their `wait_for_span` span.
     pub start_limit: Duration,
+    /// Where the containers export spans, when the scenario collects them:
+    /// the world then has a network even without services.
+    pub spans: Option<SpanRoute>,
+}
+
+/// How a scenario's containers reach the span receiver on this machine: it
+/// listens on the scenario network's gateway address too, which the
+/// containers know by host name (an internal network keeps no route out).
+#[derive(Debug, Clone)]
+pub struct SpanRoute {
+    pub receiver: Arc<Receiver>,
+    /// The names the containers know the receiver by; the first is the
+    /// endpoint's. Never empty.
+    pub host_names: Vec<String>,
+    /// The `OTEL_*` variables every service gets besides the endpoint; a
+    /// service's own `env` wins.
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for WorldSpec {
@@ -94,6 +113,7 @@ impl Default for WorldSpec {
             max_containers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             pull: PullPolicy::default(),
             start_limit: Duration::from_secs(15 * 60),
+            spans: None,
         }
     }
 }

@@ -70,8 +70,9 @@ impl ContainerBackend {
         )))
     }
 
-    /// Reads the service's stdout until it shows a span named `span`
-    /// (see [`super::spans`]), the service exits, or `deadline` passes.
+    /// Reads the service's stdout until it shows a span named `span`, or
+    /// the span receiver (when spans are collected) has one, the service
+    /// exits, or `deadline` passes.
     pub(super) fn wait_for_span(
         &self,
         service: &str,
@@ -82,7 +83,9 @@ impl ContainerBackend {
         let container = self.service_container(service).unwrap_or_default();
         loop {
             let output = self.output_of(container, None, false);
-            if has_span(&output, span) {
+            let received = (self.span_receiver.as_ref())
+                .is_some_and(|r| r.spans().iter().any(|s| s.name == span));
+            if received || has_span(&output, span) {
                 return Ok(());
             }
             let running = self

@@ -18,6 +18,7 @@ use super::engine::{connect, engine_unreachable, run_id, run_labels};
 use super::error::BackendError;
 use super::image::{ImageSpec, PullPolicy, ensure_named, how_to_get};
 use super::slots::{Slots, acquire as acquire_slots};
+use super::span_route::refuse_remote_engine;
 use super::spec::{BindMount, PublishedPort, WorldSpec};
 
 /// How long teardown may take before it is given up (the labels still let
@@ -55,6 +56,12 @@ pub struct ContainerBackend {
     limits: super::spec::ContainerLimits,
     /// Service ports published on the host (steps on the host reach them there).
     published: Vec<PublishedPort>,
+    /// `NAME:ADDRESS` entries every container gets (the span receiver's names).
+    pub(super) extra_hosts: Vec<String>,
+    /// Where the containers export spans (`http://NAME:PORT`), when collected.
+    pub(super) span_endpoint: Option<String>,
+    /// The receiver, also watched by `wait_for_span`.
+    pub(super) span_receiver: Option<std::sync::Arc<crate::receiver::Receiver>>,
     /// Container slots under the global cap; last, so they are freed only
     /// after `Drop::drop` removed the containers.
     _slots: Slots,
@@ -115,6 +122,9 @@ impl ContainerBackend {
     /// any (each waited for by its health check), then the runner container
     /// when steps run in one.
     pub fn start(spec: &WorldSpec, cancel: &CancelToken) -> Result<Self, BackendError> {
+        if spec.spans.is_some() && (spec.runner.is_some() || !spec.services.is_empty()) {
+            refuse_remote_engine()?;
+        }
         let (runtime, docker) = connect()?;
         let resolve =
             |image: &ImageSpec| resolve_image(&runtime, &docker, image, spec.pull, cancel);
@@ -142,13 +152,26 @@ impl ContainerBackend {
             services: Vec::new(),
             limits: spec.limits,
             published: Vec::new(),
+            extra_hosts: Vec::new(),
+            span_endpoint: None,
+            span_receiver: None,
             _slots: slots,
         };
-        if !spec.services.is_empty() {
+        let spans = spec.spans.as_ref().filter(|_| wanted > 0);
+        if !spec.services.is_empty() || spans.is_some() {
             // Steps on the host reach services through published ports, which an
             // internal network cannot have; steps in containers need no route out.
             world.create_network(!spec.publish)?;
+        }
+        if let Some(route) = spans {
+            world.route_spans(route)?;
+        }
+        if !spec.services.is_empty() {
             for (service, image) in spec.services.iter().zip(&service_images) {
+                let env = match spans {
+                    Some(route) => world.with_span_env(&service.env, route),
+                    None => service.env.clone(),
+                };
                 let ports = if spec.publish {
                     service.ports.as_slice()
                 } else {
@@ -158,7 +181,7 @@ impl ContainerBackend {
                     image,
                     entrypoint: None,
                     cmd: service.args.clone(),
-                    env: &service.env,
+                    env: &env,
                     alias: Some(&service.id),
                     ports,
                     mounts: service.volumes.iter().map(BindMount::to_engine).collect(),
@@ -215,6 +238,11 @@ impl ContainerBackend {
             world.runner = Some(id);
         }
         Ok(world)
+    }
+
+    /// The scenario network's name, once created.
+    pub(super) fn network_name(&self) -> Option<&str> {
+        self.network.as_deref()
     }
 
     fn create_network(&mut self, internal: bool) -> Result<(), BackendError> {
@@ -282,6 +310,7 @@ impl ContainerBackend {
                 nano_cpus: self.limits.cpu_millicores.map(|m| i64::from(m) * 1_000_000),
                 port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
                 mounts: (!mounts.is_empty()).then_some(mounts),
+                extra_hosts: (!self.extra_hosts.is_empty()).then(|| self.extra_hosts.clone()),
                 ..HostConfig::default()
             }),
             networking_config,

@@ -15,7 +15,9 @@ pub(super) fn service_specs(
     dir: &Path,
 ) -> Result<Vec<ServiceSpec>, Unavailable> {
     let mut specs = Vec::with_capacity(file.services.len());
-    for service in &file.services {
+    // A collector service is no container: the span receiver answers to its id.
+    let containers = (file.services.iter()).filter(|s| !s.is_collector());
+    for service in containers {
         let id = &service.id.value;
         let image = match &service.image {
             Some(ImageSource::Image(image)) => ImageSpec::named(&image.value),

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::backend::{
-    Backend, BackendError, ContainerBackend, ImageSpec, LocalBackend, ServiceSpec, WorldSpec,
+    Backend, BackendError, ContainerBackend, ImageSpec, LocalBackend, ServiceSpec, SpanRoute,
+    WorldSpec,
 };
 use crate::scenario::{Backend as BackendKind, Scenario, ScenarioFile, Step};
 
@@ -43,6 +44,7 @@ impl Place {
         dir: &Path,
         scenario_timeout: Duration,
         settings: &RunSettings,
+        spans: Option<SpanRoute>,
     ) -> Result<Self, Unavailable> {
         let limits = container_limits(file.limits.as_ref());
         let world = |runner: Option<ImageSpec>, services: Vec<ServiceSpec>, publish: bool| {
@@ -64,6 +66,7 @@ impl Place {
                 max_containers: settings.max_containers,
                 pull: settings.pull,
                 start_limit: scenario_timeout,
+                spans: spans.clone(),
             };
             ContainerBackend::start(&spec, &settings.cancel)
                 .map(Box::new)
@@ -123,7 +126,7 @@ impl Place {
     }
 
     /// Whether `step` runs in a container (the runner, or its `service`).
-    fn in_container(&self, step: &Step) -> bool {
+    pub(super) fn in_container(&self, step: &Step) -> bool {
         matches!(self, Place::Container(_)) || step.service.is_some()
     }
 
@@ -145,6 +148,17 @@ impl Place {
             (Place::Host(_, scratch, _), Some(dir)) => Some(scratch.0.join(dir)),
             (Place::Host(_, scratch, _), None) => Some(scratch.0.clone()),
             (Place::Container(_), _) => None,
+        }
+    }
+
+    /// The contents of `path` after the steps: in the scenario's working
+    /// directory on the host, or in the runner container.
+    pub(super) fn read_file(&self, path: &Path) -> Result<Vec<u8>, String> {
+        match self {
+            Place::Host(_, scratch, _) => {
+                std::fs::read(scratch.0.join(path)).map_err(|e| e.to_string())
+            }
+            Place::Container(world) => world.read_runner_file(path).map_err(|e| e.to_string()),
         }
     }
 

@@ -11,6 +11,7 @@ use crate::plan::PlannedTest;
 use super::record::StepRun;
 use super::scenario::run_scenario_observed;
 use super::settings::RunSettings;
+use super::spans::keep_spans;
 use super::verdict::judge;
 
 /// Whether a test needs the container engine: its scenario runs on the
@@ -24,7 +25,7 @@ pub fn needs_engine(test: &PlannedTest, report: &FileReport, settings: &RunSetti
         .as_ref()
         .is_some_and(|file| {
             settings.backend.unwrap_or(file.header.backend) == crate::scenario::Backend::Container
-                || !file.services.is_empty()
+                || file.services.iter().any(|s| !s.is_collector())
         })
 }
 
@@ -58,7 +59,8 @@ pub fn run_planned(
         ));
     };
     let dir = report.source.path().parent().unwrap_or(Path::new(""));
-    let run = run_scenario_observed(file, target.scenario, dir, settings, on_step);
+    let mut run = run_scenario_observed(file, target.scenario, dir, settings, on_step);
+    keep_spans(&test.name, &mut run, settings);
     let locate = |span: std::ops::Range<usize>| {
         let at = variant.locate(&report.source, span);
         Some(FileLocation::new(&file_name, at.line, at.column))

@@ -83,6 +83,9 @@ pub struct ScenarioRun {
     pub(crate) unchecked: Vec<Unchecked>,
     /// `[expect.*]` expectations on the spans that did not hold.
     pub(crate) span_misses: Vec<SpanMiss>,
+    /// Every span collected (received, printed, read from files); `None`
+    /// when the scenario collects none.
+    pub spans: Option<Vec<crate::spans::Span>>,
     /// What to know besides the failures (how to reach kept containers).
     pub(crate) notes: Vec<String>,
     /// The last lines of each service's output, kept when the scenario failed.

@@ -57,7 +57,9 @@ pub(crate) fn run_scenario_observed(
         .as_ref()
         .or(file.header.timeout.as_ref())
         .map_or(settings.scenario_timeout, |t| t.value);
-    let mut place = match Place::prepare(file, scenario, dir, scenario_timeout, settings) {
+    let spans = Collection::for_scenario(file, scenario);
+    let route = spans.route(file);
+    let mut place = match Place::prepare(file, scenario, dir, scenario_timeout, settings, route) {
         Ok(place) => place,
         Err(Unavailable::Unsupported(message)) => {
             run.unchecked.push(Unchecked {
@@ -77,7 +79,6 @@ pub(crate) fn run_scenario_observed(
             return run;
         }
     };
-    let spans = Collection::for_scenario(file, scenario, matches!(place, Place::Host(..)));
     let deadline = started + scenario_timeout;
     for step in &scenario.steps {
         if settings.cancel.is_cancelled() {
@@ -98,7 +99,7 @@ pub(crate) fn run_scenario_observed(
             (step_limit, false)
         };
         let mut env = place.environment(step, settings);
-        env.extend(spans.environment(file, step));
+        env.extend(spans.environment(file, step, &place));
         let request = StepRequest {
             argv: step.command.value.clone(),
             env,
@@ -148,7 +149,7 @@ pub(crate) fn run_scenario_observed(
         }
     }
     check_claims(file, matches!(place, Place::Host(..)), &mut run);
-    spans.judge(file, scenario, &mut run);
+    spans.judge(file, scenario, &place, &mut run);
     run.secrets = secret_values(file, scenario);
     if run.failed()
         && let Some(world) = place.world()

@@ -37,18 +37,35 @@ impl Shared {
     }
 }
 
-/// A running receiver; dropping it stops it.
-pub struct Receiver {
+/// One address the receiver listens on, with the thread that serves it.
+struct Listener {
     address: SocketAddr,
     server: Arc<tiny_http::Server>,
-    shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A running receiver; dropping it stops it. It may listen on several
+/// addresses (loopback for steps on the host, a scenario network's gateway
+/// for its containers), all feeding one set of spans.
+pub struct Receiver {
+    /// Never empty: the first is the address `start` was given.
+    listeners: Mutex<Vec<Listener>>,
+    shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Receiver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Receiver")
-            .field("address", &self.address)
+            .field("addresses", &self.addresses())
             .finish_non_exhaustive()
     }
 }
@@ -57,37 +74,56 @@ impl Receiver {
     /// Listens on a free port of `ip` (loopback for steps on the host; a
     /// scenario network's gateway for its containers).
     pub fn start(ip: IpAddr) -> std::io::Result<Self> {
-        let server = tiny_http::Server::http(SocketAddr::new(ip, 0)).map_err(|e| {
-            std::io::Error::other(format!("the span receiver cannot listen on {ip}: {e}"))
-        })?;
+        let receiver = Self {
+            listeners: Mutex::default(),
+            shared: Arc::default(),
+        };
+        receiver.listen(ip, &[])?;
+        Ok(receiver)
+    }
+
+    /// Listens on `ip` too, on the first of `ports` that is free there, else
+    /// on any free port; returns the address.
+    pub fn listen(&self, ip: IpAddr, ports: &[u16]) -> std::io::Result<SocketAddr> {
+        let server = bind(ip, ports)?;
         let address = server
             .server_addr()
             .to_ip()
             .ok_or_else(|| std::io::Error::other("the span receiver has no IP address"))?;
         let server = Arc::new(server);
-        let shared = Arc::new(Shared::default());
         let thread = {
-            let (server, shared) = (Arc::clone(&server), Arc::clone(&shared));
+            let (server, shared) = (Arc::clone(&server), Arc::clone(&self.shared));
             std::thread::Builder::new()
                 .name("clnrm-otlp-receiver".into())
                 .spawn(move || serve(&server, &shared))?
         };
         tracing::debug!(%address, "span receiver listening");
-        Ok(Self {
+        self.lock_listeners().push(Listener {
             address,
             server,
-            shared,
             thread: Some(thread),
-        })
+        });
+        Ok(address)
     }
 
+    fn lock_listeners(&self) -> std::sync::MutexGuard<'_, Vec<Listener>> {
+        self.listeners.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The address `start` listens on.
     pub fn address(&self) -> SocketAddr {
-        self.address
+        self.lock_listeners()[0].address
     }
 
-    /// `http://ADDRESS:PORT`, the base of `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    /// Every address listened on, the first one first.
+    pub fn addresses(&self) -> Vec<SocketAddr> {
+        self.lock_listeners().iter().map(|l| l.address).collect()
+    }
+
+    /// `http://ADDRESS:PORT` of [`Receiver::address`], the base of
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.address)
+        format!("http://{}", self.address())
     }
 
     /// Waits until no request came for `idle` (the programs flushed), at
@@ -122,13 +158,19 @@ impl Receiver {
     }
 }
 
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+/// A server on the first of `ports` free on `ip`, else on any free port.
+fn bind(ip: IpAddr, ports: &[u16]) -> std::io::Result<tiny_http::Server> {
+    let mut last = None;
+    for port in ports.iter().chain(&[0]) {
+        match tiny_http::Server::http(SocketAddr::new(ip, *port)) {
+            Ok(server) => return Ok(server),
+            Err(e) => last = Some(e),
         }
     }
+    let reason = last.map_or_else(String::new, |e| format!(": {e}"));
+    Err(std::io::Error::other(format!(
+        "the span receiver cannot listen on {ip}{reason}"
+    )))
 }
 
 fn serve(server: &tiny_http::Server, shared: &Shared) {

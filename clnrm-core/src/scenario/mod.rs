@@ -19,6 +19,6 @@ pub use parse::{Parsed, accepted_keys, parse_scenario};
 pub use spanned::Spanned;
 
 pub(crate) use diagnostics::Diagnostics;
-pub(crate) use parse_tables::read_determinism;
+pub(crate) use parse_tables::{OTLP_HTTP_PROTOCOLS, read_determinism};
 pub(crate) use suggest::closest;
 pub(crate) use value::ValueRef;

@@ -91,6 +91,17 @@ pub struct Service {
     pub span: Range<usize>,
 }
 
+/// The original's service plugin that stood for an OpenTelemetry collector:
+/// clnrm's span receiver stands in for it (no container is started).
+pub const COLLECTOR_PLUGIN: &str = "otel_collector";
+
+impl Service {
+    /// Whether the span receiver stands in for this service.
+    pub fn is_collector(&self) -> bool {
+        self.plugin.value == COLLECTOR_PLUGIN
+    }
+}
+
 /// A container port, optionally pinned to a host port (`"8080:80"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PortMapping {

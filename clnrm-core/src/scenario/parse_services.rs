@@ -21,7 +21,6 @@ const KNOWN_UNSUPPORTED_PLUGINS: &[&str] = &[
     "tgi",
     "postgres",
     "redis",
-    "otel_collector",
     "chaos_engine",
 ];
 
@@ -84,7 +83,20 @@ fn read_service(id: Spanned<String>, value: &ValueRef<'_, '_>) -> Option<Service
         .get_or_deprecated("plugin", "type")
         .and_then(|v| v.string())
         .unwrap_or_else(|| Spanned::new("generic_container".to_string(), id.span.clone()));
-    if plugin.value != "generic_container" {
+    let collector = plugin.value == COLLECTOR_PLUGIN;
+    if collector {
+        t.diags().push(
+            Diagnostic::warning(
+                Code::DeprecatedKey,
+                format!(
+                    "service `{}`: clnrm's own span receiver stands in for `plugin = \"{COLLECTOR_PLUGIN}\"`: no container is started, and the scenario's containers reach the receiver as `http://{}:4318`",
+                    id.value, id.value
+                ),
+            )
+            .at(plugin.span.clone())
+            .with_help("programs get OTEL_EXPORTER_OTLP_ENDPOINT for the receiver anyway; the service can be removed"),
+        );
+    } else if plugin.value != "generic_container" {
         let known = KNOWN_UNSUPPORTED_PLUGINS.contains(&plugin.value.as_str());
         t.diags().push(
             Diagnostic::error(
@@ -118,7 +130,7 @@ fn read_service(id: Spanned<String>, value: &ValueRef<'_, '_>) -> Option<Service
         }
         (image, build) => image.or(build),
     };
-    if image.is_none() {
+    if image.is_none() && !collector {
         t.diags().push(
             Diagnostic::error(
                 Code::MissingKey,

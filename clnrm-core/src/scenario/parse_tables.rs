@@ -63,6 +63,9 @@ fn known_claim(key: &str, value: &AssertionValue) -> Option<KnownClaim> {
     }
 }
 
+/// The `[otel] protocol` values programs are given as they are.
+pub(crate) const OTLP_HTTP_PROTOCOLS: &[&str] = &["http/protobuf", "http/json"];
+
 pub(crate) fn read_otel(value: &ValueRef<'_, '_>) -> Option<Otel> {
     let mut t = value.table()?;
     let otel = Otel {
@@ -88,6 +91,20 @@ pub(crate) fn read_otel(value: &ValueRef<'_, '_>) -> Option<Otel> {
                 format!("`otel.sample_ratio` must be between 0 and 1, found {ratio}"),
             )
             .at(t.key_span("sample_ratio").unwrap_or(t.span())),
+        );
+    }
+    if let Some(protocol) = &otel.protocol
+        && !OTLP_HTTP_PROTOCOLS.contains(&protocol.as_str())
+    {
+        t.diags().push(
+            Diagnostic::warning(
+                Code::NotSupportedYet,
+                format!(
+                    "`otel.protocol = \"{protocol}\"`: the span receiver speaks OTLP over HTTP only; programs are given `http/protobuf`"
+                ),
+            )
+            .at(t.key_span("protocol").unwrap_or(t.span()))
+            .with_help("use `http/protobuf` or `http/json`"),
         );
     }
     t.finish();

@@ -2,11 +2,13 @@
 //! protobuf and JSON exports, the file exporter's lines, span objects on
 //! stdout), decoded leniently where exporters differ.
 
+mod export;
 mod json;
 mod lines;
 mod model;
 mod proto;
 
+pub use export::to_otlp_json_lines;
 pub(crate) use json::from_otlp as from_otlp_json;
 pub use lines::{SpanLines, spans_in_lines};
 pub use model::{Attributes, Event, Kind, Span, Status};

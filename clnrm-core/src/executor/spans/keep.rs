@@ -1,0 +1,81 @@
+//! The spans a test collected, kept after the run as OTLP JSON lines in
+//! `<target dir>/clnrm/spans/<test name>.jsonl`, where any OTLP tool (and
+//! `artifacts.collect = ["spans:file:PATH"]`) reads them; a failure report
+//! names the file.
+
+use std::path::{Path, PathBuf};
+
+use crate::spans::to_otlp_json_lines;
+
+use super::super::record::ScenarioRun;
+use super::super::settings::RunSettings;
+
+/// The folder the spans are kept in: the crate's target directory, else
+/// (outside a crate) the temporary directory.
+fn spans_dir(settings: &RunSettings) -> PathBuf {
+    let base = (settings.crate_binaries.target_dir())
+        .map_or_else(|| std::env::temp_dir().join("clnrm"), |t| t.join("clnrm"));
+    base.join("spans")
+}
+
+/// A test name as a file name: `dir/a.clnrm.toml::name` becomes
+/// `dir_a.clnrm.toml__name.jsonl`.
+fn file_name(test: &str) -> String {
+    let safe: String = (test.replace("::", "__").chars())
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '-' | '_' => c,
+            _ => '_',
+        })
+        .collect();
+    format!("{safe}.jsonl")
+}
+
+/// Writes `run.spans` for test `test`, when the scenario collects spans (an
+/// earlier run's file goes when none came) and, when the test failed,
+/// notes where they are.
+pub(crate) fn keep_spans(test: &str, run: &mut ScenarioRun, settings: &RunSettings) {
+    let Some(spans) = &run.spans else {
+        return;
+    };
+    let path = spans_dir(settings).join(file_name(test));
+    if spans.is_empty() {
+        let _ = std::fs::remove_file(&path);
+        return;
+    }
+    let count = spans.len();
+    match write(&path, &to_otlp_json_lines(spans)) {
+        Ok(()) if run.failed() => run.notes.push(format!(
+            "the {count} span(s) collected are in {} (OTLP JSON lines)",
+            path.display()
+        )),
+        Ok(()) => {}
+        Err(e) => run.notes.push(format!(
+            "the collected spans could not be kept in {}: {e}",
+            path.display()
+        )),
+    }
+}
+
+fn write(path: &Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_name;
+
+    #[test]
+    fn test_names_become_plain_file_names() {
+        assert_eq!(
+            file_name("dir/a.clnrm.toml::checkout"),
+            "dir_a.clnrm.toml__checkout.jsonl"
+        );
+        assert_eq!(
+            file_name("m.clnrm.toml.tera::x[os=linux]"),
+            "m.clnrm.toml.tera__x_os_linux_.jsonl"
+        );
+    }
+}
