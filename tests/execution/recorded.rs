@@ -299,3 +299,145 @@ fn a_truncated_body_is_refused_with_400_and_a_warning() {
     assert_eq!(post(&receiver, &plain, &plain.body).status, 200);
     assert_eq!(receiver.spans().len(), 6);
 }
+
+/// What a span is, without what changes from run to run (ids, times).
+fn shape(spans: &[Span]) -> Vec<String> {
+    let lines = outline(spans).into_iter().zip(spans).map(|(line, span)| {
+        let events: Vec<String> = (span.events.iter())
+            .map(|e| format!("{} {:?}", e.name, attributes_of(&e.attributes)))
+            .collect();
+        format!(
+            "{line} {:?} {events:?} resource {:?}",
+            attributes(span),
+            attributes_of(&span.resource)
+        )
+    });
+    lines.collect()
+}
+
+/// The spans of a JSON body, decoded directly (the one line the OTLP file
+/// exporter would write for it).
+fn decoded_json(body: &[u8]) -> Vec<Span> {
+    let document: serde_json::Value = serde_json::from_slice(body).expect("JSON");
+    let found = clnrm_core::spans::spans_in_lines(&document.to_string());
+    assert_eq!(found.invalid_lines, 0);
+    found.spans
+}
+
+/// What `traced checkout --items 3` exported (either protocol).
+fn assert_the_traced_spans(spans: &[Span]) {
+    assert_eq!(
+        outline(spans),
+        [
+            "cart.load Internal <- checkout Unset",
+            "payment.charge Client <- checkout Ok",
+            "receipt.send Producer <- checkout Unset",
+            "checkout Server <- - Unset",
+        ]
+    );
+    let checkout = named(spans, "checkout");
+    assert_eq!(
+        attributes(checkout),
+        [
+            ("http.request.method", "POST"),
+            ("order.express", "false"),
+            ("order.items", "3"),
+            ("order.total", "37.5"),
+        ]
+    );
+    assert!(checkout.duration_nanos().is_some_and(|n| n >= 15_000_000));
+    let cart = named(spans, "cart.load");
+    assert_eq!(cart.events.len(), 1);
+    assert_eq!(cart.events[0].name, "cache.miss");
+    assert_eq!(
+        attributes_of(&cart.events[0].attributes),
+        [("cache.key", "cart")]
+    );
+    assert!(cart.events[0].time_unix_nano > cart.start_unix_nano);
+    assert_eq!(
+        attributes(named(spans, "payment.charge")),
+        [("payment.amount", "37.5"), ("server.address", "payments")]
+    );
+    for span in spans {
+        assert_eq!(span.trace_id, checkout.trace_id);
+        assert_eq!(
+            attributes_of(&span.resource),
+            [
+                ("deployment.environment", "test"),
+                ("service.name", "shop"),
+                ("telemetry.sdk.language", "rust"),
+                ("telemetry.sdk.name", "opentelemetry"),
+                ("telemetry.sdk.version", "0.33.1"),
+            ]
+        );
+    }
+}
+
+#[test]
+fn the_rust_sdks_protobuf_body_is_taken_in_whole() {
+    let spans = taken_in("traced-protobuf");
+    assert_the_traced_spans(&spans);
+    let body = recorded("traced-protobuf").body;
+    assert_eq!(spans, from_protobuf(&body).expect("decodes"));
+}
+
+#[test]
+fn the_rust_sdks_json_body_is_taken_in_whole_as_its_protobuf_would_be() {
+    let recorded_json = recorded("traced-json");
+    assert_eq!(
+        recorded_json.header("Content-Type"),
+        Some("application/json")
+    );
+    let text = String::from_utf8_lossy(&recorded_json.body);
+    // OTLP JSON as the specification has it: hex ids, enums as integers,
+    // 64-bit integers as strings.
+    assert!(text.contains(r#""kind": 2"#), "{text:.400}");
+    assert!(text.contains(r#""intValue": "3""#), "{text:.400}");
+    let spans = taken_in("traced-json");
+    assert_the_traced_spans(&spans);
+    assert!(text.contains(&format!(r#""spanId": "{}""#, spans[0].span_id)));
+    assert_eq!(spans, decoded_json(&recorded_json.body));
+    // Another run of the same program, in protobuf: the same spans but for
+    // their ids and times.
+    assert_eq!(shape(&spans), shape(&taken_in("traced-protobuf")));
+}
+
+#[test]
+fn a_declined_checkout_under_a_callers_span_is_taken_in_whole() {
+    let spans = taken_in("traced-json-declined");
+    assert_eq!(
+        outline(&spans),
+        [
+            "cart.load Internal <- checkout Unset",
+            "payment.charge Client <- checkout Error",
+            "checkout Server <- ?b7ad6b7169203331 Unset",
+        ]
+    );
+    let checkout = named(&spans, "checkout");
+    assert_eq!(checkout.trace_id, "0af7651916cd43dd8448eb211c80319c");
+    // 25.0, a whole double, as the integer.
+    assert_eq!(
+        checkout.attributes.get("order.total").map(String::as_str),
+        Some("25")
+    );
+    let payment = named(&spans, "payment.charge");
+    assert_eq!(payment.events[0].name, "declined");
+    assert_eq!(
+        attributes_of(&payment.events[0].attributes),
+        [("payment.reason", "card")]
+    );
+    assert_eq!(spans, decoded_json(&recorded("traced-json-declined").body));
+}
+
+#[test]
+fn the_file_exporters_lines_are_the_spans_of_the_json_bodies() {
+    let text =
+        std::fs::read_to_string(clnrm_tests::fixtures().join("spans/recorded/traced-file.jsonl"))
+            .expect("the lines");
+    assert_eq!(text.lines().count(), 2);
+    let found = clnrm_core::spans::spans_in_lines(&text);
+    assert_eq!(found.invalid_lines, 0);
+    let mut posted = taken_in("traced-json");
+    posted.extend(taken_in("traced-json-declined"));
+    assert_eq!(found.spans, posted);
+}
