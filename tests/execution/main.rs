@@ -11,6 +11,7 @@ use clnrm_tests::count_processes;
 
 mod outcomes;
 mod receiver;
+mod recorded;
 
 fn settings() -> RunSettings {
     RunSettings::from_config(&clnrm_core::config::Config::default())

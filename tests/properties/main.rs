@@ -9,6 +9,8 @@ use clnrm_core::pipeline::Pipeline;
 use clnrm_core::plan::plan;
 use proptest::prelude::*;
 
+mod span_batches;
+
 const SEEDS: &[&str] = &[
     include_str!("../fixtures/compat/basic-health-check.clnrm.toml"),
     include_str!("../fixtures/compat/prd_otel_workflow.clnrm.toml"),

@@ -9,7 +9,10 @@
 //! - a span without both timestamps fails `duration_ms`;
 //! - `events_total` counts events, `errors_total` spans with status ERROR;
 //! - a `by_name` entry that matches no span fails (unless it asks for
-//!   exactly `eq = 0`).
+//!   exactly `eq = 0`);
+//! - no verdict depends on the order the spans arrived in: of equally near
+//!   spans the one with the lowest span id is named (so is the span of a
+//!   cycle), and spans are listed in name order.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -128,10 +131,7 @@ fn judge_one(expectation: &SpanExpectation, index: &Index<'_>) -> Option<SpanMis
         .map(|s| (*s, checks(expectation, s, by_id, true)))
         .collect();
     let wanted = format!("a span `{name}`{}", constraints_text(expectation));
-    let Some((nearest, checks)) = candidates
-        .into_iter()
-        .max_by_key(|(_, checks)| checks.iter().filter(|c| c.met).count())
-    else {
+    let Some((nearest, checks)) = candidates.into_iter().max_by(nearer) else {
         let mut seen: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
         seen.sort_unstable();
         seen.dedup();
@@ -161,6 +161,20 @@ fn judge_one(expectation: &SpanExpectation, index: &Index<'_>) -> Option<SpanMis
         expected: Some(wanted),
         actual: Some(describe(nearest, by_id)),
     })
+}
+
+/// Which of two candidates is the nearer: the one meeting more constraints;
+/// between equals, the one with the lower span id (then trace id, then
+/// words), so that the nearest named never depends on the order the spans
+/// arrived in.
+fn nearer(a: &(&Span, Vec<Check>), b: &(&Span, Vec<Check>)) -> std::cmp::Ordering {
+    let met = |checks: &[Check]| checks.iter().filter(|c| c.met).count();
+    let words = |checks: &[Check]| checks.iter().map(|c| c.what.clone()).collect::<Vec<_>>();
+    let ((a, a_checks), (b, b_checks)) = (a, b);
+    (met(a_checks).cmp(&met(b_checks)))
+        .then_with(|| (&b.span_id, &b.trace_id).cmp(&(&a.span_id, &a.trace_id)))
+        .then_with(|| words(b_checks).cmp(&words(a_checks)))
+        .then_with(|| format!("{b:?}").cmp(&format!("{a:?}")))
 }
 
 /// The constraints of `expectation` on `span`, met or not; with `describe`,
@@ -306,9 +320,11 @@ fn judge_status(status: &StatusExpectation, spans: &[Span]) -> Vec<SpanMiss> {
             let actual = if of.is_empty() {
                 "no such span".to_string()
             } else {
-                let listed: Vec<String> = (wrong.iter())
+                let mut listed: Vec<String> = (wrong.iter())
                     .map(|s| format!("`{}` {:?}", s.name, s.status))
                     .collect();
+                // In name order: the spans' arrival order is no part of a verdict.
+                listed.sort_unstable();
                 listed.join(", ")
             };
             misses.push(SpanMiss {

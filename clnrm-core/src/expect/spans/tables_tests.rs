@@ -172,3 +172,46 @@ fn hermeticity_peers_resources_and_forbidden_keys() {
         "{misses:?}"
     );
 }
+
+#[test]
+fn the_span_in_a_cycle_and_the_spans_with_a_key_are_named_whatever_their_order() {
+    // Two cycles, z -> x -> y -> z and w <-> v: the lowest id is named.
+    let mut forward = spans(&[
+        ("3", "z", Some("2"), 0, 1),
+        ("5", "v", Some("4"), 0, 1),
+        ("1", "x", Some("3"), 0, 1),
+        ("2", "y", Some("1"), 0, 1),
+        ("4", "w", Some("5"), 0, 1),
+    ]);
+    for at in [0, 2, 4] {
+        forward[at].attributes.insert("k".into(), "1".into());
+    }
+    let mut backward = forward.clone();
+    backward.reverse();
+    let acyclic = GraphExpectation {
+        acyclic: Some(true),
+        ..GraphExpectation::default()
+    };
+    let forbid = HermeticityExpectation {
+        span_attrs_forbid_keys: vec!["k".into()],
+        ..HermeticityExpectation::default()
+    };
+    let judged = |all: &[Span]| {
+        let index = Index::new(all);
+        let mut misses = judge_graph(&acyclic, &index);
+        misses.extend(judge_hermeticity(&forbid, &index, &[]));
+        misses
+    };
+    let misses = judged(&forward);
+    assert_eq!(judged(&backward), misses);
+    assert!(
+        misses[0]
+            .message
+            .contains("span `x` (1) is its own ancestor"),
+        "{misses:?}"
+    );
+    assert!(
+        misses[1].message.ends_with("`k` is on w, x, z"),
+        "{misses:?}"
+    );
+}

@@ -68,7 +68,12 @@ fn one_span_must_meet_every_constraint_together() {
         miss.message.contains("no span meets every constraint"),
         "{miss:?}"
     );
-    assert!(miss.message.contains("NOT met: event `start`"), "{miss:?}");
+    // Each meets one of the two: the nearest is the lower id, the GET.
+    assert!(
+        miss.message
+            .contains("NOT met: attribute http.method = \"POST\" (is \"GET\"); met: event `start`"),
+        "{miss:?}"
+    );
     assert_eq!(miss.at, 10..20);
 }
 
@@ -154,4 +159,33 @@ fn status_all_and_by_name() {
         "{misses:?}"
     );
     assert!(misses[1].message.contains("no such span"), "{misses:?}");
+}
+
+#[test]
+fn what_a_failure_names_does_not_depend_on_the_order_of_the_spans() {
+    // GET (span 2) has the event, POST (span 3) the method: each meets one of
+    // the two constraints, and the nearest named is the lower id either way.
+    let mut both = expect("http.request");
+    both.attrs_all = vec![("http.method".into(), "POST".into())];
+    both.events_all = vec!["start".into()];
+    let forward = trace();
+    let mut backward = trace();
+    backward.reverse();
+    let miss = judge_span(&both, &forward).expect("fails");
+    assert_eq!(judge_span(&both, &backward), Some(miss.clone()));
+    assert!(miss.message.contains("the nearest (span 2)"), "{miss:?}");
+    // The spans of a wrong status, in name order.
+    let all_ok = StatusExpectation {
+        all: Some(SpanStatus::Ok),
+        by_name: vec![],
+        span: 0..1,
+    };
+    let misses = judge_status(&all_ok, &forward);
+    assert_eq!(judge_status(&all_ok, &backward), misses);
+    assert!(
+        misses[0]
+            .message
+            .ends_with("found `http.request` Error, `root` Unset"),
+        "{misses:?}"
+    );
 }
