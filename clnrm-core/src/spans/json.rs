@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use super::model::{Attributes, Event, Kind, Span, Status, kv_text, list_text};
@@ -78,8 +79,8 @@ fn span_of(value: &Value) -> Span {
             .unwrap_or_default(),
         status,
         start_unix_nano: field(value, &["startTimeUnixNano", "start_time_unix_nano"])
-            .and_then(number),
-        end_unix_nano: field(value, &["endTimeUnixNano", "end_time_unix_nano"]).and_then(number),
+            .and_then(time),
+        end_unix_nano: field(value, &["endTimeUnixNano", "end_time_unix_nano"]).and_then(time),
         attributes,
         events: field(value, &["events"])
             .and_then(Value::as_array)
@@ -92,6 +93,11 @@ fn span_of(value: &Value) -> Span {
 /// The first of `keys` the object has.
 fn field<'v>(value: &'v Value, keys: &[&str]) -> Option<&'v Value> {
     keys.iter().find_map(|key| value.get(*key))
+}
+
+/// A timestamp; 0 is OTLP's "not set" (as protobuf reads it too).
+fn time(value: &Value) -> Option<u64> {
+    number(value).filter(|t| *t > 0)
 }
 
 /// A 64-bit number written as a string (OTLP JSON) or as a number.
@@ -132,7 +138,7 @@ fn event_of(value: &Value) -> Option<Event> {
     }
     Some(Event {
         name: field(value, &["name"])?.as_str()?.to_string(),
-        time_unix_nano: field(value, &["timeUnixNano", "time_unix_nano"]).and_then(number),
+        time_unix_nano: field(value, &["timeUnixNano", "time_unix_nano"]).and_then(time),
         attributes: field(value, &["attributes"])
             .map(attributes_of)
             .unwrap_or_default(),
@@ -188,7 +194,14 @@ fn any_value(value: &Value) -> String {
         return kv_text(&pairs);
     }
     if let Some(v) = typed(&["bytesValue", "bytes_value"]) {
-        return plain_value(v);
+        // Base64 in OTLP JSON; compared as hex, as protobuf's bytes are.
+        return (v.as_str())
+            .and_then(|b| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(b.trim())
+                    .ok()
+            })
+            .map_or_else(|| plain_value(v), |bytes| super::model::hex(&bytes));
     }
     // Not an AnyValue: a plain object as a value.
     kv_text(&plain_map(object))

@@ -2,7 +2,6 @@
 //! with `application/x-protobuf`) into the span model, through the message
 //! types of `opentelemetry-proto`.
 
-use std::fmt::Write;
 use std::sync::Arc;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -10,7 +9,7 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1 as otlp;
 use prost::Message;
 
-use super::model::{Attributes, Event, Kind, Span, Status, kv_text, list_text};
+use super::model::{Attributes, Event, Kind, Span, Status, hex, kv_text, list_text};
 
 /// The spans of a protobuf export request, or why it is not one.
 pub fn from_protobuf(body: &[u8]) -> Result<Vec<Span>, prost::DecodeError> {
@@ -45,7 +44,8 @@ fn span_of(span: otlp::Span) -> Span {
     Span {
         trace_id: hex(&span.trace_id),
         span_id: hex(&span.span_id),
-        parent_span_id: (!parent.is_empty()).then_some(parent),
+        // An all-zero parent is no parent, as in OTLP JSON.
+        parent_span_id: parent.chars().any(|c| c != '0').then_some(parent),
         name: span.name,
         kind: Kind::from_number(i64::from(span.kind)).unwrap_or_default(),
         status,
@@ -63,14 +63,6 @@ fn span_of(span: otlp::Span) -> Span {
             .collect(),
         resource: Arc::default(),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        let _ = write!(out, "{byte:02x}");
-    }
-    out
 }
 
 fn attributes_of(list: &[KeyValue]) -> Attributes {
@@ -119,6 +111,8 @@ mod tests {
         let span = otlp::Span {
             trace_id: vec![0x5b; 16],
             span_id: vec![0xee; 8],
+            // All zeros: a root span, as in JSON.
+            parent_span_id: vec![0; 8],
             name: "GET /".into(),
             kind: 2,
             start_time_unix_nano: 1_000_000,
@@ -126,7 +120,14 @@ mod tests {
             attributes: vec![
                 kv("http.status_code", any_value::Value::IntValue(200)),
                 kv("whole", any_value::Value::DoubleValue(3.0)),
+                kv("raw", any_value::Value::BytesValue(vec![1, 2])),
             ],
+            // A zero time is "not set", in both encodings.
+            events: vec![otlp::span::Event {
+                name: "e".into(),
+                time_unix_nano: 0,
+                ..otlp::span::Event::default()
+            }],
             status: Some(otlp::Status {
                 code: 2,
                 ..otlp::Status::default()
@@ -153,9 +154,10 @@ mod tests {
         let json = super::super::json::from_otlp(
             &serde_json::from_str(&format!(
                 r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"api"}}}}]}},
-                "scopeSpans":[{{"spans":[{{"traceId":"{}","spanId":"{}","name":"GET /","kind":"SPAN_KIND_SERVER",
+                "scopeSpans":[{{"spans":[{{"traceId":"{}","spanId":"{}","parentSpanId":"0000000000000000","name":"GET /","kind":"SPAN_KIND_SERVER",
+                "events":[{{"name":"e","timeUnixNano":"0"}}],
                 "startTimeUnixNano":"1000000","endTimeUnixNano":"4000000",
-                "attributes":[{{"key":"http.status_code","value":{{"intValue":"200"}}}},{{"key":"whole","value":{{"doubleValue":3}}}}],
+                "attributes":[{{"key":"http.status_code","value":{{"intValue":"200"}}}},{{"key":"whole","value":{{"doubleValue":3}}}},{{"key":"raw","value":{{"bytesValue":"AQI="}}}}],
                 "status":{{"code":"STATUS_CODE_ERROR"}}}}]}}]}}]}}"#,
                 "5b".repeat(16),
                 "ee".repeat(8)
@@ -165,6 +167,8 @@ mod tests {
         .expect("otlp json");
         assert_eq!(spans, json);
         assert_eq!(spans[0].parent_span_id, None);
+        assert_eq!(spans[0].attributes["raw"], "0102");
+        assert_eq!(spans[0].events[0].time_unix_nano, None);
         assert!(from_protobuf(b"\xff\xff not protobuf").is_err());
     }
 }

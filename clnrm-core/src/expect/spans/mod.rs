@@ -88,10 +88,13 @@ pub(crate) fn judge_all(
     misses
 }
 
+/// Spans by (trace id, span id): ids are unique within a trace only.
+type ById<'s> = HashMap<(&'s str, &'s str), &'s Span>;
+
 /// The spans by id and by name, built once for every expectation.
 struct Index<'s> {
     all: &'s [Span],
-    by_id: HashMap<&'s str, &'s Span>,
+    by_id: ById<'s>,
     by_name: HashMap<&'s str, Vec<&'s Span>>,
 }
 
@@ -101,9 +104,22 @@ impl<'s> Index<'s> {
         for span in all {
             by_name.entry(span.name.as_str()).or_default().push(span);
         }
+        let mut by_id: ById = HashMap::new();
+        for span in all {
+            // Two spans under one id (a program's bug): the same one is
+            // taken whatever the arrival order.
+            by_id
+                .entry((span.trace_id.as_str(), span.span_id.as_str()))
+                .and_modify(|kept| {
+                    if span.name < kept.name {
+                        *kept = span;
+                    }
+                })
+                .or_insert(span);
+        }
         Self {
             all,
-            by_id: all.iter().map(|s| (s.span_id.as_str(), s)).collect(),
+            by_id,
             by_name,
         }
     }
@@ -179,12 +195,7 @@ fn nearer(a: &(&Span, Vec<Check>), b: &(&Span, Vec<Check>)) -> std::cmp::Orderin
 
 /// The constraints of `expectation` on `span`, met or not; with `describe`,
 /// each says what it wanted and what it found.
-fn checks(
-    expectation: &SpanExpectation,
-    span: &Span,
-    by_id: &HashMap<&str, &Span>,
-    describe: bool,
-) -> Vec<Check> {
+fn checks(expectation: &SpanExpectation, span: &Span, by_id: &ById, describe: bool) -> Vec<Check> {
     let words = |text: &dyn Fn() -> String| if describe { text() } else { String::new() };
     let mut checks = Vec::new();
     if let Some(parent) = &expectation.parent {
@@ -354,9 +365,9 @@ fn holds(bound: &CountBound, actual: u64) -> bool {
         && bound.lte.is_none_or(|n| actual <= n)
 }
 
-fn parent_name<'s>(span: &Span, by_id: &HashMap<&str, &'s Span>) -> Option<&'s str> {
+fn parent_name<'s>(span: &Span, by_id: &ById<'s>) -> Option<&'s str> {
     let parent = span.parent_span_id.as_deref()?;
-    by_id.get(parent).map(|p| p.name.as_str())
+    (by_id.get(&(span.trace_id.as_str(), parent))).map(|p| p.name.as_str())
 }
 
 fn model_kind(kind: SpanKind) -> Kind {
@@ -424,7 +435,7 @@ fn constraints_text(expectation: &SpanExpectation) -> String {
 }
 
 /// A span as a report shows it.
-fn describe(span: &Span, by_id: &HashMap<&str, &Span>) -> String {
+fn describe(span: &Span, by_id: &ById) -> String {
     let attributes: Vec<String> = (span.attributes.iter())
         .map(|(k, v)| format!("{k}={v:?}"))
         .collect();

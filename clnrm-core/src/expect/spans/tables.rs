@@ -31,7 +31,8 @@ fn miss(
 }
 
 fn parent_of<'s>(span: &Span, index: &Index<'s>) -> Option<&'s Span> {
-    index.by_id.get(span.parent_span_id.as_deref()?).copied()
+    let parent = span.parent_span_id.as_deref()?;
+    (index.by_id.get(&(span.trace_id.as_str(), parent))).copied()
 }
 
 fn named<'i, 's>(index: &'i Index<'s>, name: &str) -> &'i [&'s Span] {

@@ -189,3 +189,19 @@ fn what_a_failure_names_does_not_depend_on_the_order_of_the_spans() {
         "{misses:?}"
     );
 }
+
+#[test]
+fn a_parent_is_found_in_its_own_trace() {
+    // Two traces reuse span id 1 (ids are unique within a trace only).
+    let mut other_root = span("1", "other.root", None);
+    other_root.trace_id = "u".into();
+    let mut child = span("2", "child", Some("1"));
+    child.trace_id = "u".into();
+    let spans = [span("1", "root", None), other_root, child];
+    let mut wants = expect("child");
+    wants.parent = Some("other.root".into());
+    assert_eq!(judge_span(&wants, &spans), None);
+    let mut reversed = spans.to_vec();
+    reversed.reverse();
+    assert_eq!(judge_span(&wants, &reversed), None);
+}
