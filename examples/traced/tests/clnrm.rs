@@ -1,0 +1,1 @@
+clnrm_harness::main!();
