@@ -75,6 +75,9 @@ impl Binaries {
 
     /// The same binaries, in `folder` (where cargo built them this time).
     pub fn in_folder(self, folder: PathBuf) -> Self {
+        // Canonical: the path is mounted into containers as it is, and a
+        // `..` there would climb out of folders the container lacks.
+        let folder = folder.canonicalize().unwrap_or(folder);
         Self {
             folder: Folder::Exact(folder),
             found: Arc::default(),

@@ -160,3 +160,87 @@ fn no_spans_from_a_container_says_where_the_receiver_listened() {
     );
     assert_eq!(our_containers(), 0);
 }
+
+/// The static build of the example's instrumented program
+/// (`scripts/test-tools.sh` makes it), for images without a C library.
+fn static_traced_folder() -> std::path::PathBuf {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/test-tools/traced/x86_64-unknown-linux-gnu/release");
+    assert!(
+        folder.join("traced").is_file(),
+        "the static `traced` is not built: run `bash scripts/test-tools.sh` (the README's test command does)"
+    );
+    folder
+}
+
+#[test]
+fn the_rust_sdk_exports_from_a_container_without_a_c_library() {
+    let _serial = serial();
+    let traced = static_traced_folder().join("traced");
+    let traced = traced.canonicalize().expect("the static build");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let toml = scenario(&format!(
+        r#"[[scenario]]
+name = "s"
+
+[[scenario.steps]]
+name = "protobuf"
+command = [{traced:?}, "checkout", "--items", "2"]
+
+[[scenario.steps]]
+name = "json"
+command = [{traced:?}, "checkout", "--decline"]
+env = {{ OTEL_EXPORTER_OTLP_PROTOCOL = "http/json", OTEL_SERVICE_NAME = "shop" }}
+expected_exit_code = 2
+
+[[expect.span]]
+name = "payment.charge"
+parent = "checkout"
+kind = "client"
+events.all = ["declined"]
+
+[expect.counts]
+spans_total = {{ eq = 7 }}
+errors_total = {{ eq = 1 }}
+"#
+    ));
+    let mut settings = default_settings();
+    // Mounted into the runner (busybox: no C library) at the same path.
+    settings.binaries = vec![traced];
+    let r = run_file(dir.path(), &toml, &settings);
+    assert!(!r.failed(), "{}", report(&r));
+    let spans = r.spans.as_ref().expect("collected");
+    let services: std::collections::BTreeSet<&str> = (spans.iter())
+        .filter_map(|s| s.resource.get("service.name").map(String::as_str))
+        .collect();
+    assert!(services.contains("shop"), "{services:?}");
+    assert_eq!(our_containers(), 0);
+}
+
+#[test]
+fn the_traced_examples_known_answers_hold_on_the_host_and_in_containers() {
+    use clnrm_core::config::{Config, ConfigOverrides};
+    use clnrm_core::runner::{Event, RunOptions, run_suite};
+    use clnrm_core::suite::SuiteBuilder;
+    let _serial = serial();
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/traced");
+    let config = Config::load(&example, &ConfigOverrides::default()).expect("the example's config");
+    let suite = SuiteBuilder::new(config)
+        .binaries_in(static_traced_folder())
+        .build()
+        .expect("the example's suite");
+    let mut finished = Vec::new();
+    run_suite(&suite, RunOptions::new(2, false), &mut |event| {
+        if let Event::TestFinished(test) = event {
+            finished.push(test.clone());
+        }
+    });
+    assert_eq!(finished.len(), suite.tests.len());
+    assert!(finished.len() >= 40, "{} tests", finished.len());
+    let failed: Vec<String> = (finished.iter())
+        .filter(|t| !t.outcome.is_success())
+        .map(|t| format!("{}: {:#?}", t.name, t.outcome))
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    assert_eq!(our_containers(), 0);
+}
