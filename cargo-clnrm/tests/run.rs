@@ -436,7 +436,7 @@ fn a_missing_image_names_its_place_in_the_file_and_the_next_step_for_that_name()
     let text = stdout(&out);
     assert!(
         text.contains(&format!(
-            "service.clnrm.toml:5: image `{missing}` is not available locally and pulling it failed ("
+            "service.clnrm.toml:5:9: image `{missing}` is not available locally and pulling it failed ("
         )),
         "the service's `image` line: {text}"
     );
@@ -445,7 +445,7 @@ fn a_missing_image_names_its_place_in_the_file_and_the_next_step_for_that_name()
         "a name a registry can have: {text}"
     );
     assert!(
-        text.contains("default.clnrm.toml:1: image `clnrm-busybox:nope` is not available locally"),
+        text.contains("default.clnrm.toml:1:1: image `clnrm-busybox:nope` is not available locally"),
         "the default runner image, at the header: {text}"
     );
 }

@@ -210,9 +210,10 @@ impl FileLocation {
     }
 }
 
+/// `file:line:col`, as rustc and editors take it.
 impl std::fmt::Display for FileLocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.file, self.line)
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
     }
 }
 

@@ -139,13 +139,13 @@ mod tests {
         };
         assert_eq!(
             render_failures(&failures),
-            "step `greets` failed (tests/clnrm/a.clnrm.toml:5)\n  \
+            "step `greets` failed (tests/clnrm/a.clnrm.toml:5:1)\n  \
              command: [\"echo\", \"hello\"]\n  \
              expected exit code 1, was 0\n  \
              expected stdout to contain \"bye\"; it did not\n  \
              --- stdout ---\nhello\n  \
              --- stderr: (empty)\n\
-             tests/clnrm/a.clnrm.toml:9: not supported yet\n"
+             tests/clnrm/a.clnrm.toml:9:3: not supported yet\n"
         );
         assert_eq!(
             failures.headline(),
