@@ -445,7 +445,9 @@ fn a_missing_image_names_its_place_in_the_file_and_the_next_step_for_that_name()
         "a name a registry can have: {text}"
     );
     assert!(
-        text.contains("default.clnrm.toml:1:1: image `clnrm-busybox:nope` is not available locally"),
+        text.contains(
+            "default.clnrm.toml:1:1: image `clnrm-busybox:nope` is not available locally"
+        ),
         "the default runner image, at the header: {text}"
     );
 }
