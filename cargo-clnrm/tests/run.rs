@@ -350,6 +350,51 @@ fn keep_on_failure_leaves_the_containers_and_says_how_to_reach_them() {
 }
 
 #[test]
+fn keep_on_failure_says_a_service_was_stopped_for_its_spans() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "spans.clnrm.toml",
+        "[meta]\nname = \"spans\"\n[service.db]\nimage = \"clnrm-busybox:latest\"\nargs = [\"sleep\", \"60\"]\n[[steps]]\nname = \"s\"\ncommand = [\"true\"]\n[expect.counts]\nspans_total = { gte = 1 }\n",
+    );
+    let out = clnrm(dir.path(), &["run", ".", "--keep-on-failure"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let line = text
+        .lines()
+        .find(|l| {
+            l.contains(
+                "kept service `db`: stopped after the steps (its spans flushed): `docker logs ",
+            )
+        })
+        .unwrap_or_else(|| panic!("no kept service in:\n{text}"));
+    let ids: Vec<&str> = (text.lines())
+        .filter(|l| l.contains("kept "))
+        .filter_map(|l| l.split("`docker rm -f ").nth(1)?.split('`').next())
+        .collect();
+    assert_eq!(ids.len(), 2, "the service and the runner: {text}");
+    let stopped = docker_out(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("id={}", ids[0]),
+        "--filter",
+        "status=exited",
+    ]);
+    assert!(!stopped.is_empty(), "the service is kept, stopped: {line}");
+    for id in ids {
+        docker_out(&["rm", "-f", id]);
+    }
+    // The kept network: the run is over, so `clean` takes it.
+    let clean = clnrm(dir.path(), &["clean"]);
+    assert!(
+        stdout(&clean).contains("removed network clnrm-"),
+        "{}",
+        stdout(&clean)
+    );
+}
+
+#[test]
 fn the_container_cap_holds_across_processes_and_a_big_scenario_runs_alone() {
     let dir = tempfile::tempdir().expect("tempdir");
     let slots = tempfile::tempdir().expect("slot dir");

@@ -45,6 +45,11 @@ impl ContainerBackend {
         Ok(())
     }
 
+    /// Whether [`stop_services`](Self::stop_services) stopped them.
+    pub fn services_stopped(&self) -> bool {
+        (self.services_stopped).load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// `OTEL_EXPORTER_OTLP_ENDPOINT` for steps in the scenario's containers,
     /// when spans are collected.
     pub fn span_endpoint(&self) -> Option<&str> {
@@ -97,6 +102,10 @@ impl ContainerBackend {
     /// all at once, so their SDKs flush what they hold before spans are
     /// judged. Teardown removes them afterwards as always.
     pub fn stop_services(&self, grace: Duration) {
+        if self.services.is_empty() {
+            return;
+        }
+        (self.services_stopped).store(true, std::sync::atomic::Ordering::Relaxed);
         let seconds = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX).max(1);
         let stops = self.services.iter().map(|(_, container)| {
             let options = StopContainerOptionsBuilder::default().t(seconds).build();

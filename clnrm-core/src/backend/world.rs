@@ -62,6 +62,8 @@ pub struct ContainerBackend {
     pub(super) span_endpoint: Option<String>,
     /// The receiver, also watched by `wait_for_span`.
     pub(super) span_receiver: Option<std::sync::Arc<crate::receiver::Receiver>>,
+    /// Whether the services were stopped (before spans were judged).
+    pub(super) services_stopped: std::sync::atomic::AtomicBool,
     /// Container slots under the global cap; last, so they are freed only
     /// after `Drop::drop` removed the containers.
     _slots: Slots,
@@ -155,6 +157,7 @@ impl ContainerBackend {
             extra_hosts: Vec::new(),
             span_endpoint: None,
             span_receiver: None,
+            services_stopped: std::sync::atomic::AtomicBool::new(false),
             _slots: slots,
         };
         let spans = spec.spans.as_ref().filter(|_| wanted > 0);

@@ -199,10 +199,19 @@ pub(super) fn keep_for_debugging(place: &mut Place, run: &mut ScenarioRun) {
         Place::Container(world) => world,
         Place::Host(_, _, None) => return,
     };
+    let stopped = world.services_stopped();
     for (role, container) in world.keep() {
         let short = &container[..container.len().min(12)];
+        // Services were stopped so that their SDKs flushed their spans.
+        let look = if stopped && role != "runner" {
+            format!(
+                "stopped after the steps (its spans flushed): `docker logs {short}`, or `docker start {short}` then `docker exec -it {short} sh`"
+            )
+        } else {
+            format!("`docker exec -it {short} sh` to look inside")
+        };
         run.notes.push(format!(
-            "kept {role}: `docker exec -it {short} sh` to look inside; `docker rm -f {short}` (or `cargo clnrm clean` once this run ended) to remove it"
+            "kept {role}: {look}; `docker rm -f {short}` (or `cargo clnrm clean` once this run ended) to remove it"
         ));
     }
 }
