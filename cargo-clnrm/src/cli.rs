@@ -147,6 +147,9 @@ pub struct RunArgs {
     /// When to pull images from a registry (default: missing; also CLNRM_PULL)
     #[arg(long, value_enum, value_name = "WHEN")]
     pub pull: Option<PullChoice>,
+    /// Write the run's trace (clnrm's own spans and the programs') to FILE, as OTLP JSON
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ fn clnrm(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(dir)
         .env_remove("CLNRM_ROOTS")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .output()
         .expect("run cargo-clnrm")
 }

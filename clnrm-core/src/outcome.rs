@@ -243,6 +243,10 @@ pub struct TestFinished {
     pub location: FileLocation,
     pub outcome: Outcome,
     pub duration: Duration,
+    /// clnrm's own spans of the test and the spans collected from its
+    /// programs: what run traces are written from. Not in the records.
+    #[serde(skip)]
+    pub spans: Vec<crate::spans::Span>,
 }
 
 impl TestFinished {
@@ -252,6 +256,7 @@ impl TestFinished {
             location,
             outcome,
             duration,
+            spans: Vec::new(),
         }
     }
 

@@ -8,6 +8,7 @@ use clnrm_core::config::{Config, ConfigOverrides, Switches};
 use clnrm_core::diagnostic::LocatedDiagnostic;
 use clnrm_core::outcome::Outcome;
 use clnrm_core::report::{ResultDir, render_failures};
+use clnrm_core::run_trace::TraceOutputs;
 use clnrm_core::runner::{TestFinished, run_test};
 use clnrm_core::suite::{SuiteBuilder, SuiteTest};
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -77,6 +78,7 @@ pub fn collect_trials(
     }
     let finished = Arc::new(Mutex::new(Vec::new()));
     let results = (switches.result_dir.clone()).map(|dir| Arc::new(ResultDir::new(dir)));
+    let traces = Arc::new(TraceOutputs::new(None, switches.trace_dir.clone()));
     let output = FailureOutput::for_args(args);
     let trials = (suite.tests.iter())
         .map(|test| {
@@ -85,6 +87,7 @@ pub fn collect_trials(
                 settings: Arc::clone(&suite.settings),
                 finished: Arc::clone(&finished),
                 results: results.clone(),
+                traces: Arc::clone(&traces),
                 output,
             };
             Trial::test(test.name().to_string(), move || run.run())
@@ -100,6 +103,8 @@ struct TrialRun {
     settings: Arc<clnrm_core::executor::RunSettings>,
     finished: Arc<Mutex<Vec<TestFinished>>>,
     results: Option<Arc<ResultDir>>,
+    /// `CLNRM_TRACE_DIR` and clnrm's own `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    traces: Arc<TraceOutputs>,
     output: FailureOutput,
 }
 
@@ -120,6 +125,9 @@ impl TrialRun {
                 "warning: cannot record the result of {}: {e}",
                 test.name()
             );
+        }
+        for problem in self.traces.test_finished(&self.settings.trace, &finished) {
+            let _ = writeln!(std::io::stderr().lock(), "warning: {problem}");
         }
         if let Ok(mut all) = self.finished.lock() {
             all.push(finished.clone());

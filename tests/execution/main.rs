@@ -12,6 +12,7 @@ use clnrm_tests::count_processes;
 mod outcomes;
 mod receiver;
 mod recorded;
+mod run_trace;
 
 fn settings() -> RunSettings {
     RunSettings::from_config(&clnrm_core::config::Config::default())

@@ -11,7 +11,7 @@ use clnrm_core::outcome::FailureKind;
 use clnrm_core::receiver::Receiver;
 use clnrm_core::spans::{Kind, Status};
 
-fn python() -> std::path::PathBuf {
+pub(super) fn python() -> std::path::PathBuf {
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-tools/venv/bin/python");
     assert!(
         python.is_file(),

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 use crate::support::{
-    EXAMPLE_TESTS, cargo, example, example_as_nextest, example_binaries, nextest_available,
-    run_example, text, workspace,
+    EXAMPLE_TESTS, cargo, example, example_as_nextest, example_binaries, example_command,
+    nextest_available, run_example, text, workspace,
 };
 
 /// What nextest relies on: `--list --format terse` (and `--ignored`) print only
@@ -221,6 +221,36 @@ fn junit_under_plain_cargo_test() {
     );
     assert!(xml.contains("classname=\"steps.clnrm.toml\""), "{xml}");
     clnrm_tests::assert_valid_junit(&report);
+}
+
+#[test]
+fn each_test_leaves_its_run_trace_in_the_trace_dir() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let binary = example_binaries();
+    let out = example_command(&binary)
+        .args(["--exact", "steps.clnrm.toml::argv_and_output"])
+        .env("CLNRM_TRACE_DIR", dir.path())
+        .output()
+        .expect("run the example");
+    assert!(out.status.success(), "{}", text(&out));
+    let files: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("the trace dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files, ["steps.clnrm.toml__argv_and_output.json"]);
+    let text = std::fs::read_to_string(dir.path().join(&files[0])).expect("the trace");
+    let spans = clnrm_core::spans::spans_in_lines(&text).spans;
+    let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names[..3],
+        ["clnrm.run", "clnrm.scenario", "clnrm.setup"],
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"clnrm.step:argv_is_never_a_shell_string"),
+        "{names:?}"
+    );
+    assert_eq!(names.last(), Some(&"clnrm.teardown"));
 }
 
 #[test]

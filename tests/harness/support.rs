@@ -161,6 +161,8 @@ pub fn example_command(binaries: &Example) -> Command {
         .env_remove("CLNRM_JUNIT")
         .env_remove("CLNRM_JUNIT_LOCATIONS")
         .env_remove("CLNRM_RESULT_DIR")
+        .env_remove("CLNRM_TRACE_DIR")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .env_remove("NEXTEST")
         .env_remove("NEXTEST_EXECUTION_MODE")
         .env_remove("NEXTEST_TEST_NAME");

@@ -62,6 +62,8 @@ pub struct ContainerBackend {
     pub(super) span_endpoint: Option<String>,
     /// The receiver, also watched by `wait_for_span`.
     pub(super) span_receiver: Option<std::sync::Arc<crate::receiver::Receiver>>,
+    /// Each container started: when, its role, its image (for the run trace).
+    pub(super) starts: Vec<(std::time::SystemTime, String, String)>,
     /// Whether the services were stopped (before spans were judged).
     pub(super) services_stopped: std::sync::atomic::AtomicBool,
     /// Container slots under the global cap; last, so they are freed only
@@ -157,6 +159,7 @@ impl ContainerBackend {
             extra_hosts: Vec::new(),
             span_endpoint: None,
             span_receiver: None,
+            starts: Vec::new(),
             services_stopped: std::sync::atomic::AtomicBool::new(false),
             _slots: slots,
         };
@@ -325,6 +328,7 @@ impl ContainerBackend {
             Some(id) => format!("service `{id}`"),
             None => "the runner container".to_string(),
         };
+        let started = std::time::SystemTime::now();
         let id = self
             .runtime
             .block_on(self.docker.create_container(Some(options), body))
@@ -335,6 +339,8 @@ impl ContainerBackend {
         self.runtime
             .block_on(self.docker.start_container(&id, None))
             .map_err(|e| BackendError::Engine(format!("{what} did not start: {e}")))?;
+        let role = alias.map_or_else(|| "runner".to_string(), |id| format!("service {id}"));
+        self.starts.push((started, role, image.to_string()));
         Ok(id)
     }
 
@@ -381,6 +387,16 @@ impl ContainerBackend {
             kept.push(("runner".into(), runner.clone()));
         }
         kept
+    }
+
+    /// Each container started: when, its role (`runner`, `service ID`), its image.
+    pub fn container_starts(&self) -> &[(std::time::SystemTime, String, String)] {
+        &self.starts
+    }
+
+    /// How many containers teardown removes.
+    pub fn containers_to_remove(&self) -> usize {
+        self.created.len()
     }
 
     /// Service ports published on the host.

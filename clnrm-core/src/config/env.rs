@@ -45,6 +45,7 @@ pub const ENVIRONMENT: &[EnvVar] = &[
     env("CLNRM_JUNIT", None, None),
     env("CLNRM_JUNIT_LOCATIONS", Some("--junit-locations"), None),
     env("CLNRM_RESULT_DIR", Some("--junit"), None),
+    env("CLNRM_TRACE_DIR", None, None),
     env("CLNRM_LOG", Some("--verbose"), None),
 ];
 
@@ -93,6 +94,9 @@ pub struct Switches {
     /// `CLNRM_RESULT_DIR`: where the harness writes each finished test, one
     /// JSON file per test (what `cargo clnrm test --junit` reports from).
     pub result_dir: Option<PathBuf>,
+    /// `CLNRM_TRACE_DIR`: where the harness writes each test's run trace,
+    /// one OTLP JSON document per test.
+    pub trace_dir: Option<PathBuf>,
     /// `CLNRM_LOG`: a log filter that overrides `-v` and `-q`.
     pub log_filter: Option<String>,
 }
@@ -111,6 +115,7 @@ impl Switches {
             junit: var("CLNRM_JUNIT").map(PathBuf::from),
             junit_locations: switch("CLNRM_JUNIT_LOCATIONS"),
             result_dir: var("CLNRM_RESULT_DIR").map(PathBuf::from),
+            trace_dir: var("CLNRM_TRACE_DIR").map(PathBuf::from),
             log_filter: var("CLNRM_LOG"),
         }
     }

@@ -29,13 +29,30 @@ pub fn needs_engine(test: &PlannedTest, report: &FileReport, settings: &RunSetti
         })
 }
 
+/// A planned test's end: its outcome, and the spans it recorded (its own,
+/// then those collected from its programs).
+#[derive(Debug)]
+pub(crate) struct PlannedRun {
+    pub(crate) outcome: Outcome,
+    pub(crate) spans: Vec<crate::spans::Span>,
+}
+
+impl From<Outcome> for PlannedRun {
+    fn from(outcome: Outcome) -> Self {
+        Self {
+            outcome,
+            spans: Vec::new(),
+        }
+    }
+}
+
 /// Runs `test`; `on_step` sees each step as it finishes.
 pub fn run_planned(
     test: &PlannedTest,
     report: &FileReport,
     settings: &RunSettings,
     on_step: &dyn Fn(&StepRun),
-) -> Outcome {
+) -> PlannedRun {
     let file_name = display_path(report.source.path());
     let Some(target) = test.target else {
         let failures = report.diagnostics.iter().map(|d| {
@@ -49,23 +66,47 @@ pub fn run_planned(
         return Outcome::NotRun(crate::outcome::Failures {
             list: failures.collect(),
             ..Default::default()
-        });
+        })
+        .into();
     };
     let variant = &report.variants[target.variant];
     let Some(file) = &variant.file else {
         return Outcome::not_run(Failure::new(
             FailureKind::InvalidFile,
             "the file did not parse",
-        ));
+        ))
+        .into();
     };
     let dir = report.source.path().parent().unwrap_or(Path::new(""));
     let mut run = run_scenario_observed(file, target.scenario, dir, settings, on_step);
     keep_spans(&test.name, &mut run, settings);
+    let mut spans = std::mem::take(&mut run.trace);
+    spans.extend(run.spans.iter().flatten().cloned());
+    forward_to_otel_endpoint(file, &spans, &mut run);
     let locate = |span: std::ops::Range<usize>| {
         let at = variant.locate(&report.source, span);
         Some(FileLocation::new(&file_name, at.line, at.column))
     };
-    judge(&run, &file.scenarios[target.scenario], &locate)
+    PlannedRun {
+        outcome: judge(&run, &file.scenarios[target.scenario], &locate),
+        spans,
+    }
+}
+
+/// `[otel] endpoint`: the scenario's spans, its own and its programs', sent
+/// on; a failure is a note of the report, never a verdict.
+fn forward_to_otel_endpoint(
+    file: &crate::scenario::ScenarioFile,
+    spans: &[crate::spans::Span],
+    run: &mut super::record::ScenarioRun,
+) {
+    let Some(otel) = &file.otel else { return };
+    let Some(endpoint) = &otel.endpoint else {
+        return;
+    };
+    if let Err(e) = crate::run_trace::forward(endpoint, &otel.headers, spans) {
+        run.notes.push(format!("`[otel] endpoint`: {e}"));
+    }
 }
 
 /// Paths relative to the working directory (the package, under cargo), as

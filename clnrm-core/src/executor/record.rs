@@ -86,6 +86,8 @@ pub struct ScenarioRun {
     /// Every span collected (received, printed, read from files); `None`
     /// when the scenario collects none.
     pub spans: Option<Vec<crate::spans::Span>>,
+    /// clnrm's own spans of the scenario (`clnrm.scenario` and under it).
+    pub trace: Vec<crate::spans::Span>,
     /// What to know besides the failures (how to reach kept containers).
     pub(crate) notes: Vec<String>,
     /// The last lines of each service's output, kept when the scenario failed.

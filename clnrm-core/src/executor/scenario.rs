@@ -2,7 +2,7 @@
 //! environment, step and scenario deadlines, and a stop at the first failure.
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use crate::backend::{BackendError, StepEnd, StepRequest};
 use crate::expect::{Mismatch, judge_step};
@@ -10,10 +10,10 @@ use crate::outcome::{Failure, FailureKind};
 use crate::scenario::{KnownClaim, Scenario, ScenarioFile};
 
 use super::place::{Place, keep_for_debugging};
-use super::record::{ScenarioRun, StepRun, Unchecked};
+use super::record::{ScenarioRun, StepRun};
 use super::settings::RunSettings;
 use super::spans::Collection;
-use super::unavailable::Unavailable;
+use crate::run_trace::ScenarioTrace;
 
 /// Runs scenario `index` of `file` and returns what happened; relative
 /// paths in the file (volumes, build contexts) are taken from the current
@@ -57,28 +57,23 @@ pub(crate) fn run_scenario_observed(
         .as_ref()
         .or(file.header.timeout.as_ref())
         .map_or(settings.scenario_timeout, |t| t.value);
+    let mut trace = ScenarioTrace::new(&settings.trace);
+    let setup_started = SystemTime::now();
     let spans = Collection::for_scenario(file, scenario);
-    let route = spans.route(file);
+    let route = spans.route(file, trace.scenario_traceparent());
     let mut place = match Place::prepare(file, scenario, dir, scenario_timeout, settings, route) {
         Ok(place) => place,
-        Err(Unavailable::Unsupported(message)) => {
-            run.unchecked.push(Unchecked {
-                kind: FailureKind::Unsupported,
-                message,
-                span: None,
-            });
-            return run;
-        }
-        Err(Unavailable::Setup(message, span)) => {
+        Err(unavailable) => {
             // Nothing ran, so nothing failed as expected: never a pass.
-            run.unchecked.push(Unchecked {
-                kind: FailureKind::Unavailable,
-                message,
-                span,
-            });
+            let unchecked = unavailable.into_unchecked();
+            trace.setup(setup_started, &[], Some(&unchecked.message));
+            run.unchecked.push(unchecked);
+            run.trace = trace.finish(&scenario.name.value, true);
             return run;
         }
     };
+    let starts = (place.world()).map_or(&[][..], |w| w.container_starts());
+    trace.setup(setup_started, starts, None);
     let deadline = started + scenario_timeout;
     for step in &scenario.steps {
         if settings.cancel.is_cancelled() {
@@ -98,8 +93,9 @@ pub(crate) fn run_scenario_observed(
         } else {
             (step_limit, false)
         };
+        let span_id = ScenarioTrace::new_span_id();
         let mut env = place.environment(step, settings);
-        env.extend(spans.environment(file, step, &place));
+        env.extend(spans.environment(file, step, &place, trace.traceparent(&span_id)));
         let request = StepRequest {
             argv: step.command.value.clone(),
             env,
@@ -111,6 +107,7 @@ pub(crate) fn run_scenario_observed(
         let mut step_run = StepRun::new(step);
         let _step = tracing::debug_span!("step", name = %step.name.value).entered();
         let step_started = Instant::now();
+        let step_wall = SystemTime::now();
         let result = place.backend_for(step).run_step(&request, &settings.cancel);
         tracing::debug!(
             exit_code = ?result.as_ref().ok().and_then(|o| o.exit_code),
@@ -140,6 +137,7 @@ pub(crate) fn run_scenario_observed(
                 .mismatches
                 .push(Mismatch::NotStarted(not_started(e, settings))),
         }
+        trace.step(span_id, &step_run, step_wall, place.in_container(step));
         on_step(&step_run);
         let stop = step_run.stops_scenario();
         let failed = !step_run.mismatches.is_empty();
@@ -159,13 +157,18 @@ pub(crate) fn run_scenario_observed(
     if run.failed() && settings.keep_on_failure {
         keep_for_debugging(&mut place, &mut run);
     }
+    // The place (working directory or containers) is removed here, whatever happened.
+    let teardown_started = SystemTime::now();
+    let containers = place.world().map_or(0, |w| w.containers_to_remove());
+    drop(place);
+    trace.teardown(teardown_started, containers);
+    run.trace = trace.finish(&scenario.name.value, run.failed());
     run.duration = started.elapsed();
     tracing::info!(
         failed = run.failed(),
         elapsed_ms = run.duration.as_millis() as u64,
         "scenario finished"
     );
-    // The place (working directory or container) is removed here, whatever happened.
     run
 }
 

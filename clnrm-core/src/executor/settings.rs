@@ -33,6 +33,9 @@ pub struct RunSettings {
     /// ... and the ones cargo builds, asked for only when a runner starts.
     pub crate_binaries: crate::binaries::Binaries,
     pub cancel: CancelToken,
+    /// The run's trace and its `clnrm.run` span: every scenario's own spans
+    /// hang under it.
+    pub trace: crate::run_trace::TraceParent,
 }
 
 impl RunSettings {
@@ -54,6 +57,7 @@ impl RunSettings {
             pull: config.pull,
             keep_on_failure: crate::config::keep_on_failure(),
             cancel: CancelToken::new(),
+            trace: crate::run_trace::TraceParent::random(),
         }
     }
 }

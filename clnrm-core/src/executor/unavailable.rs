@@ -8,3 +8,22 @@ pub(super) enum Unavailable {
     /// place in the file that asked for what is missing, when one did.
     Setup(String, Option<std::ops::Range<usize>>),
 }
+
+impl Unavailable {
+    /// As the run records it: never a pass, whatever `expect_failure` says.
+    pub(super) fn into_unchecked(self) -> super::record::Unchecked {
+        use crate::outcome::FailureKind;
+        match self {
+            Unavailable::Unsupported(message) => super::record::Unchecked {
+                kind: FailureKind::Unsupported,
+                message,
+                span: None,
+            },
+            Unavailable::Setup(message, span) => super::record::Unchecked {
+                kind: FailureKind::Unavailable,
+                message,
+                span,
+            },
+        }
+    }
+}

@@ -13,12 +13,13 @@ use super::event::{Event, StepFinished};
 /// `sink` sees its start and its steps; the end is returned.
 pub fn run_test(test: &SuiteTest, settings: &RunSettings, sink: &dyn Fn(Event)) -> TestFinished {
     let started = Instant::now();
-    let outcome = if let Some(reason) = &test.ignored {
+    let ran = if let Some(reason) = &test.ignored {
         Outcome::Ignored {
             reason: Some(reason.clone()).filter(|r| !r.is_empty()),
         }
+        .into()
     } else if settings.cancel.is_cancelled() {
-        Outcome::Cancelled
+        Outcome::Cancelled.into()
     } else {
         sink(Event::TestStarted {
             name: test.name().to_string(),
@@ -34,10 +35,12 @@ pub fn run_test(test: &SuiteTest, settings: &RunSettings, sink: &dyn Fn(Event)) 
         };
         run_planned(&test.planned, &test.report, settings, &on_step)
     };
-    TestFinished::new(
+    let mut finished = TestFinished::new(
         test.name().to_string(),
         test.location(),
-        outcome,
+        ran.outcome,
         started.elapsed(),
-    )
+    );
+    finished.spans = ran.spans;
+    finished
 }

@@ -12,6 +12,23 @@ use super::model::{Attributes, Kind, Span, Status};
 /// of one resource share a line.
 pub fn to_otlp_json_lines(spans: &[Span]) -> String {
     let mut out = String::new();
+    for resource_spans in resource_groups(spans) {
+        out.push_str(&json!({ "resourceSpans": [resource_spans] }).to_string());
+        out.push('\n');
+    }
+    out
+}
+
+/// `spans` as one OTLP JSON document (an `ExportTraceServiceRequest`, which
+/// is also a `TracesData`), one `resourceSpans` entry per run of spans of one
+/// resource.
+pub fn to_otlp_json_document(spans: &[Span]) -> String {
+    json!({ "resourceSpans": resource_groups(spans) }).to_string()
+}
+
+/// One `ResourceSpans` per run of consecutive spans sharing a resource.
+fn resource_groups(spans: &[Span]) -> Vec<Value> {
+    let mut groups = Vec::new();
     let mut rest = spans;
     while let Some(first) = rest.first() {
         let same = rest
@@ -19,17 +36,13 @@ pub fn to_otlp_json_lines(spans: &[Span]) -> String {
             .take_while(|s| s.resource == first.resource)
             .count();
         let (batch, after) = rest.split_at(same);
-        let document = json!({
-            "resourceSpans": [{
-                "resource": { "attributes": key_values(&first.resource) },
-                "scopeSpans": [{ "spans": batch.iter().map(span_json).collect::<Vec<_>>() }],
-            }]
-        });
-        out.push_str(&document.to_string());
-        out.push('\n');
+        groups.push(json!({
+            "resource": { "attributes": key_values(&first.resource) },
+            "scopeSpans": [{ "spans": batch.iter().map(span_json).collect::<Vec<_>>() }],
+        }));
         rest = after;
     }
-    out
+    groups
 }
 
 fn span_json(span: &Span) -> Value {
@@ -123,5 +136,11 @@ mod tests {
         let read = spans_in_lines(&text);
         assert_eq!(read.invalid_lines, 0);
         assert_eq!(read.spans, spans);
+        let document = to_otlp_json_document(&spans);
+        assert_eq!(
+            spans_in_lines(&document).spans,
+            spans,
+            "one document, the same spans"
+        );
     }
 }

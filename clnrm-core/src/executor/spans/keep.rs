@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::run_trace::file_name;
 use crate::spans::to_otlp_json_lines;
 
 use super::super::record::ScenarioRun;
@@ -18,18 +19,6 @@ fn spans_dir(settings: &RunSettings) -> PathBuf {
     base.join("spans")
 }
 
-/// A test name as a file name: `dir/a.clnrm.toml::name` becomes
-/// `dir_a.clnrm.toml__name.jsonl`.
-fn file_name(test: &str) -> String {
-    let safe: String = (test.replace("::", "__").chars())
-        .map(|c| match c {
-            'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '-' | '_' => c,
-            _ => '_',
-        })
-        .collect();
-    format!("{safe}.jsonl")
-}
-
 /// Writes `run.spans` for test `test`, when the scenario collects spans (an
 /// earlier run's file goes when none came) and, when the test failed,
 /// notes where they are.
@@ -37,7 +26,7 @@ pub(crate) fn keep_spans(test: &str, run: &mut ScenarioRun, settings: &RunSettin
     let Some(spans) = &run.spans else {
         return;
     };
-    let path = spans_dir(settings).join(file_name(test));
+    let path = spans_dir(settings).join(file_name(test, "jsonl"));
     if spans.is_empty() {
         let _ = std::fs::remove_file(&path);
         return;
@@ -70,11 +59,11 @@ mod tests {
     #[test]
     fn test_names_become_plain_file_names() {
         assert_eq!(
-            file_name("dir/a.clnrm.toml::checkout"),
+            file_name("dir/a.clnrm.toml::checkout", "jsonl"),
             "dir_a.clnrm.toml__checkout.jsonl"
         );
         assert_eq!(
-            file_name("m.clnrm.toml.tera::x[os=linux]"),
+            file_name("m.clnrm.toml.tera::x[os=linux]", "jsonl"),
             "m.clnrm.toml.tera__x_os_linux_.jsonl"
         );
     }

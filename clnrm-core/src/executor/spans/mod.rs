@@ -5,7 +5,6 @@
 //! The receiver listens on loopback for steps on the host and, through
 //! [`SpanRoute`], on the scenario network's gateway for its containers.
 
-mod forward;
 mod keep;
 mod sources;
 
@@ -48,8 +47,6 @@ pub(super) enum Collection {
 
 pub(super) struct SpanReceiver {
     receiver: Arc<Receiver>,
-    /// One trace for the scenario; each step is a span of it (`TRACEPARENT`).
-    trace_id: String,
 }
 
 /// Whether anything in the file asks for spans: expectations, `[otel]`,
@@ -69,20 +66,19 @@ impl Collection {
         match Receiver::start(IpAddr::V4(Ipv4Addr::LOCALHOST)) {
             Ok(receiver) => Collection::Receiving(SpanReceiver {
                 receiver: Arc::new(receiver),
-                trace_id: random_hex(16),
             }),
             Err(e) => Collection::Unavailable(format!("cannot collect spans: {e}")),
         }
     }
 
     /// How the scenario's containers (runner and services) reach the
-    /// receiver, when spans are collected.
-    pub(super) fn route(&self, file: &ScenarioFile) -> Option<SpanRoute> {
+    /// receiver, when spans are collected; `traceparent` is the services'.
+    pub(super) fn route(&self, file: &ScenarioFile, traceparent: String) -> Option<SpanRoute> {
         let Collection::Receiving(spans) = self else {
             return None;
         };
         let mut env = common_env(file);
-        env.push(("TRACEPARENT".into(), spans.traceparent()));
+        env.push(("TRACEPARENT".into(), traceparent));
         Some(SpanRoute {
             receiver: Arc::clone(&spans.receiver),
             host_names: receiver_names(file),
@@ -91,13 +87,14 @@ impl Collection {
     }
 
     /// The variables that make the step's OpenTelemetry SDK export to the
-    /// receiver (in a container, by its host name); the step's own `env`
-    /// wins over each.
+    /// receiver (in a container, by its host name), with `traceparent` (the
+    /// step's span); the step's own `env` wins over each.
     pub(super) fn environment(
         &self,
         file: &ScenarioFile,
         step: &Step,
         place: &Place,
+        traceparent: String,
     ) -> Vec<(String, String)> {
         let Collection::Receiving(spans) = self else {
             return Vec::new();
@@ -111,7 +108,7 @@ impl Collection {
         };
         let mut env = vec![("OTEL_EXPORTER_OTLP_ENDPOINT".to_string(), endpoint)];
         env.extend(common_env(file));
-        env.push(("TRACEPARENT".into(), spans.traceparent()));
+        env.push(("TRACEPARENT".into(), traceparent));
         env.retain(|(key, _)| !step.env.iter().any(|(k, _)| k == key));
         env
     }
@@ -146,13 +143,6 @@ impl Collection {
         let mut collected = receiver.spans();
         collected.extend(sources::printed_spans(scenario, run));
         collected.extend(sources::file_spans(scenario, place, run));
-        if let Some(otel) = &file.otel
-            && let Some(endpoint) = &otel.endpoint
-            && !collected.is_empty()
-            && let Err(e) = forward::forward(endpoint, &otel.headers, &collected)
-        {
-            run.notes.push(format!("`[otel] endpoint`: {e}"));
-        }
         let expect = &file.expect;
         if !expect.is_empty() && collected.is_empty() {
             run.problems.push(Failure::new(
@@ -168,12 +158,6 @@ impl Collection {
             ));
         }
         run.spans = Some(collected);
-    }
-}
-
-impl SpanReceiver {
-    fn traceparent(&self) -> String {
-        format!("00-{}-{}-01", self.trace_id, random_hex(8))
     }
 }
 
@@ -236,19 +220,6 @@ fn no_spans_message(file: &ScenarioFile, receiver: &Receiver, place: &Place) -> 
         addresses.join(" and "),
         given.join(", ")
     )
-}
-
-/// `bytes` random bytes as lowercase hex (ids of the W3C trace context).
-fn random_hex(bytes: usize) -> String {
-    let mut out = String::with_capacity(bytes * 2);
-    for _ in 0..bytes {
-        out.push_str(&format!("{:02x}", fastrand::u8(..)));
-    }
-    // An all-zero id is invalid; vanishingly rare, but never sent.
-    if out.chars().all(|c| c == '0') {
-        out.replace_range(..1, "1");
-    }
-    out
 }
 
 /// Judges `spans` against every `[expect.*]` table, as a scenario run does:

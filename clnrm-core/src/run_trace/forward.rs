@@ -1,8 +1,9 @@
-//! `[otel] endpoint`: after a scenario, what its programs exported is sent
-//! on to that OTLP/HTTP endpoint (a collector, a tracing backend), with the
-//! `[otel] headers`. The programs always export to clnrm's receiver, so
-//! nothing reaches the endpoint unjudged; a failed forward is a note in the
-//! report, never a verdict.
+//! Spans sent on to an OTLP/HTTP endpoint (a collector, a tracing backend):
+//! after a scenario, what it recorded and what its programs exported go to
+//! `[otel] endpoint` with the `[otel] headers`; after a run, the whole run to
+//! clnrm's own `OTEL_EXPORTER_OTLP_ENDPOINT`. The programs always export to
+//! clnrm's receiver, so nothing reaches an endpoint unjudged; a failed
+//! forward is a note, never a verdict.
 
 use std::time::Duration;
 
@@ -28,11 +29,7 @@ fn traces_url(endpoint: &str) -> String {
 }
 
 /// Posts `spans` to `endpoint` as OTLP JSON, one request per resource.
-pub(super) fn forward(
-    endpoint: &str,
-    headers: &[(String, String)],
-    spans: &[Span],
-) -> Result<(), String> {
+pub fn forward(endpoint: &str, headers: &[(String, String)], spans: &[Span]) -> Result<(), String> {
     let url = traces_url(endpoint);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

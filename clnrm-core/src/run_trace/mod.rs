@@ -1,0 +1,145 @@
+//! What a run records of itself: its own spans, under the original's names
+//! (`clnrm.run` -> `clnrm.scenario` -> `clnrm.setup`, `clnrm.step:<name>`,
+//! `clnrm.teardown`, with the events `container.start`, `container.exec`
+//! and `container.stop`), in the one span model, so they are written and
+//! forwarded exactly as the spans collected from the programs are. One trace
+//! per run: each step's `TRACEPARENT` names its `clnrm.step:<name>` span, so
+//! a program's spans are children of the step that ran it.
+
+mod forward;
+mod record;
+mod sink;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+pub use forward::forward;
+pub(crate) use record::ScenarioTrace;
+pub use sink::TraceOutputs;
+
+use crate::outcome::TestFinished;
+use crate::spans::{Attributes, Kind, Span, Status};
+
+/// The name of a run's root span.
+pub const RUN_SPAN: &str = "clnrm.run";
+
+/// Where a run's spans hang: its trace and its `clnrm.run` span.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TraceParent {
+    /// 32 lowercase hex digits.
+    pub trace_id: String,
+    /// 16 lowercase hex digits: the `clnrm.run` span.
+    pub span_id: String,
+}
+
+impl TraceParent {
+    /// A new trace with a new run span.
+    pub fn random() -> Self {
+        Self {
+            trace_id: random_hex(16),
+            span_id: random_hex(8),
+        }
+    }
+}
+
+/// `bytes` random bytes as lowercase hex (ids of the W3C trace context).
+pub(crate) fn random_hex(bytes: usize) -> String {
+    let mut out = String::with_capacity(bytes * 2);
+    for _ in 0..bytes {
+        out.push_str(&format!("{:02x}", fastrand::u8(..)));
+    }
+    // An all-zero id is invalid; vanishingly rare, but never sent.
+    if out.chars().all(|c| c == '0') {
+        out.replace_range(..1, "1");
+    }
+    out
+}
+
+/// A test name as a file name: `dir/a.clnrm.toml::name` becomes
+/// `dir_a.clnrm.toml__name.EXT`.
+pub(crate) fn file_name(test: &str, extension: &str) -> String {
+    let safe: String = (test.replace("::", "__").chars())
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '-' | '_' => c,
+            _ => '_',
+        })
+        .collect();
+    format!("{safe}.{extension}")
+}
+
+/// The resource of clnrm's own spans.
+pub(crate) fn own_resource() -> Arc<Attributes> {
+    Arc::new(Attributes::from([
+        ("service.name".to_string(), "clnrm".to_string()),
+        (
+            "service.version".to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
+    ]))
+}
+
+/// Nanoseconds since the epoch.
+pub(crate) fn unix_nanos(time: SystemTime) -> Option<u64> {
+    let nanos = time.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_nanos();
+    u64::try_from(nanos).ok()
+}
+
+/// A whole run's trace, as a driver gathers it from the finished tests:
+/// `clnrm.run`, then each test's own spans and the spans collected from its
+/// programs.
+#[derive(Debug)]
+pub struct RunTrace {
+    parent: TraceParent,
+    started: SystemTime,
+    spans: Vec<Span>,
+    failed: bool,
+}
+
+impl RunTrace {
+    /// A run starting now, under `parent` (the run settings' `trace`).
+    pub fn new(parent: &TraceParent) -> Self {
+        Self {
+            parent: parent.clone(),
+            started: SystemTime::now(),
+            spans: Vec::new(),
+            failed: false,
+        }
+    }
+
+    /// Adds what `test` recorded.
+    pub fn add(&mut self, test: &TestFinished) {
+        self.spans.extend(test.spans.iter().cloned());
+        self.failed |= !test.outcome.is_success();
+    }
+
+    /// Every span of the run, `clnrm.run` (ending now) first.
+    pub fn finish(self) -> Vec<Span> {
+        let mut run = Span {
+            trace_id: self.parent.trace_id,
+            span_id: self.parent.span_id,
+            name: RUN_SPAN.into(),
+            kind: Kind::Internal,
+            status: if self.failed {
+                Status::Error
+            } else {
+                Status::Ok
+            },
+            start_unix_nano: unix_nanos(self.started),
+            end_unix_nano: unix_nanos(SystemTime::now()),
+            resource: own_resource(),
+            ..Span::default()
+        };
+        run.attributes
+            .insert("clnrm.version".into(), env!("CARGO_PKG_VERSION").into());
+        std::iter::once(run).chain(self.spans).collect()
+    }
+}
+
+/// Writes `spans` to `path` as one OTLP JSON document, creating its folder.
+pub fn write_trace(path: &std::path::Path, spans: &[Span]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, crate::spans::to_otlp_json_document(spans))
+}

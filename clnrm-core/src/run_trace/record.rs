@@ -1,0 +1,178 @@
+//! One scenario's own spans, recorded as it runs: `clnrm.scenario` (child
+//! of `clnrm.run`), and under it `clnrm.setup` (images, network, services:
+//! a `container.start` event each), one `clnrm.step:<name>` per step (argv,
+//! exit code, duration, digests of its output; `container.exec` when it ran
+//! in a container) and `clnrm.teardown` (`container.stop`).
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use sha2::{Digest, Sha256};
+
+use super::{TraceParent, own_resource, random_hex, unix_nanos};
+use crate::executor::StepRun;
+use crate::spans::{Attributes, Event, Kind, Span, Status};
+
+/// A container the scenario started: when, its role, its image.
+pub(crate) type ContainerStart = (SystemTime, String, String);
+
+#[derive(Debug)]
+pub(crate) struct ScenarioTrace {
+    trace_id: String,
+    run_span: String,
+    scenario_span: String,
+    started: SystemTime,
+    resource: Arc<Attributes>,
+    spans: Vec<Span>,
+}
+
+impl ScenarioTrace {
+    pub(crate) fn new(parent: &TraceParent) -> Self {
+        Self {
+            trace_id: parent.trace_id.clone(),
+            run_span: parent.span_id.clone(),
+            scenario_span: random_hex(8),
+            started: SystemTime::now(),
+            resource: own_resource(),
+            spans: Vec::new(),
+        }
+    }
+
+    /// A new span id, for a step about to run (its `TRACEPARENT`).
+    pub(crate) fn new_span_id() -> String {
+        random_hex(8)
+    }
+
+    /// The W3C `traceparent` that makes span `span_id` a program's parent.
+    pub(crate) fn traceparent(&self, span_id: &str) -> String {
+        format!("00-{}-{span_id}-01", self.trace_id)
+    }
+
+    /// The `traceparent` of the scenario's span (the services' parent).
+    pub(crate) fn scenario_traceparent(&self) -> String {
+        self.traceparent(&self.scenario_span)
+    }
+
+    fn span(&self, id: String, name: String, started: SystemTime) -> Span {
+        Span {
+            trace_id: self.trace_id.clone(),
+            span_id: id,
+            parent_span_id: Some(self.scenario_span.clone()),
+            name,
+            kind: Kind::Internal,
+            start_unix_nano: unix_nanos(started),
+            end_unix_nano: unix_nanos(SystemTime::now()),
+            resource: Arc::clone(&self.resource),
+            ..Span::default()
+        }
+    }
+
+    /// The set-up, from `started` to now: a `container.start` event per
+    /// container; `problem` when it failed.
+    pub(crate) fn setup(
+        &mut self,
+        started: SystemTime,
+        containers: &[ContainerStart],
+        problem: Option<&str>,
+    ) {
+        let mut span = self.span(random_hex(8), "clnrm.setup".into(), started);
+        span.events = (containers.iter())
+            .map(|(at, role, image)| Event {
+                name: "container.start".into(),
+                time_unix_nano: unix_nanos(*at),
+                attributes: Attributes::from([
+                    ("clnrm.container.role".into(), role.clone()),
+                    ("container.image.name".into(), image.clone()),
+                ]),
+            })
+            .collect();
+        span.status = if problem.is_some() {
+            Status::Error
+        } else {
+            Status::Ok
+        };
+        if let Some(problem) = problem {
+            span.attributes
+                .insert("clnrm.error".into(), problem.to_string());
+        }
+        self.spans.push(span);
+    }
+
+    /// Step `step` (span `id`), from `started` to now.
+    pub(crate) fn step(
+        &mut self,
+        id: String,
+        step: &StepRun,
+        started: SystemTime,
+        in_container: bool,
+    ) {
+        let mut span = self.span(id, format!("clnrm.step:{}", step.name), started);
+        let attributes = &mut span.attributes;
+        attributes.insert("clnrm.step.name".into(), step.name.clone());
+        attributes.insert(
+            "clnrm.step.argv".into(),
+            serde_json::to_string(&step.argv).unwrap_or_default(),
+        );
+        if let Some(output) = &step.output {
+            if let Some(code) = output.exit_code {
+                attributes.insert("clnrm.step.exit_code".into(), code.to_string());
+            }
+            attributes.insert(
+                "clnrm.step.duration_ms".into(),
+                output.duration.as_millis().to_string(),
+            );
+            attributes.insert("clnrm.step.stdout.sha256".into(), sha256(&output.stdout));
+            attributes.insert("clnrm.step.stderr.sha256".into(), sha256(&output.stderr));
+        }
+        span.status = if step.passed() {
+            Status::Ok
+        } else {
+            Status::Error
+        };
+        if in_container {
+            span.events.push(Event {
+                name: "container.exec".into(),
+                time_unix_nano: span.start_unix_nano,
+                attributes: Attributes::new(),
+            });
+        }
+        self.spans.push(span);
+    }
+
+    /// The teardown, from `started` to now, of `containers` containers.
+    pub(crate) fn teardown(&mut self, started: SystemTime, containers: usize) {
+        let mut span = self.span(random_hex(8), "clnrm.teardown".into(), started);
+        if containers > 0 {
+            span.events.push(Event {
+                name: "container.stop".into(),
+                time_unix_nano: span.start_unix_nano,
+                attributes: Attributes::from([("clnrm.containers".into(), containers.to_string())]),
+            });
+        }
+        span.status = Status::Ok;
+        self.spans.push(span);
+    }
+
+    /// The scenario's spans, `clnrm.scenario` (ending now) first.
+    pub(crate) fn finish(self, scenario: &str, failed: bool) -> Vec<Span> {
+        let mut span = Span {
+            trace_id: self.trace_id,
+            span_id: self.scenario_span,
+            parent_span_id: Some(self.run_span),
+            name: "clnrm.scenario".into(),
+            kind: Kind::Internal,
+            status: if failed { Status::Error } else { Status::Ok },
+            start_unix_nano: unix_nanos(self.started),
+            end_unix_nano: unix_nanos(SystemTime::now()),
+            resource: self.resource,
+            ..Span::default()
+        };
+        span.attributes
+            .insert("clnrm.scenario.name".into(), scenario.to_string());
+        std::iter::once(span).chain(self.spans).collect()
+    }
+}
+
+fn sha256(text: &str) -> String {
+    format!("{:x}", Sha256::digest(text.as_bytes()))
+}

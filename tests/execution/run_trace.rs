@@ -1,0 +1,165 @@
+//! A run's own trace: `clnrm.run` -> `clnrm.scenario` -> set-up, steps,
+//! teardown, in one trace with the spans of the programs the steps ran,
+//! each program's root a child of its step's span (`TRACEPARENT`).
+
+use std::time::Duration;
+
+use clnrm_core::config::Config;
+use clnrm_core::receiver::Receiver;
+use clnrm_core::run_trace::{RunTrace, write_trace};
+use clnrm_core::runner::{Event, RunOptions, run_suite};
+use clnrm_core::spans::{Span, Status, spans_in_lines};
+use clnrm_core::suite::SuiteBuilder;
+use sha2::{Digest, Sha256};
+
+/// Runs the one file `toml` (as `s.clnrm.toml`) and returns the whole
+/// run's spans, as `cargo clnrm run --trace` writes them.
+fn run_traced(toml: &str) -> Vec<Span> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("s.clnrm.toml"), toml).expect("write");
+    let mut config = Config::default();
+    config.roots = vec![dir.path().to_path_buf()];
+    let suite = SuiteBuilder::new(config).build().expect("suite");
+    let mut trace = RunTrace::new(&suite.settings.trace);
+    run_suite(&suite, RunOptions::new(1, false), &mut |event| {
+        if let Event::TestFinished(test) = event {
+            trace.add(test);
+        }
+    });
+    trace.finish()
+}
+
+fn named<'s>(spans: &'s [Span], name: &str) -> &'s Span {
+    (spans.iter())
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no span `{name}` in {:?}", names(spans)))
+}
+
+fn names(spans: &[Span]) -> Vec<&str> {
+    spans.iter().map(|s| s.name.as_str()).collect()
+}
+
+#[test]
+fn the_run_its_scenario_and_its_steps_are_one_trace_with_the_programs_spans() {
+    let python = super::receiver::python();
+    let producer = clnrm_tests::fixtures().join("spans/python_producer.py");
+    let spans = run_traced(&format!(
+        r#"[meta]
+name = "s"
+backend = "local"
+
+[[scenario]]
+name = "shop"
+
+[[scenario.steps]]
+name = "produce"
+command = [{python:?}, {producer:?}]
+env = {{ OTEL_SERVICE_NAME = "shop" }}
+
+[[scenario.steps]]
+name = "fails"
+command = ["sh", "-c", "echo out; exit 3"]
+continue_on_failure = true
+
+[expect.counts]
+spans_total = {{ gte = 1 }}
+"#
+    ));
+    let run = named(&spans, "clnrm.run");
+    assert_eq!(spans[0].name, "clnrm.run");
+    assert!(
+        (spans.iter()).all(|s| s.trace_id == run.trace_id),
+        "one trace"
+    );
+    assert_eq!(run.parent_span_id, None);
+    assert_eq!(run.status, Status::Error, "a test failed");
+    let scenario = named(&spans, "clnrm.scenario");
+    assert_eq!(
+        scenario.parent_span_id.as_deref(),
+        Some(run.span_id.as_str())
+    );
+    assert_eq!(scenario.attributes["clnrm.scenario.name"], "shop");
+    for child in [
+        "clnrm.setup",
+        "clnrm.step:produce",
+        "clnrm.step:fails",
+        "clnrm.teardown",
+    ] {
+        assert_eq!(
+            named(&spans, child).parent_span_id.as_deref(),
+            Some(scenario.span_id.as_str()),
+            "{child}"
+        );
+    }
+    let fails = named(&spans, "clnrm.step:fails");
+    assert_eq!(fails.attributes["clnrm.step.exit_code"], "3");
+    assert_eq!(
+        fails.attributes["clnrm.step.argv"],
+        r#"["sh","-c","echo out; exit 3"]"#
+    );
+    assert_eq!(
+        fails.attributes["clnrm.step.stdout.sha256"],
+        format!("{:x}", Sha256::digest(b"out\n"))
+    );
+    assert_eq!(fails.status, Status::Error);
+    assert!(fails.duration_nanos().is_some());
+    // The program's root span is a child of the step that ran it.
+    let produce = named(&spans, "clnrm.step:produce");
+    assert_eq!(produce.status, Status::Ok);
+    let checkout = named(&spans, "checkout");
+    assert_eq!(
+        checkout.parent_span_id.as_deref(),
+        Some(produce.span_id.as_str())
+    );
+    assert_eq!(
+        checkout.resource.get("service.name").map(String::as_str),
+        Some("shop")
+    );
+    assert_eq!(
+        run.resource.get("service.name").map(String::as_str),
+        Some("clnrm")
+    );
+    // Written as one OTLP JSON document, it reads back the same.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("nested/trace.json");
+    write_trace(&path, &spans).expect("written");
+    let text = std::fs::read_to_string(&path).expect("read");
+    assert_eq!(text.lines().count(), 1, "one document");
+    assert_eq!(spans_in_lines(&text).spans, spans);
+}
+
+#[test]
+fn otel_endpoint_receives_the_scenarios_own_spans_and_its_programs() {
+    let collector = Receiver::start(std::net::Ipv4Addr::LOCALHOST.into()).expect("a collector");
+    let python = super::receiver::python();
+    let producer = clnrm_tests::fixtures().join("spans/python_producer.py");
+    run_traced(&format!(
+        r#"[meta]
+name = "s"
+backend = "local"
+
+[otel]
+endpoint = "{}"
+headers = {{ "x-team" = "qa" }}
+
+[[scenario]]
+name = "shop"
+
+[[scenario.steps]]
+name = "produce"
+command = [{python:?}, {producer:?}]
+"#,
+        collector.endpoint()
+    ));
+    collector.settle(Duration::from_millis(50), Duration::from_secs(2));
+    let received = collector.spans();
+    let names = names(&received);
+    for name in [
+        "clnrm.scenario",
+        "clnrm.step:produce",
+        "checkout",
+        "db.query",
+    ] {
+        assert!(names.contains(&name), "{name} not forwarded: {names:?}");
+    }
+}
