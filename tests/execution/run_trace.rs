@@ -163,3 +163,70 @@ command = [{python:?}, {producer:?}]
         assert!(names.contains(&name), "{name} not forwarded: {names:?}");
     }
 }
+
+/// Runs `toml` and returns its one test's outcome.
+fn outcome_of(toml: &str) -> clnrm_core::outcome::Outcome {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("s.clnrm.toml"), toml).expect("write");
+    let mut config = Config::default();
+    config.roots = vec![dir.path().to_path_buf()];
+    let suite = SuiteBuilder::new(config).build().expect("suite");
+    let mut outcome = None;
+    run_suite(&suite, RunOptions::new(1, false), &mut |event| {
+        if let Event::TestFinished(test) = event {
+            outcome = Some(test.outcome.clone());
+        }
+    });
+    outcome.expect("one test")
+}
+
+#[test]
+fn expectations_that_name_clnrms_own_spans_are_judged_against_them() {
+    let file = |expectations: &str| {
+        format!(
+            "[meta]\nname = \"s\"\nbackend = \"local\"\n\n[[scenario]]\nname = \"s\"\n\n[[scenario.steps]]\nname = \"hello\"\ncommand = [\"echo\", \"hello\"]\n\n{expectations}"
+        )
+    };
+    // The original's spellings too: `clnrm.scenario.<name>`, `clnrm.step.<name>`.
+    let holds = file(
+        r#"[[expect.span]]
+name = "clnrm.step:hello"
+parent = "clnrm.scenario"
+attrs.all = { "clnrm.step.exit_code" = "0" }
+
+[[expect.span]]
+name = "clnrm.step.hello"
+parent = "clnrm.scenario.s"
+
+[expect.graph]
+must_include = [["clnrm.run", "clnrm.scenario"], ["clnrm.scenario.s", "clnrm.step.hello"]]
+
+[expect.counts]
+by_name = { "clnrm.run" = { eq = 1 }, "clnrm.setup" = { eq = 1 } }
+
+[expect.order]
+must_precede = [["clnrm.setup", "clnrm.step:hello"]]
+"#,
+    );
+    let outcome = outcome_of(&holds);
+    assert!(outcome.is_success(), "{outcome:#?}");
+    // A step that is not there fails, and no program spans are asked for.
+    let outcome = outcome_of(&file("[[expect.span]]\nname = \"clnrm.step:nope\"\n"));
+    let failures = outcome.failures();
+    assert_eq!(failures.len(), 1, "{failures:#?}");
+    assert!(
+        failures[0]
+            .message
+            .contains("`clnrm.step:nope`: no span has that name"),
+        "{failures:#?}"
+    );
+    // Totals are about the programs' spans: clnrm's own never count there.
+    let outcome = outcome_of(&file("[expect.counts]\nspans_total = { eq = 0 }\n"));
+    assert!(
+        outcome
+            .failures()
+            .iter()
+            .any(|f| f.message.starts_with("no spans were collected")),
+        "{outcome:#?}"
+    );
+}

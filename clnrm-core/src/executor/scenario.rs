@@ -147,7 +147,8 @@ pub(crate) fn run_scenario_observed(
         }
     }
     check_claims(file, matches!(place, Place::Host(..)), &mut run);
-    spans.judge(file, scenario, &place, &mut run);
+    let own = trace.so_far(&scenario.name.value);
+    spans.judge(file, scenario, &place, &own, &mut run);
     run.secrets = secret_values(file, scenario);
     if run.failed()
         && let Some(world) = place.world()

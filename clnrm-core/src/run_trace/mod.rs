@@ -31,15 +31,36 @@ pub struct TraceParent {
     pub trace_id: String,
     /// 16 lowercase hex digits: the `clnrm.run` span.
     pub span_id: String,
+    /// When the run began.
+    pub started: SystemTime,
 }
 
 impl TraceParent {
-    /// A new trace with a new run span.
+    /// A new trace with a new run span, beginning now.
     pub fn random() -> Self {
         Self {
             trace_id: random_hex(16),
             span_id: random_hex(8),
+            started: SystemTime::now(),
         }
+    }
+
+    /// The `clnrm.run` span, ending now.
+    pub(crate) fn run_span(&self, failed: bool) -> Span {
+        let mut run = Span {
+            trace_id: self.trace_id.clone(),
+            span_id: self.span_id.clone(),
+            name: RUN_SPAN.into(),
+            kind: Kind::Internal,
+            status: if failed { Status::Error } else { Status::Ok },
+            start_unix_nano: unix_nanos(self.started),
+            end_unix_nano: unix_nanos(SystemTime::now()),
+            resource: own_resource(),
+            ..Span::default()
+        };
+        run.attributes
+            .insert("clnrm.version".into(), env!("CARGO_PKG_VERSION").into());
+        run
     }
 }
 
@@ -91,17 +112,15 @@ pub(crate) fn unix_nanos(time: SystemTime) -> Option<u64> {
 #[derive(Debug)]
 pub struct RunTrace {
     parent: TraceParent,
-    started: SystemTime,
     spans: Vec<Span>,
     failed: bool,
 }
 
 impl RunTrace {
-    /// A run starting now, under `parent` (the run settings' `trace`).
+    /// The run of `parent` (the run settings' `trace`).
     pub fn new(parent: &TraceParent) -> Self {
         Self {
             parent: parent.clone(),
-            started: SystemTime::now(),
             spans: Vec::new(),
             failed: false,
         }
@@ -115,23 +134,7 @@ impl RunTrace {
 
     /// Every span of the run, `clnrm.run` (ending now) first.
     pub fn finish(self) -> Vec<Span> {
-        let mut run = Span {
-            trace_id: self.parent.trace_id,
-            span_id: self.parent.span_id,
-            name: RUN_SPAN.into(),
-            kind: Kind::Internal,
-            status: if self.failed {
-                Status::Error
-            } else {
-                Status::Ok
-            },
-            start_unix_nano: unix_nanos(self.started),
-            end_unix_nano: unix_nanos(SystemTime::now()),
-            resource: own_resource(),
-            ..Span::default()
-        };
-        run.attributes
-            .insert("clnrm.version".into(), env!("CARGO_PKG_VERSION").into());
+        let run = self.parent.run_span(self.failed);
         std::iter::once(run).chain(self.spans).collect()
     }
 }

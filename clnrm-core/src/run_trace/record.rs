@@ -18,6 +18,7 @@ pub(crate) type ContainerStart = (SystemTime, String, String);
 
 #[derive(Debug)]
 pub(crate) struct ScenarioTrace {
+    run: TraceParent,
     trace_id: String,
     run_span: String,
     scenario_span: String,
@@ -29,6 +30,7 @@ pub(crate) struct ScenarioTrace {
 impl ScenarioTrace {
     pub(crate) fn new(parent: &TraceParent) -> Self {
         Self {
+            run: parent.clone(),
             trace_id: parent.trace_id.clone(),
             run_span: parent.span_id.clone(),
             scenario_span: random_hex(8),
@@ -153,22 +155,41 @@ impl ScenarioTrace {
         self.spans.push(span);
     }
 
-    /// The scenario's spans, `clnrm.scenario` (ending now) first.
-    pub(crate) fn finish(self, scenario: &str, failed: bool) -> Vec<Span> {
+    /// The `clnrm.scenario` span, ending now.
+    fn scenario_span(&self, scenario: &str, status: Status) -> Span {
         let mut span = Span {
-            trace_id: self.trace_id,
-            span_id: self.scenario_span,
-            parent_span_id: Some(self.run_span),
+            trace_id: self.trace_id.clone(),
+            span_id: self.scenario_span.clone(),
+            parent_span_id: Some(self.run_span.clone()),
             name: "clnrm.scenario".into(),
             kind: Kind::Internal,
-            status: if failed { Status::Error } else { Status::Ok },
+            status,
             start_unix_nano: unix_nanos(self.started),
             end_unix_nano: unix_nanos(SystemTime::now()),
-            resource: self.resource,
+            resource: Arc::clone(&self.resource),
             ..Span::default()
         };
         span.attributes
             .insert("clnrm.scenario.name".into(), scenario.to_string());
+        span
+    }
+
+    /// The own spans so far, as expectations on them see them before the
+    /// scenario ends: `clnrm.run` and `clnrm.scenario` as if ending now,
+    /// with their status unset, then the set-up and the steps.
+    pub(crate) fn so_far(&self, scenario: &str) -> Vec<Span> {
+        let mut run = self.run.run_span(false);
+        run.status = Status::Unset;
+        [run, self.scenario_span(scenario, Status::Unset)]
+            .into_iter()
+            .chain(self.spans.iter().cloned())
+            .collect()
+    }
+
+    /// The scenario's spans, `clnrm.scenario` (ending now) first.
+    pub(crate) fn finish(self, scenario: &str, failed: bool) -> Vec<Span> {
+        let status = if failed { Status::Error } else { Status::Ok };
+        let span = self.scenario_span(scenario, status);
         std::iter::once(span).chain(self.spans).collect()
     }
 }

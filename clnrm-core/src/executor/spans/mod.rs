@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backend::SpanRoute;
-use crate::expect::judge_all;
+use crate::expect::{about_programs, judge_all, judge_scenario};
 use crate::outcome::{Failure, FailureKind};
 use crate::receiver::Receiver;
 use crate::scenario::{Expectations, OTLP_HTTP_PROTOCOLS, Scenario, ScenarioFile, Step};
@@ -114,12 +114,14 @@ impl Collection {
     }
 
     /// After the steps: stops the services (so their SDKs flush), settles,
-    /// keeps what arrived in `run.spans`, then judges every table.
+    /// keeps what arrived in `run.spans`, then judges every table; `own`:
+    /// clnrm's own spans so far, for the expectations that name them.
     pub(super) fn judge(
         self,
         file: &ScenarioFile,
         scenario: &Scenario,
         place: &Place,
+        own: &[Span],
         run: &mut ScenarioRun,
     ) {
         let spans = match self {
@@ -144,18 +146,17 @@ impl Collection {
         collected.extend(sources::printed_spans(scenario, run));
         collected.extend(sources::file_spans(scenario, place, run));
         let expect = &file.expect;
-        if !expect.is_empty() && collected.is_empty() {
+        let name = &scenario.name.value;
+        if collected.is_empty() && about_programs(expect, name) {
             run.problems.push(Failure::new(
                 FailureKind::SpanExpectation,
                 no_spans_message(file, receiver, place),
             ));
         }
         if !expect.is_empty() {
-            run.span_misses.extend(judge_all(
-                expect,
-                &collected,
-                &allowed_peers(file, receiver),
-            ));
+            let allowed = allowed_peers(file, receiver);
+            run.span_misses
+                .extend(judge_scenario(expect, name, &collected, own, &allowed));
         }
         run.spans = Some(collected);
     }

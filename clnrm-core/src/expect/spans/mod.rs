@@ -51,6 +51,31 @@ struct Check {
     met: bool,
 }
 
+/// [`judge_all`] for a scenario: the expectations about the programs' spans
+/// against `spans`, and those naming clnrm's own spans against both `spans`
+/// and `own` (see [`own`]).
+pub(crate) fn judge_scenario(
+    expect: &Expectations,
+    scenario: &str,
+    spans: &[Span],
+    own: &[Span],
+    allowed_hosts: &[String],
+) -> Vec<SpanMiss> {
+    let (program, mine) = own::split(expect, scenario);
+    let mut misses = judge_all(&program, spans, allowed_hosts);
+    if !mine.is_empty() {
+        let both: Vec<Span> = spans.iter().chain(own).cloned().collect();
+        misses.extend(judge_all(&mine, &both, allowed_hosts));
+    }
+    misses
+}
+
+/// Whether `expect` says anything about the programs' spans (not only
+/// about clnrm's own): then no spans at all is a failure.
+pub(crate) fn about_programs(expect: &Expectations, scenario: &str) -> bool {
+    own::has_checks(&own::split(expect, scenario).0)
+}
+
 /// Every table against `spans`: the misses, table by table (spans, graph,
 /// counts, windows, order, status, hermeticity). `allowed_hosts`: the peers
 /// `no_external_services` accepts besides loopback.
@@ -451,6 +476,7 @@ fn describe(span: &Span, by_id: &ById) -> String {
     )
 }
 
+mod own;
 mod tables;
 #[cfg(test)]
 mod tables_tests;
