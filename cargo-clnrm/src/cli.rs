@@ -147,6 +147,9 @@ pub struct RunArgs {
     /// When to pull images from a registry (default: missing; also CLNRM_PULL)
     #[arg(long, value_enum, value_name = "WHEN")]
     pub pull: Option<PullChoice>,
+    /// Write the run's report.json, junit.xml and report.sha256 in DIR (created if missing)
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
