@@ -77,12 +77,13 @@ pub fn run_with(args: &libtest_mimic::Arguments, manifest_dir: &Path) -> ExitCod
     // `[report]` files hold every test of their scenario files this process
     // ran; under nextest a process runs one test, and would write a report
     // of that one: there `cargo clnrm run` writes them.
-    if !args.list && !exact::NextestEnv::from_process().process_per_test() {
-        if let Err(e) = collected.reports.write(&finished()) {
-            let mut stderr = std::io::stderr().lock();
-            let _ = std::io::Write::write_all(&mut stderr, format!("error: {e}\n").as_bytes());
-            return ExitCode::from(SETUP_ERROR);
-        }
+    if !args.list
+        && !exact::NextestEnv::from_process().process_per_test()
+        && let Err(e) = collected.reports.write(&finished())
+    {
+        let mut stderr = std::io::stderr().lock();
+        let _ = std::io::Write::write_all(&mut stderr, format!("error: {e}\n").as_bytes());
+        return ExitCode::from(SETUP_ERROR);
     }
     if let Some(path) = switches.junit.filter(|_| !args.list) {
         let finished = finished();

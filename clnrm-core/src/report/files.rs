@@ -181,7 +181,9 @@ fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let partial = path.with_file_name(format!(".{name}.partial"));
     std::fs::write(&partial, text).map_err(with_path)?;
-    std::fs::rename(&partial, path).map_err(with_path)
+    std::fs::rename(&partial, path).map_err(with_path)?;
+    tracing::debug!(path = %path.display(), "report written");
+    Ok(())
 }
 
 #[cfg(test)]
@@ -209,6 +211,14 @@ mod tests {
         )
     }
 
+    fn suite_of(root: &Path) -> crate::suite::Suite {
+        let config = Config {
+            roots: vec![root.to_path_buf()],
+            ..Config::default()
+        };
+        SuiteBuilder::new(config).build().expect("suite")
+    }
+
     #[test]
     fn each_file_writes_its_own_tests_relative_to_its_folder() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -228,9 +238,7 @@ mod tests {
         )
         .expect("write");
         std::fs::write(dir.path().join("c.clnrm.toml"), scenario("c", "")).expect("write");
-        let mut config = Config::default();
-        config.roots = vec![dir.path().to_path_buf()];
-        let suite = SuiteBuilder::new(config).build().expect("suite");
+        let suite = suite_of(dir.path());
         let run_dir = dir.path().join("run");
         let mut files = ReportFiles::new(&suite.tests).in_dir(run_dir.clone());
         for name in ["sub/a.clnrm.toml::a", "b.clnrm.toml::b", "c.clnrm.toml::c"] {
@@ -280,9 +288,7 @@ mod tests {
             scenario("a", "\n[report]\njson = \"a.json\"\n"),
         )
         .expect("write");
-        let mut config = Config::default();
-        config.roots = vec![dir.path().to_path_buf()];
-        let suite = SuiteBuilder::new(config).build().expect("suite");
+        let suite = suite_of(dir.path());
         let files = ReportFiles::new(&suite.tests);
         assert!(!files.is_empty());
         assert!(files.write(&[]).expect("write").is_empty());
