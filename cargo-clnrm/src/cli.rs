@@ -150,6 +150,9 @@ pub struct RunArgs {
     /// Write the run's trace (clnrm's own spans and the programs') to FILE, as OTLP JSON
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+    /// Write the run's report.json, junit.xml and report.sha256 in DIR (created if missing)
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

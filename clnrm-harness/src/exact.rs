@@ -24,11 +24,17 @@ impl NextestEnv {
         }
     }
 
+    /// Whether nextest runs each test in a process of its own (this one
+    /// runs one test, or lists them).
+    pub fn process_per_test(&self) -> bool {
+        self.execution_mode.as_deref() == Some("process-per-test".as_ref())
+    }
+
     /// Whether nextest started this process to run the test `name`. A test
     /// binary started by a test that nextest runs inherits these variables:
     /// there `NEXTEST_TEST_NAME` names that other test, so it is not taken.
     pub fn runs_only(&self, name: &str) -> bool {
-        self.execution_mode.as_deref() == Some("process-per-test".as_ref())
+        self.process_per_test()
             && self
                 .test_name
                 .as_deref()

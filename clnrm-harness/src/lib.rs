@@ -69,12 +69,24 @@ pub fn run_with(args: &libtest_mimic::Arguments, manifest_dir: &Path) -> ExitCod
         }
     };
     let conclusion = libtest_mimic::run(&output::arguments_for_run(args), collected.trials);
-    if let Some(path) = switches.junit.filter(|_| !args.list) {
-        let finished = collected
-            .finished
-            .lock()
+    let finished = || {
+        (collected.finished.lock())
             .map(|r| r.clone())
-            .unwrap_or_default();
+            .unwrap_or_default()
+    };
+    // `[report]` files hold every test of their scenario files this process
+    // ran; under nextest a process runs one test, and would write a report
+    // of that one: there `cargo clnrm run` writes them.
+    if !args.list
+        && !exact::NextestEnv::from_process().process_per_test()
+        && let Err(e) = collected.reports.write(&finished())
+    {
+        let mut stderr = std::io::stderr().lock();
+        let _ = std::io::Write::write_all(&mut stderr, format!("error: {e}\n").as_bytes());
+        return ExitCode::from(SETUP_ERROR);
+    }
+    if let Some(path) = switches.junit.filter(|_| !args.list) {
+        let finished = finished();
         if let Err(e) = junit::write(Path::new(&path), &finished, switches.junit_locations) {
             let mut stderr = std::io::stderr().lock();
             let message = format!(

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use clnrm_core::config::{Config, ConfigOverrides, Switches};
 use clnrm_core::diagnostic::LocatedDiagnostic;
 use clnrm_core::outcome::Outcome;
-use clnrm_core::report::{ResultDir, render_failures};
+use clnrm_core::report::{ReportFiles, ResultDir, render_failures};
 use clnrm_core::run_trace::TraceOutputs;
 use clnrm_core::runner::{TestFinished, run_test};
 use clnrm_core::suite::{SuiteBuilder, SuiteTest};
@@ -21,6 +21,8 @@ use crate::output::FailureOutput;
 pub struct Collected {
     pub trials: Vec<Trial>,
     pub finished: Arc<Mutex<Vec<TestFinished>>>,
+    /// The scenario files' `[report]` files, written from `finished`.
+    pub reports: ReportFiles,
 }
 
 /// The folder cargo built this test binary's package into
@@ -76,6 +78,7 @@ pub fn collect_trials(
         let cancel = suite.settings.cancel.clone();
         let _ = ctrlc::set_handler(move || cancel.cancel());
     }
+    let reports = ReportFiles::new(&suite.tests);
     let finished = Arc::new(Mutex::new(Vec::new()));
     let results = (switches.result_dir.clone()).map(|dir| Arc::new(ResultDir::new(dir)));
     let traces = Arc::new(TraceOutputs::new(None, switches.trace_dir.clone()));
@@ -94,7 +97,11 @@ pub fn collect_trials(
                 .with_ignored_flag(test.ignored.is_some())
         })
         .collect();
-    Ok(Collected { trials, finished })
+    Ok(Collected {
+        trials,
+        finished,
+        reports,
+    })
 }
 
 /// What one trial needs to run its test and record it.

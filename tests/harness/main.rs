@@ -5,5 +5,6 @@
 mod cli;
 mod failures;
 mod protocol;
+mod reports;
 mod signals;
 mod support;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clnrm_core::backend::PullPolicy;
 use clnrm_core::executor::RunSettings;
 use clnrm_core::outcome::Outcome;
+use clnrm_core::report::ReportFiles;
 use clnrm_core::run_trace::{RunTrace, TraceOutputs};
 use clnrm_core::runner::{Event, RunOptions, SuiteSummary, run_suite};
 use clnrm_core::scenario::Backend;
@@ -43,7 +44,13 @@ pub fn run(
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let traces = TraceOutputs::new(args.trace.clone(), None);
     let mut trace = RunTrace::new(&suite.settings.trace);
+    // Each file's `[report]`, and the whole run's in `--report-dir`.
+    let mut files = ReportFiles::new(&suite.tests);
+    if let Some(dir) = &args.report_dir {
+        files = files.in_dir(dir.clone());
+    }
     let mut written = Ok(());
+    let mut reports = Ok(Vec::new());
     let mut reporter = |event: &Event| {
         if let Event::TestFinished(finished) = event {
             trace.add(finished);
@@ -51,12 +58,16 @@ pub fn run(
         if written.is_ok() {
             written = report(event, input.message_format, color, stdout);
         }
+        if reports.is_ok() {
+            reports = files.record(event);
+        }
     };
     let summary = run_suite(&suite, RunOptions::new(jobs, args.fail_fast), &mut reporter);
     written?;
     for problem in traces.run_finished(trace) {
         let _ = writeln!(stderr, "warning: {problem}");
     }
+    reports?;
     if interrupted.load(Ordering::SeqCst) {
         return Ok(exit::INTERRUPTED);
     }

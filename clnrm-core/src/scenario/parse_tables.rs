@@ -4,6 +4,7 @@
 use toml::de::DeValue;
 
 use super::model::*;
+use super::reader::TableReader;
 use super::spanned::Spanned;
 use super::value::{ValueRef, type_name};
 use crate::diagnostic::{Code, Diagnostic};
@@ -111,15 +112,43 @@ pub(crate) fn read_otel(value: &ValueRef<'_, '_>) -> Option<Otel> {
     Some(otel)
 }
 
+/// `[report]`: paths of the files written after the run, relative to the
+/// scenario file's folder. An empty path, or one path for two reports, is
+/// an `invalid-value` error (that key is left out).
 pub(crate) fn read_report(value: &ValueRef<'_, '_>) -> Option<Report> {
     let mut t = value.table()?;
+    let mut seen = Vec::new();
     let report = Report {
-        json: t.string("json").map(|s| s.value),
-        junit: t.string("junit").map(|s| s.value),
-        digest: t.string("digest").map(|s| s.value),
+        json: report_path(&mut t, "json", &mut seen),
+        junit: report_path(&mut t, "junit", &mut seen),
+        digest: report_path(&mut t, "digest", &mut seen),
     };
     t.finish();
     Some(report)
+}
+
+fn report_path(
+    t: &mut TableReader<'_, '_>,
+    key: &'static str,
+    seen: &mut Vec<String>,
+) -> Option<String> {
+    let path = t.string(key)?;
+    let problem = if path.value.trim().is_empty() {
+        Some(format!("`report.{key}` is empty"))
+    } else {
+        (seen.contains(&path.value))
+            .then(|| format!("`report.{key}` names the same file as another report"))
+    };
+    if let Some(message) = problem {
+        t.diags().push(
+            Diagnostic::error(Code::InvalidValue, message)
+                .at(path.span)
+                .with_help("give each report a path of its own, relative to this file's folder"),
+        );
+        return None;
+    }
+    seen.push(path.value.clone());
+    Some(path.value)
 }
 
 pub(crate) fn read_limits(value: &ValueRef<'_, '_>) -> Option<Limits> {
@@ -158,4 +187,41 @@ pub(crate) fn read_determinism(value: &ValueRef<'_, '_>) -> Option<Determinism> 
         });
     t.finish();
     Some(Determinism { seed, freeze_clock })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::parse_scenario;
+
+    const SCENARIO: &str = "[meta]\nname = \"r\"\n[[steps]]\nname = \"s\"\ncommand = [\"true\"]\n";
+
+    #[test]
+    fn report_paths_are_read_and_an_empty_or_repeated_one_is_an_error() {
+        let parsed = parse_scenario(&format!(
+            "{SCENARIO}[report]\njson = \"out/r.json\"\njunit = \"out/r.xml\"\ndigest = \"out/r.sha256\"\n"
+        ));
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let report = parsed.file.and_then(|f| f.report).expect("report");
+        assert_eq!(report.json.as_deref(), Some("out/r.json"));
+        assert_eq!(report.junit.as_deref(), Some("out/r.xml"));
+        assert_eq!(report.digest.as_deref(), Some("out/r.sha256"));
+
+        let parsed = parse_scenario(&format!(
+            "{SCENARIO}[report]\njson = \"\"\njunit = \"r.out\"\ndigest = \"r.out\"\n"
+        ));
+        let messages: Vec<&str> = (parsed.diagnostics.iter())
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "`report.json` is empty",
+                "`report.digest` names the same file as another report"
+            ]
+        );
+        let report = parsed.file.and_then(|f| f.report).expect("report");
+        assert_eq!(report.json, None);
+        assert_eq!(report.junit.as_deref(), Some("r.out"));
+        assert_eq!(report.digest, None);
+    }
 }
