@@ -13,8 +13,8 @@ use clnrm_core::discover::DiscoveredFile;
 use clnrm_core::pipeline::{FileReport, Pipeline};
 use clnrm_core::source::SourceFile;
 use clnrm_core::tree::{
-    ExpectationTree, Mark, Node, NodeChange, NodeId, NodeKind, TreeDiff, diff, diff_with_moves,
-    looks_like_span_file, read_span_file,
+    ExpectationTree, Mark, Node, NodeChange, NodeId, NodeKind, SpanFileError, TreeDiff, diff,
+    diff_with_moves, looks_like_span_file, read_span_trees,
 };
 use serde::Serialize;
 
@@ -106,7 +106,8 @@ pub fn run(
             scenario_diffs(&old_trees, &new_trees)
         }
         InputKind::Spans => {
-            let (old_tree, new_tree) = (span_tree(&old)?, span_tree(&new)?);
+            let (old_tree, new_tree) = read_span_trees(&old.text, &new.text);
+            let (old_tree, new_tree) = (located(&old, old_tree)?, located(&new, new_tree)?);
             vec![Labelled {
                 label: String::new(),
                 diff: diff_with_moves(&old_tree, &new_tree),
@@ -286,13 +287,15 @@ fn find<'t>(trees: &'t [(String, ExpectationTree)], label: &str) -> Option<&'t E
     (trees.iter().find(|(l, _)| l == label)).map(|(_, t)| t)
 }
 
-/// A span file read strictly: its first bad line is a usage error at `path:line:col`.
-fn span_tree(side: &Side) -> Result<ExpectationTree, CliError> {
-    let spans = read_span_file(&side.text).map_err(|e| {
+/// A span file's first bad line as a usage error at `path:line:col`.
+fn located(
+    side: &Side,
+    tree: Result<ExpectationTree, SpanFileError>,
+) -> Result<ExpectationTree, CliError> {
+    tree.map_err(|e| {
         let column = e.column.map(|c| format!(":{c}")).unwrap_or_default();
         CliError::Usage(format!("{}:{}{column}: {e}", side.shown, e.line))
-    })?;
-    Ok(ExpectationTree::from_spans(&spans))
+    })
 }
 
 fn paint(mark: Mark) -> &'static str {

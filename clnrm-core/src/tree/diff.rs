@@ -179,6 +179,10 @@ pub(super) fn change(flat: &Flat<'_>) -> NodeChange {
 }
 
 pub(super) fn field_changes(old: &Node, new: &Node) -> Vec<FieldChange> {
+    // Most nodes are unchanged: no key set, no copies.
+    if old.fields == new.fields {
+        return Vec::new();
+    }
     let keys: BTreeSet<&String> = old.fields.keys().chain(new.fields.keys()).collect();
     let change = |k: &String| FieldChange {
         field: k.clone(),
@@ -186,8 +190,8 @@ pub(super) fn field_changes(old: &Node, new: &Node) -> Vec<FieldChange> {
         new: new.fields.get(k).cloned(),
     };
     keys.into_iter()
+        .filter(|k| old.fields.get(*k) != new.fields.get(*k))
         .map(change)
-        .filter(|c| c.old != c.new)
         .collect()
 }
 
@@ -196,9 +200,13 @@ pub(super) fn field_changes(old: &Node, new: &Node) -> Vec<FieldChange> {
 /// changed, or when it is outside the longest run of common siblings that kept
 /// their relative order (so one step moved to the front reports just that step).
 pub fn diff(old: &ExpectationTree, new: &ExpectationTree) -> TreeDiff {
-    let (old_map, new_map) = (flatten(old), flatten(new));
+    diff_flat(&flatten(old), &flatten(new))
+}
+
+/// [`diff`] of two flattened trees.
+pub(super) fn diff_flat(old_map: &FlatMap<'_>, new_map: &FlatMap<'_>) -> TreeDiff {
     let mut out = TreeDiff::default();
-    for (id, n) in &new_map {
+    for (id, n) in new_map {
         let Some(o) = old_map.get(id) else {
             out.added.push(change(n));
             continue;
@@ -236,9 +244,9 @@ pub fn diff(old: &ExpectationTree, new: &ExpectationTree) -> TreeDiff {
         out.moved.extend(reordered.map(|(_, n)| change(n)));
     }
     let rank = |map: &FlatMap<'_>, c: &NodeChange| map.get(&c.id).map(|f| f.rank);
-    out.removed.sort_by_key(|c| rank(&old_map, c));
+    out.removed.sort_by_key(|c| rank(old_map, c));
     for list in [&mut out.added, &mut out.changed, &mut out.moved] {
-        list.sort_by_key(|c| rank(&new_map, c));
+        list.sort_by_key(|c| rank(new_map, c));
     }
     out
 }

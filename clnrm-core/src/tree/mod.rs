@@ -19,5 +19,7 @@ mod tests;
 pub use diff::{DiffLine, FieldChange, Mark, NodeChange, TreeDiff, diff};
 pub use moves::diff_with_moves;
 pub use node::{ExpectationTree, Node, NodeId, NodeKind};
-pub use span_file::{SpanFileError, SpanFileErrorKind, looks_like_span_file, read_span_file};
+pub use span_file::{
+    SpanFileError, SpanFileErrorKind, looks_like_span_file, read_span_file, read_span_trees,
+};
 pub use spans::SPAN_ROOT;

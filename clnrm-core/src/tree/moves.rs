@@ -1,11 +1,11 @@
 //! Moves in trees whose ids are paths (span trees): a node put under another
-//! parent gets a new id, so [`diff`] sees it removed and added. This pairs
+//! parent gets a new id, so [`diff`](super::diff()) sees it removed and added. This pairs
 //! such nodes back into one move, and compares their subtrees by the path
 //! below them.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use super::diff::{FlatMap, change, diff, field_changes, flatten};
+use super::diff::{FlatMap, change, diff_flat, field_changes, flatten};
 use super::node::{ExpectationTree, NodeId, NodeKind};
 use super::{NodeChange, TreeDiff};
 
@@ -13,18 +13,18 @@ use super::{NodeChange, TreeDiff};
 /// before the first is taken (keeps pathological inputs linear).
 const SEARCH: usize = 64;
 
-/// [`diff`], then each added node paired with a removed node of the same kind
+/// [`diff`](super::diff()), then each added node paired with a removed node of the same kind
 /// and label under another parent (one with the same fields first, else the
 /// first in tree order): the pair is one moved node (with `old_parent`), its
 /// own and its descendants' field changes are changed nodes (matched by the
 /// path below the pair), and descendants on one side only stay added or
-/// removed. `watch` keeps plain [`diff`]; `diff` of span trees uses this.
+/// removed. `watch` keeps plain [`diff`](super::diff()); `diff` of span trees uses this.
 pub fn diff_with_moves(old: &ExpectationTree, new: &ExpectationTree) -> TreeDiff {
-    let mut out = diff(old, new);
+    let (old_map, new_map) = (flatten(old), flatten(new));
+    let mut out = diff_flat(&old_map, &new_map);
     if out.added.is_empty() || out.removed.is_empty() {
         return out;
     }
-    let (old_map, new_map) = (flatten(old), flatten(new));
     let mut candidates: HashMap<(NodeKind, &str), VecDeque<&NodeChange>> = HashMap::new();
     for r in &out.removed {
         let key = (r.kind, r.label.as_str());

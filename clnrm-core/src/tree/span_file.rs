@@ -9,6 +9,8 @@ use serde_json::Value;
 
 use crate::spans::{Span, spans_of_value};
 
+use super::node::ExpectationTree;
+
 /// Why a span file cannot be read, and where (1-based).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{kind}")]
@@ -47,6 +49,26 @@ pub fn looks_like_span_file(text: &str) -> bool {
         (Some('['), Some('{' | ']')) => true,
         _ => false,
     }
+}
+
+/// The span trees of two span files, each read ([`read_span_file`]) and
+/// built ([`ExpectationTree::from_spans`]) on a thread of its own.
+pub fn read_span_trees(
+    old: &str,
+    new: &str,
+) -> (
+    Result<ExpectationTree, SpanFileError>,
+    Result<ExpectationTree, SpanFileError>,
+) {
+    let tree = |text: &str| read_span_file(text).map(|spans| ExpectationTree::from_spans(&spans));
+    std::thread::scope(|scope| {
+        let old_tree = scope.spawn(|| tree(old));
+        let new_tree = tree(new);
+        let old_tree = old_tree
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (old_tree, new_tree)
+    })
 }
 
 /// Every span of `text`, in file order; an empty text has none.

@@ -8,7 +8,7 @@
 //! not in the set is a root; the roots of every trace are the children of one
 //! synthetic node, [`SPAN_ROOT`].
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::spans::{Attributes, Kind, Span, Status};
@@ -85,7 +85,7 @@ impl<'a> SpanForest<'a> {
             ids: Ids::default(),
         };
         let root_id = NodeId(SPAN_ROOT.to_owned());
-        builder.ids.used.insert(SPAN_ROOT.to_owned());
+        builder.ids.taken.insert(SPAN_ROOT.to_owned(), 2);
         let mut children: Vec<Node> = (self.roots.iter())
             .map(|&i| builder.node(i, None))
             .collect();
@@ -115,27 +115,27 @@ impl<'a> SpanForest<'a> {
 /// Hands out ids, unique within one tree: `base`, then `base#2`, `base#3`, ...
 #[derive(Default)]
 struct Ids {
-    used: HashSet<String>,
-    /// The next suffix to try for each base (so a thousand repeats stay linear).
-    next: HashMap<String, usize>,
+    /// Every id handed out, with the next suffix to try when it comes again
+    /// as a base (so a thousand repeats stay linear).
+    taken: HashMap<String, usize>,
 }
 
 impl Ids {
     fn take(&mut self, base: String) -> String {
-        let mut n = self.next.get(&base).copied().unwrap_or(1);
+        let Some(next) = self.taken.get(&base).copied() else {
+            self.taken.insert(base.clone(), 2);
+            return base;
+        };
+        let mut n = next;
         let id = loop {
-            let id = if n == 1 {
-                base.clone()
-            } else {
-                format!("{base}#{n}")
-            };
+            let id = format!("{base}#{n}");
             n += 1;
-            if !self.used.contains(&id) {
+            if !self.taken.contains_key(&id) {
                 break id;
             }
         };
-        self.next.insert(base, n);
-        self.used.insert(id.clone());
+        self.taken.insert(base, n);
+        self.taken.insert(id.clone(), 2);
         id
     }
 }
