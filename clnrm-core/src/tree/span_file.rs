@@ -44,11 +44,10 @@ pub fn looks_like_span_file(text: &str) -> bool {
         .trim_start_matches('\u{feff}')
         .chars()
         .filter(|c| !c.is_whitespace());
-    match (chars.next(), chars.next()) {
-        (Some('{'), Some('"' | '}')) => true,
-        (Some('['), Some('{' | ']')) => true,
-        _ => false,
-    }
+    matches!(
+        (chars.next(), chars.next()),
+        (Some('{'), Some('"' | '}')) | (Some('['), Some('{' | ']'))
+    )
 }
 
 /// The span trees of two span files, each read ([`read_span_file`]) and
