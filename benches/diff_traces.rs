@@ -11,18 +11,21 @@
 //! - the same with reading both files from their OTLP JSON lines text, as
 //!   the command does it (`read_span_trees`: each file read and built on a
 //!   thread of its own), and on one thread;
-//! - the diff alone, of trees already built.
+//! - the diff alone, of trees already built;
+//! - the command itself, `cargo-clnrm clnrm diff old.jsonl new.jsonl` of the
+//!   release build (built first when missing; `CLNRM_BENCH_BINARY` names
+//!   another), from spawn to exit, the two files on disk.
 //!
 //! Fails (non-zero exit) only when the diff is not the five changes and
 //! the one move; timings are never asserted.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::hint::black_box;
-use std::process::ExitCode;
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use clnrm_benches::{Summary, env_count, header, ms, sample};
+use clnrm_benches::{Summary, env_count, header, ms, release_binary, sample};
 use clnrm_core::spans::{Attributes, Event, Kind, Span, Status, to_otlp_json_lines};
 use clnrm_core::tree::{
     ExpectationTree, TreeDiff, diff_with_moves, read_span_file, read_span_trees,
@@ -148,6 +151,36 @@ fn ratio_line(label: &str, median: Duration, target: Duration) -> String {
     )
 }
 
+/// `cargo-clnrm clnrm diff old.jsonl new.jsonl` (the release build), from
+/// spawn to exit, the files on disk; it must exit with 1 (they differ).
+fn cli(runs: usize, old_text: &str, new_text: &str) -> Result<Summary, String> {
+    let binary = release_binary()?;
+    let dir = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
+    let (old, new) = (dir.path().join("old.jsonl"), dir.path().join("new.jsonl"));
+    for (path, text) in [(&old, old_text), (&new, new_text)] {
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    let run = || {
+        Command::new(&binary)
+            .args(["clnrm", "diff"])
+            .args([&old, &new])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+    };
+    let first = run().map_err(|e| format!("{}: {e}", binary.display()))?;
+    if first.status.code() != Some(1) {
+        return Err(format!(
+            "`cargo-clnrm clnrm diff` exited with {:?}, not 1: {}",
+            first.status.code(),
+            String::from_utf8_lossy(&first.stderr)
+        ));
+    }
+    Ok(Summary::of(&sample(runs, || {
+        let _ = black_box(run());
+    })))
+}
+
 fn main() -> ExitCode {
     let runs = env_count("CLNRM_BENCH_RUNS", 15);
     let (old, new) = (run_spans(1), edited(run_spans(2)));
@@ -192,6 +225,13 @@ fn main() -> ExitCode {
         let b = read_span_file(black_box(&new_text)).unwrap_or_default();
         black_box(build_and_diff(&a, &b));
     }));
+    let process = match cli(runs, &old_text, &new_text) {
+        Ok(summary) => summary,
+        Err(e) => {
+            eprintln!("diff_traces: FAILED: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     println!(
         "diff_traces: 2 x {SPANS} spans ({TRACES} traces of {}; {} + {} bytes of OTLP JSON lines), {runs} runs",
         SPANS / TRACES,
@@ -210,11 +250,16 @@ fn main() -> ExitCode {
         with_reading.row_ms("read OTLP JSON + build + diff", WIDTH)
     );
     println!("{}", one_thread.row_ms("  the same on one thread", WIDTH));
+    println!(
+        "{}",
+        process.row_ms("cargo clnrm diff (process, release)", WIDTH)
+    );
     println!("{}", ratio_line("build + diff", built.median, TARGET));
     println!(
         "{}",
         ratio_line("read + build + diff", with_reading.median, TARGET)
     );
+    println!("{}", ratio_line("cargo clnrm diff", process.median, TARGET));
     println!(
         "original design: < {} ms; build + diff is {:.3}x that",
         ms(ORIGINAL),
