@@ -79,6 +79,8 @@ pub enum Command {
     Test(TestArgs),
     /// Validate (and with --run, run) scenario files again on every save
     Watch(WatchArgs),
+    /// Compare two scenario files, two span files, or a file at a git revision with its working copy
+    Diff(DiffArgs),
     /// Add a clnrm test target and a first scenario to the crate here
     Init(InitArgs),
     /// Remove containers and networks left by killed runs (never a live run's)
@@ -174,6 +176,29 @@ pub struct WatchArgs {
     /// Print the render cache's hits, misses and hit rate after each file
     #[arg(long)]
     pub stats: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old file: a scenario file, or a span file (OTLP JSON lines or document, span objects)
+    #[arg(value_name = "A")]
+    pub old: PathBuf,
+    /// The new file, of the same kind as A (not with --rev)
+    #[arg(
+        value_name = "B",
+        required_unless_present = "rev",
+        conflicts_with = "rev"
+    )]
+    pub new: Option<PathBuf>,
+    /// Compare A as git has it at this revision with A in the working copy
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+    /// Set a template variable, overriding `[vars]` (repeatable)
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t, value_name = "FMT", help_heading = DISPLAY)]
+    pub message_format: MessageFormat,
 }
 
 #[derive(Debug, Args)]

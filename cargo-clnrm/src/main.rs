@@ -39,6 +39,7 @@ fn main() -> ExitCode {
         Command::List(args) => commands::list::run(args, &mut out, &mut err),
         Command::Run(args) => commands::run::run(args, color, &mut out, &mut err),
         Command::Watch(args) => watch::run(args, color, &mut out, &mut err),
+        Command::Diff(args) => commands::diff::run(args, color, &mut out, &mut err),
         Command::Init(args) => commands::init::run(args, &mut out),
         Command::Clean => commands::clean::run(&mut out),
         Command::Test(args) => {

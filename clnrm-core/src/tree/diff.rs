@@ -51,18 +51,47 @@ impl TreeDiff {
     }
 }
 
-/// Compact: a node added or removed together with its parent is implied by the
-/// parent's line and not repeated (the lists themselves stay complete).
-impl fmt::Display for TreeDiff {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_empty() {
-            return writeln!(f, "(no changes)");
+/// What happened to the node one line of the compact form is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mark {
+    Removed,
+    Added,
+    Changed,
+    Moved,
+}
+
+impl Mark {
+    /// `-`, `+`, `~`, `>`: the sign the line starts with.
+    pub fn sign(self) -> char {
+        match self {
+            Mark::Removed => '-',
+            Mark::Added => '+',
+            Mark::Changed => '~',
+            Mark::Moved => '>',
         }
-        for (sign, list) in [('-', &self.removed), ('+', &self.added)] {
+    }
+}
+
+/// One line of the compact form: its mark, and the text after the sign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiffLine {
+    pub mark: Mark,
+    pub text: String,
+}
+
+impl TreeDiff {
+    /// The compact form line by line (none for an empty diff), for drivers
+    /// that style each mark: a node added or removed together with its parent
+    /// is implied by the parent's line and not repeated (the lists themselves
+    /// stay complete).
+    pub fn lines(&self) -> Vec<DiffLine> {
+        let mut out = Vec::new();
+        for (mark, list) in [(Mark::Removed, &self.removed), (Mark::Added, &self.added)] {
             let ids: HashSet<&NodeId> = list.iter().map(|c| &c.id).collect();
             for c in list {
                 if c.parent.as_ref().is_none_or(|p| !ids.contains(p)) {
-                    writeln!(f, "{sign} {}", c.id)?;
+                    let text = c.id.to_string();
+                    out.push(DiffLine { mark, text });
                 }
             }
         }
@@ -75,29 +104,50 @@ impl fmt::Display for TreeDiff {
                     format!("{}: {} -> {}", fc.field, show(&fc.old), show(&fc.new))
                 })
                 .collect();
-            writeln!(f, "~ {} ({})", c.id, parts.join(", "))?;
+            let text = format!("{} ({})", c.id, parts.join(", "));
+            out.push(DiffLine {
+                mark: Mark::Changed,
+                text,
+            });
         }
         for c in &self.moved {
-            match &c.old_parent {
-                Some(old) => writeln!(f, "> {} moved from {old}", c.id)?,
-                None => writeln!(f, "> {} moved", c.id)?,
-            }
+            let text = match &c.old_parent {
+                Some(old) => format!("{} moved from {old}", c.id),
+                None => format!("{} moved", c.id),
+            };
+            out.push(DiffLine {
+                mark: Mark::Moved,
+                text,
+            });
+        }
+        out
+    }
+}
+
+/// The compact form of [`TreeDiff::lines`], or `(no changes)`.
+impl fmt::Display for TreeDiff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return writeln!(f, "(no changes)");
+        }
+        for line in self.lines() {
+            writeln!(f, "{} {}", line.mark.sign(), line.text)?;
         }
         Ok(())
     }
 }
 
 /// A node flattened: its parent, its index among its siblings, its pre-order rank.
-struct Flat<'a> {
-    node: &'a Node,
-    parent: Option<&'a NodeId>,
+pub(super) struct Flat<'a> {
+    pub(super) node: &'a Node,
+    pub(super) parent: Option<&'a NodeId>,
     index: usize,
-    rank: usize,
+    pub(super) rank: usize,
 }
 
-type FlatMap<'a> = HashMap<&'a NodeId, Flat<'a>>;
+pub(super) type FlatMap<'a> = HashMap<&'a NodeId, Flat<'a>>;
 
-fn flatten(tree: &ExpectationTree) -> FlatMap<'_> {
+pub(super) fn flatten(tree: &ExpectationTree) -> FlatMap<'_> {
     let mut out = HashMap::new();
     let mut stack = vec![(&tree.root, None, 0)];
     while let Some((node, parent, index)) = stack.pop() {
@@ -117,7 +167,7 @@ fn flatten(tree: &ExpectationTree) -> FlatMap<'_> {
     out
 }
 
-fn change(flat: &Flat<'_>) -> NodeChange {
+pub(super) fn change(flat: &Flat<'_>) -> NodeChange {
     NodeChange {
         id: flat.node.id.clone(),
         kind: flat.node.kind,
@@ -128,7 +178,11 @@ fn change(flat: &Flat<'_>) -> NodeChange {
     }
 }
 
-fn field_changes(old: &Node, new: &Node) -> Vec<FieldChange> {
+pub(super) fn field_changes(old: &Node, new: &Node) -> Vec<FieldChange> {
+    // Most nodes are unchanged: no key set, no copies.
+    if old.fields == new.fields {
+        return Vec::new();
+    }
     let keys: BTreeSet<&String> = old.fields.keys().chain(new.fields.keys()).collect();
     let change = |k: &String| FieldChange {
         field: k.clone(),
@@ -136,8 +190,8 @@ fn field_changes(old: &Node, new: &Node) -> Vec<FieldChange> {
         new: new.fields.get(k).cloned(),
     };
     keys.into_iter()
+        .filter(|k| old.fields.get(*k) != new.fields.get(*k))
         .map(change)
-        .filter(|c| c.old != c.new)
         .collect()
 }
 
@@ -146,9 +200,13 @@ fn field_changes(old: &Node, new: &Node) -> Vec<FieldChange> {
 /// changed, or when it is outside the longest run of common siblings that kept
 /// their relative order (so one step moved to the front reports just that step).
 pub fn diff(old: &ExpectationTree, new: &ExpectationTree) -> TreeDiff {
-    let (old_map, new_map) = (flatten(old), flatten(new));
+    diff_flat(&flatten(old), &flatten(new))
+}
+
+/// [`diff`] of two flattened trees.
+pub(super) fn diff_flat(old_map: &FlatMap<'_>, new_map: &FlatMap<'_>) -> TreeDiff {
     let mut out = TreeDiff::default();
-    for (id, n) in &new_map {
+    for (id, n) in new_map {
         let Some(o) = old_map.get(id) else {
             out.added.push(change(n));
             continue;
@@ -186,9 +244,9 @@ pub fn diff(old: &ExpectationTree, new: &ExpectationTree) -> TreeDiff {
         out.moved.extend(reordered.map(|(_, n)| change(n)));
     }
     let rank = |map: &FlatMap<'_>, c: &NodeChange| map.get(&c.id).map(|f| f.rank);
-    out.removed.sort_by_key(|c| rank(&old_map, c));
+    out.removed.sort_by_key(|c| rank(old_map, c));
     for list in [&mut out.added, &mut out.changed, &mut out.moved] {
-        list.sort_by_key(|c| rank(&new_map, c));
+        list.sort_by_key(|c| rank(new_map, c));
     }
     out
 }

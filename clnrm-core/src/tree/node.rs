@@ -24,7 +24,7 @@ impl fmt::Display for NodeId {
 }
 
 /// What a node stands for, so consumers can filter without parsing ids.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum NodeKind {
@@ -45,6 +45,8 @@ pub enum NodeKind {
     Otel,
     Report,
     Determinism,
+    /// A span of a span tree ([`ExpectationTree::from_spans`]).
+    Span,
 }
 
 /// One node; `fields` holds the canonical text of every semantic field so that
@@ -59,7 +61,8 @@ pub struct Node {
     pub children: Vec<Node>,
 }
 
-/// The shape of one scenario file as seen by `watch` and `diff`.
+/// The shape of one scenario file as seen by `watch` and `diff`, or of a
+/// set of spans (`diff` of two traces).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExpectationTree {
     pub root: Node,
