@@ -2,7 +2,9 @@
 //! of `clnrm.run`), and under it `clnrm.setup` (images, network, services:
 //! a `container.start` event each), one `clnrm.step:<name>` per step (argv,
 //! exit code, duration, digests of its output; `container.exec` when it ran
-//! in a container) and `clnrm.teardown` (`container.stop`).
+//! in a container) and `clnrm.teardown` (`container.stop`). Durations are
+//! the spans' own start and end, never attributes: a diff of two runs' traces
+//! shows what changed, not how long it took.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -119,10 +121,6 @@ impl ScenarioTrace {
             if let Some(code) = output.exit_code {
                 attributes.insert("clnrm.step.exit_code".into(), code.to_string());
             }
-            attributes.insert(
-                "clnrm.step.duration_ms".into(),
-                output.duration.as_millis().to_string(),
-            );
             attributes.insert("clnrm.step.stdout.sha256".into(), sha256(&output.stdout));
             attributes.insert("clnrm.step.stderr.sha256".into(), sha256(&output.stderr));
         }
