@@ -14,6 +14,32 @@ mod receiver;
 mod recorded;
 mod run_trace;
 
+/// Runs the one file `toml` (as `s.clnrm.toml` in a fresh folder) through
+/// the suite builder and the run loop, as `cargo clnrm run` does: every
+/// test's end, and the run's trace parent.
+fn run_file(
+    toml: &str,
+) -> (
+    Vec<clnrm_core::outcome::TestFinished>,
+    clnrm_core::run_trace::TraceParent,
+) {
+    use clnrm_core::runner::{Event, RunOptions, run_suite};
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("s.clnrm.toml"), toml).expect("write");
+    let mut config = clnrm_core::config::Config::default();
+    config.roots = vec![dir.path().to_path_buf()];
+    let suite = clnrm_core::suite::SuiteBuilder::new(config)
+        .build()
+        .expect("suite");
+    let mut finished = Vec::new();
+    run_suite(&suite, RunOptions::new(1, false), &mut |event| {
+        if let Event::TestFinished(test) = event {
+            finished.push(test.clone());
+        }
+    });
+    (finished, suite.settings.trace.clone())
+}
+
 fn settings() -> RunSettings {
     RunSettings::from_config(&clnrm_core::config::Config::default())
 }

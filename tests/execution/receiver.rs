@@ -79,27 +79,10 @@ fn run_with_spans_in(
     step: &str,
     expectations: &str,
 ) -> clnrm_core::outcome::Outcome {
-    use clnrm_core::config::Config;
-    use clnrm_core::runner::{Event, RunOptions, run_suite};
-    use clnrm_core::suite::SuiteBuilder;
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("s.clnrm.toml"),
-        format!(
-            "[meta]\nname = \"s\"\nbackend = \"local\"\n\n[otel]\nresources = {{ \"deployment.environment\" = \"test\" }}\n\n[[scenario]]\nname = \"s\"\n{scenario_keys}\n[[scenario.steps]]\nname = \"produce\"\n{step}\n\n{expectations}\n"
-        ),
-    )
-    .expect("write");
-    let mut config = Config::default();
-    config.roots = vec![dir.path().to_path_buf()];
-    let suite = SuiteBuilder::new(config).build().expect("suite");
-    let mut outcome = None;
-    run_suite(&suite, RunOptions::new(1, false), &mut |event| {
-        if let Event::TestFinished(test) = event {
-            outcome = Some(test.outcome.clone());
-        }
-    });
-    outcome.expect("one test")
+    let (finished, _) = super::run_file(&format!(
+        "[meta]\nname = \"s\"\nbackend = \"local\"\n\n[otel]\nresources = {{ \"deployment.environment\" = \"test\" }}\n\n[[scenario]]\nname = \"s\"\n{scenario_keys}\n[[scenario.steps]]\nname = \"produce\"\n{step}\n\n{expectations}\n"
+    ));
+    finished.into_iter().next().expect("one test").outcome
 }
 
 fn producer_step() -> String {

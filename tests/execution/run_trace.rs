@@ -4,28 +4,19 @@
 
 use std::time::Duration;
 
-use clnrm_core::config::Config;
 use clnrm_core::receiver::Receiver;
 use clnrm_core::run_trace::{RunTrace, write_trace};
-use clnrm_core::runner::{Event, RunOptions, run_suite};
 use clnrm_core::spans::{Span, Status, spans_in_lines};
-use clnrm_core::suite::SuiteBuilder;
 use sha2::{Digest, Sha256};
 
-/// Runs the one file `toml` (as `s.clnrm.toml`) and returns the whole
-/// run's spans, as `cargo clnrm run --trace` writes them.
+/// Runs the one file `toml` and returns the whole run's spans, as
+/// `cargo clnrm run --trace` writes them.
 fn run_traced(toml: &str) -> Vec<Span> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("s.clnrm.toml"), toml).expect("write");
-    let mut config = Config::default();
-    config.roots = vec![dir.path().to_path_buf()];
-    let suite = SuiteBuilder::new(config).build().expect("suite");
-    let mut trace = RunTrace::new(&suite.settings.trace);
-    run_suite(&suite, RunOptions::new(1, false), &mut |event| {
-        if let Event::TestFinished(test) = event {
-            trace.add(test);
-        }
-    });
+    let (finished, parent) = super::run_file(toml);
+    let mut trace = RunTrace::new(&parent);
+    for test in &finished {
+        trace.add(test);
+    }
     trace.finish()
 }
 
@@ -166,18 +157,8 @@ command = [{python:?}, {producer:?}]
 
 /// Runs `toml` and returns its one test's outcome.
 fn outcome_of(toml: &str) -> clnrm_core::outcome::Outcome {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("s.clnrm.toml"), toml).expect("write");
-    let mut config = Config::default();
-    config.roots = vec![dir.path().to_path_buf()];
-    let suite = SuiteBuilder::new(config).build().expect("suite");
-    let mut outcome = None;
-    run_suite(&suite, RunOptions::new(1, false), &mut |event| {
-        if let Event::TestFinished(test) = event {
-            outcome = Some(test.outcome.clone());
-        }
-    });
-    outcome.expect("one test")
+    let (finished, _) = super::run_file(toml);
+    finished.into_iter().next().expect("one test").outcome
 }
 
 #[test]
