@@ -55,7 +55,10 @@ pub fn collect_trials(
     let config =
         Config::load(manifest_dir, &ConfigOverrides::default()).map_err(|e| with_causes(&e))?;
     // `CLNRM_TAGS`: `cargo clnrm test --tag`, the same set listed and run.
-    let mut builder = SuiteBuilder::new(config).tags(switches.tags.clone());
+    let traces = Arc::new(TraceOutputs::new(None, switches.trace_dir.clone()));
+    let mut builder = SuiteBuilder::new(config)
+        .tags(switches.tags.clone())
+        .record_trace(!traces.is_empty());
     if let Some(folder) = own_build_folder() {
         builder = builder.binaries_in(folder);
     }
@@ -81,7 +84,6 @@ pub fn collect_trials(
     let reports = ReportFiles::new(&suite.tests);
     let finished = Arc::new(Mutex::new(Vec::new()));
     let results = (switches.result_dir.clone()).map(|dir| Arc::new(ResultDir::new(dir)));
-    let traces = Arc::new(TraceOutputs::new(None, switches.trace_dir.clone()));
     let output = FailureOutput::for_args(args);
     let trials = (suite.tests.iter())
         .map(|test| {

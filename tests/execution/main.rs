@@ -15,10 +15,12 @@ mod recorded;
 mod run_trace;
 
 /// Runs the one file `toml` (as `s.clnrm.toml` in a fresh folder) through
-/// the suite builder and the run loop, as `cargo clnrm run` does: every
-/// test's end, and the run's trace parent.
+/// the suite builder and the run loop, as `cargo clnrm run` does (with
+/// `record_trace`, as it does with `--trace`): every test's end, and the
+/// run's trace parent.
 fn run_file(
     toml: &str,
+    record_trace: bool,
 ) -> (
     Vec<clnrm_core::outcome::TestFinished>,
     clnrm_core::run_trace::TraceParent,
@@ -29,6 +31,7 @@ fn run_file(
     let mut config = clnrm_core::config::Config::default();
     config.roots = vec![dir.path().to_path_buf()];
     let suite = clnrm_core::suite::SuiteBuilder::new(config)
+        .record_trace(record_trace)
         .build()
         .expect("suite");
     let mut finished = Vec::new();

@@ -79,9 +79,12 @@ fn run_with_spans_in(
     step: &str,
     expectations: &str,
 ) -> clnrm_core::outcome::Outcome {
-    let (finished, _) = super::run_file(&format!(
-        "[meta]\nname = \"s\"\nbackend = \"local\"\n\n[otel]\nresources = {{ \"deployment.environment\" = \"test\" }}\n\n[[scenario]]\nname = \"s\"\n{scenario_keys}\n[[scenario.steps]]\nname = \"produce\"\n{step}\n\n{expectations}\n"
-    ));
+    let (finished, _) = super::run_file(
+        &format!(
+            "[meta]\nname = \"s\"\nbackend = \"local\"\n\n[otel]\nresources = {{ \"deployment.environment\" = \"test\" }}\n\n[[scenario]]\nname = \"s\"\n{scenario_keys}\n[[scenario.steps]]\nname = \"produce\"\n{step}\n\n{expectations}\n"
+        ),
+        false,
+    );
     finished.into_iter().next().expect("one test").outcome
 }
 

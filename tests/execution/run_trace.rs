@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 /// Runs the one file `toml` and returns the whole run's spans, as
 /// `cargo clnrm run --trace` writes them.
 fn run_traced(toml: &str) -> Vec<Span> {
-    let (finished, parent) = super::run_file(toml);
+    let (finished, parent) = super::run_file(toml, true);
     let mut trace = RunTrace::new(&parent);
     for test in &finished {
         trace.add(test);
@@ -157,7 +157,8 @@ command = [{python:?}, {producer:?}]
 
 /// Runs `toml` and returns its one test's outcome.
 fn outcome_of(toml: &str) -> clnrm_core::outcome::Outcome {
-    let (finished, _) = super::run_file(toml);
+    // Not asked to record: the expectations on own spans make it so.
+    let (finished, _) = super::run_file(toml, false);
     finished.into_iter().next().expect("one test").outcome
 }
 
@@ -210,4 +211,14 @@ must_precede = [["clnrm.setup", "clnrm.step:hello"]]
             .any(|f| f.message.starts_with("no spans were collected")),
         "{outcome:#?}"
     );
+}
+
+#[test]
+fn nothing_is_recorded_when_nobody_uses_the_trace() {
+    let (finished, _) = super::run_file(
+        "[meta]\nname = \"s\"\nbackend = \"local\"\n[[steps]]\nname = \"a\"\ncommand = [\"true\"]\n",
+        false,
+    );
+    assert!(finished[0].outcome.is_success());
+    assert!(finished[0].spans.is_empty(), "{:?}", finished[0].spans);
 }

@@ -27,7 +27,9 @@ pub fn run(
     let config = super::workspace::config(input)?;
     let settings = settings(args, RunSettings::from_config(&config));
     let cancel = settings.cancel.clone();
+    let traces = TraceOutputs::new(args.trace.clone(), None);
     let builder = super::workspace::suite_builder(input, config)
+        .record_trace(!traces.is_empty())
         .tags(args.tags.clone())
         .include_ignored(args.include_ignored)
         .settings(settings);
@@ -42,7 +44,6 @@ pub fn run(
         .jobs
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let traces = TraceOutputs::new(args.trace.clone(), None);
     let mut trace = RunTrace::new(&suite.settings.trace);
     // Each file's `[report]`, and the whole run's in `--report-dir`.
     let mut files = ReportFiles::new(&suite.tests);

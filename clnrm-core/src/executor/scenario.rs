@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Instant, SystemTime};
 
 use crate::backend::{BackendError, StepEnd, StepRequest};
-use crate::expect::{Mismatch, judge_step};
+use crate::expect::{Mismatch, judge_step, names_own_spans};
 use crate::outcome::{Failure, FailureKind};
 use crate::scenario::{KnownClaim, Scenario, ScenarioFile};
 
@@ -57,7 +57,10 @@ pub(crate) fn run_scenario_observed(
         .as_ref()
         .or(file.header.timeout.as_ref())
         .map_or(settings.scenario_timeout, |t| t.value);
-    let mut trace = ScenarioTrace::new(&settings.trace);
+    let recording = settings.record_trace
+        || file.otel.as_ref().is_some_and(|o| o.endpoint.is_some())
+        || names_own_spans(&file.expect);
+    let mut trace = ScenarioTrace::new(&settings.trace, recording);
     let setup_started = SystemTime::now();
     let spans = Collection::for_scenario(file, scenario);
     let route = spans.route(file, trace.scenario_traceparent());

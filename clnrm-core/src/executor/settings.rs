@@ -36,6 +36,10 @@ pub struct RunSettings {
     /// The run's trace and its `clnrm.run` span: every scenario's own spans
     /// hang under it.
     pub trace: crate::run_trace::TraceParent,
+    /// Record every scenario's own spans (a driver writes or forwards run
+    /// traces). Without it they are recorded only where the file uses them:
+    /// `[otel] endpoint`, or expectations that name them.
+    pub record_trace: bool,
 }
 
 impl RunSettings {
@@ -58,6 +62,7 @@ impl RunSettings {
             keep_on_failure: crate::config::keep_on_failure(),
             cancel: CancelToken::new(),
             trace: crate::run_trace::TraceParent::random(),
+            record_trace: false,
         }
     }
 }

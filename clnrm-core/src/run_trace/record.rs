@@ -20,6 +20,9 @@ pub(crate) type ContainerStart = (SystemTime, String, String);
 
 #[derive(Debug)]
 pub(crate) struct ScenarioTrace {
+    /// Whether anyone uses the spans: otherwise only ids are made (for the
+    /// steps' `TRACEPARENT`), and nothing is recorded.
+    recording: bool,
     run: TraceParent,
     trace_id: String,
     run_span: String,
@@ -30,8 +33,9 @@ pub(crate) struct ScenarioTrace {
 }
 
 impl ScenarioTrace {
-    pub(crate) fn new(parent: &TraceParent) -> Self {
+    pub(crate) fn new(parent: &TraceParent, recording: bool) -> Self {
         Self {
+            recording,
             run: parent.clone(),
             trace_id: parent.trace_id.clone(),
             run_span: parent.span_id.clone(),
@@ -79,6 +83,9 @@ impl ScenarioTrace {
         containers: &[ContainerStart],
         problem: Option<&str>,
     ) {
+        if !self.recording {
+            return;
+        }
         let mut span = self.span(random_hex(8), "clnrm.setup".into(), started);
         span.events = (containers.iter())
             .map(|(at, role, image)| Event {
@@ -110,6 +117,9 @@ impl ScenarioTrace {
         started: SystemTime,
         in_container: bool,
     ) {
+        if !self.recording {
+            return;
+        }
         let mut span = self.span(id, format!("clnrm.step:{}", step.name), started);
         let attributes = &mut span.attributes;
         attributes.insert("clnrm.step.name".into(), step.name.clone());
@@ -141,6 +151,9 @@ impl ScenarioTrace {
 
     /// The teardown, from `started` to now, of `containers` containers.
     pub(crate) fn teardown(&mut self, started: SystemTime, containers: usize) {
+        if !self.recording {
+            return;
+        }
         let mut span = self.span(random_hex(8), "clnrm.teardown".into(), started);
         if containers > 0 {
             span.events.push(Event {
@@ -176,6 +189,9 @@ impl ScenarioTrace {
     /// scenario ends: `clnrm.run` and `clnrm.scenario` as if ending now,
     /// with their status unset, then the set-up and the steps.
     pub(crate) fn so_far(&self, scenario: &str) -> Vec<Span> {
+        if !self.recording {
+            return Vec::new();
+        }
         let mut run = self.run.run_span(false);
         run.status = Status::Unset;
         [run, self.scenario_span(scenario, Status::Unset)]
@@ -186,6 +202,9 @@ impl ScenarioTrace {
 
     /// The scenario's spans, `clnrm.scenario` (ending now) first.
     pub(crate) fn finish(self, scenario: &str, failed: bool) -> Vec<Span> {
+        if !self.recording {
+            return Vec::new();
+        }
         let status = if failed { Status::Error } else { Status::Ok };
         let span = self.scenario_span(scenario, status);
         std::iter::once(span).chain(self.spans).collect()

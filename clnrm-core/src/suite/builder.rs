@@ -68,6 +68,7 @@ pub struct Suite {
 pub struct SuiteBuilder {
     config: Config,
     settings: Option<RunSettings>,
+    record_trace: bool,
     paths: Vec<PathBuf>,
     exact_file_of: Option<String>,
     tags: Vec<String>,
@@ -84,6 +85,7 @@ impl SuiteBuilder {
         Self {
             config,
             settings: None,
+            record_trace: false,
             paths: Vec::new(),
             exact_file_of: None,
             tags: Vec::new(),
@@ -137,6 +139,13 @@ impl SuiteBuilder {
         self
     }
 
+    /// Record every scenario's own spans: the driver writes or forwards run
+    /// traces (see [`RunSettings::record_trace`]).
+    pub fn record_trace(mut self, yes: bool) -> Self {
+        self.record_trace = yes;
+        self
+    }
+
     /// Where the crate's binaries were built (a test binary's own target folder).
     pub fn binaries_in(mut self, folder: PathBuf) -> Self {
         self.binaries_folder = Some(folder);
@@ -182,9 +191,10 @@ impl SuiteBuilder {
         let binaries = self.binaries();
         let mut config = self.config;
         config.binaries = binaries;
-        let settings = self
+        let mut settings = self
             .settings
             .unwrap_or_else(|| RunSettings::from_config(&config));
+        settings.record_trace |= self.record_trace;
         let tags = self.tags;
         let mut tests: Vec<SuiteTest> = plan_reports(&reports)
             .into_iter()

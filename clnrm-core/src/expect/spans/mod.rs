@@ -70,6 +70,12 @@ pub(crate) fn judge_scenario(
     misses
 }
 
+/// Whether any expectation names one of clnrm's own spans (then the run
+/// records them for the judge).
+pub(crate) fn names_own_spans(expect: &Expectations) -> bool {
+    !expect.is_empty() && own::has_checks(&own::split(expect, "").1)
+}
+
 /// Whether `expect` says anything about the programs' spans (not only
 /// about clnrm's own): then no spans at all is a failure.
 pub(crate) fn about_programs(expect: &Expectations, scenario: &str) -> bool {
