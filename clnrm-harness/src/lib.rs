@@ -78,6 +78,7 @@ pub fn run_with(args: &libtest_mimic::Arguments, manifest_dir: &Path) -> ExitCod
     // ran; under nextest a process runs one test, and would write a report
     // of that one: there `cargo clnrm run` writes them.
     if !args.list
+        && !collected.reports.is_empty()
         && !exact::NextestEnv::from_process().process_per_test()
         && let Err(e) = collected.reports.write(&finished())
     {

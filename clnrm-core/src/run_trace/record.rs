@@ -41,7 +41,11 @@ impl ScenarioTrace {
             run_span: parent.span_id.clone(),
             scenario_span: random_hex(8),
             started: SystemTime::now(),
-            resource: own_resource(),
+            resource: if recording {
+                own_resource()
+            } else {
+                Arc::default()
+            },
             spans: Vec::new(),
         }
     }
