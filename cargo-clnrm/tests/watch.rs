@@ -249,11 +249,26 @@ impl Drop for Sysctl {
 
 #[test]
 fn lost_events_make_everything_read_again() {
+    // Freezing the watcher with SIGSTOP is how the test makes the kernel's
+    // queue overflow; on a loaded machine an attempt now and then sees no
+    // line at all after SIGCONT (an open question, noted for the faults
+    // issue). Up to three attempts, each with a fresh watcher and tree; the
+    // assertions hold for the first whose events were lost.
+    for attempt in 1..=3 {
+        if lost_events_attempt(attempt == 3) {
+            return;
+        }
+    }
+}
+
+/// One attempt: `false` when no line came after the overflow (and `last`
+/// is not set, which makes that a failure).
+fn lost_events_attempt(last: bool) -> bool {
     let (dir, root) = tree(&[("a.clnrm.toml", &valid("a"))]);
     let lock = inotify_lock(true);
     let Some(small_queue) = Sysctl::set("/proc/sys/fs/inotify/max_queued_events", "16") else {
         // Not root: the queue size cannot be lowered; nothing to prove here.
-        return;
+        return true;
     };
     let mut watch = Watch::start_locked(dir.path(), &[], lock);
     drop(small_queue);
@@ -269,7 +284,14 @@ fn lost_events_make_everything_read_again() {
     )
     .expect("edit");
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).expect("SIGCONT");
-    let note = watch.next_of("watch-note");
+    let Some(note) = (if last {
+        Some(watch.next_of("watch-note"))
+    } else {
+        watch.try_next_of("watch-note")
+    }) else {
+        // Dropping the watch kills its process.
+        return false;
+    };
     assert!(
         note["message"]
             .as_str()
@@ -286,6 +308,7 @@ fn lost_events_make_everything_read_again() {
     );
     assert!(names.contains(&"a.clnrm.toml".to_string()), "{names:?}");
     watch.stop();
+    true
 }
 
 #[test]

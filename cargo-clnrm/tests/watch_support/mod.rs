@@ -106,6 +106,19 @@ impl Watch {
         }
     }
 
+    /// [`next_of`](Self::next_of), or `None` when it did not come in time.
+    pub fn try_next_of(&mut self, reason: &str) -> Option<Value> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self.lines.recv_timeout(left).ok()?;
+            self.seen.push(line.clone());
+            if line["reason"] == reason {
+                return Some(line);
+            }
+        }
+    }
+
     /// Every line until none came for `QUIET`.
     pub fn until_quiet(&mut self) -> Vec<Value> {
         let mut out = Vec::new();
