@@ -49,7 +49,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
-use clnrm_benches::{Summary, env_count, header, median, ms, sample, time};
+use clnrm_benches::{Summary, env_count, header, median, ms, sample, time, workspace};
 use clnrm_core::binaries::Binaries;
 use clnrm_core::config::Config;
 use clnrm_core::executor::RunSettings;
@@ -104,19 +104,13 @@ expected_output_regex = "order confirmed: 3 items"
 }
 
 /// The static `traced`: `CLNRM_BENCH_TRACED`, else where
-/// `scripts/test-tools.sh` builds it (under `CARGO_TARGET_DIR` when set).
+/// `scripts/test-tools.sh` builds it (the repository's own `target/`,
+/// whatever `CARGO_TARGET_DIR` says).
 fn traced_binary() -> Result<PathBuf, String> {
     let path = match std::env::var_os("CLNRM_BENCH_TRACED") {
         Some(path) => PathBuf::from(path),
         None => {
-            let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .parent()
-                .ok_or("no workspace above benches/")?
-                .to_path_buf();
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map(|t| workspace.join(t))
-                .unwrap_or_else(|| workspace.join("target"));
-            target.join("test-tools/traced/x86_64-unknown-linux-gnu/release/traced")
+            workspace()?.join("target/test-tools/traced/x86_64-unknown-linux-gnu/release/traced")
         }
     };
     // Canonical: it is mounted into the runner container at this path.

@@ -109,6 +109,14 @@ pub fn env_count(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// The repository's root (the workspace above `benches/`).
+pub fn workspace() -> Result<PathBuf, String> {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| "no workspace above benches/".to_string())
+}
+
 /// `<workspace>/target/release/cargo-clnrm`, built first when missing;
 /// `CLNRM_BENCH_BINARY` names another one (e.g. the debug build).
 pub fn release_binary() -> Result<PathBuf, String> {
@@ -122,10 +130,7 @@ pub fn release_binary() -> Result<PathBuf, String> {
             )),
         };
     }
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .ok_or("no workspace above benches/")?
-        .to_path_buf();
+    let workspace = workspace()?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(|t| workspace.join(t))
         .unwrap_or_else(|| workspace.join("target"));
