@@ -3,5 +3,5 @@
 mod spans;
 mod step;
 
-pub(crate) use spans::{SpanMiss, about_programs, judge_all, judge_scenario, names_own_spans};
+pub(crate) use spans::{SpanMiss, judge_all, judge_scenario, names_own_spans};
 pub use step::{Mismatch, judge_step};

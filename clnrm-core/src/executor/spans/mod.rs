@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backend::SpanRoute;
-use crate::expect::{about_programs, judge_all, judge_scenario};
+use crate::expect::{judge_all, judge_scenario};
 use crate::outcome::{Failure, FailureKind};
 use crate::receiver::Receiver;
 use crate::scenario::{Expectations, OTLP_HTTP_PROTOCOLS, Scenario, ScenarioFile, Step};
@@ -146,17 +146,16 @@ impl Collection {
         collected.extend(sources::printed_spans(scenario, run));
         collected.extend(sources::file_spans(scenario, place, run));
         let expect = &file.expect;
-        let name = &scenario.name.value;
-        if collected.is_empty() && about_programs(expect, name) {
-            run.problems.push(Failure::new(
-                FailureKind::SpanExpectation,
-                no_spans_message(file, receiver, place),
-            ));
-        }
         if !expect.is_empty() {
             let allowed = allowed_peers(file, receiver);
-            run.span_misses
-                .extend(judge_scenario(expect, name, &collected, own, &allowed));
+            let verdict = judge_scenario(expect, &scenario.name.value, &collected, own, &allowed);
+            if collected.is_empty() && verdict.about_programs {
+                run.problems.push(Failure::new(
+                    FailureKind::SpanExpectation,
+                    no_spans_message(file, receiver, place),
+                ));
+            }
+            run.span_misses.extend(verdict.misses);
         }
         run.spans = Some(collected);
     }

@@ -51,6 +51,15 @@ struct Check {
     met: bool,
 }
 
+/// A scenario's spans judged: the misses, and whether the expectations say
+/// anything about the programs' spans (not only about clnrm's own: then no
+/// spans at all is a failure).
+#[derive(Debug)]
+pub(crate) struct ScenarioVerdict {
+    pub(crate) misses: Vec<SpanMiss>,
+    pub(crate) about_programs: bool,
+}
+
 /// [`judge_all`] for a scenario: the expectations about the programs' spans
 /// against `spans`, and those naming clnrm's own spans against both `spans`
 /// and `own` (see [`own`]).
@@ -60,26 +69,23 @@ pub(crate) fn judge_scenario(
     spans: &[Span],
     own: &[Span],
     allowed_hosts: &[String],
-) -> Vec<SpanMiss> {
+) -> ScenarioVerdict {
     let (program, mine) = own::split(expect, scenario);
     let mut misses = judge_all(&program, spans, allowed_hosts);
     if !mine.is_empty() {
         let both: Vec<Span> = spans.iter().chain(own).cloned().collect();
         misses.extend(judge_all(&mine, &both, allowed_hosts));
     }
-    misses
+    ScenarioVerdict {
+        misses,
+        about_programs: own::has_checks(&program),
+    }
 }
 
 /// Whether any expectation names one of clnrm's own spans (then the run
 /// records them for the judge).
 pub(crate) fn names_own_spans(expect: &Expectations) -> bool {
-    !expect.is_empty() && own::has_checks(&own::split(expect, "").1)
-}
-
-/// Whether `expect` says anything about the programs' spans (not only
-/// about clnrm's own): then no spans at all is a failure.
-pub(crate) fn about_programs(expect: &Expectations, scenario: &str) -> bool {
-    own::has_checks(&own::split(expect, scenario).0)
+    own::names_own(expect)
 }
 
 /// Every table against `spans`: the misses, table by table (spans, graph,

@@ -28,14 +28,38 @@ fn is_own(name: &str) -> bool {
     name.starts_with(OWN)
 }
 
+/// Pairs of span names (graph edges, orders).
+type Pairs = Vec<(String, String)>;
+
+/// Pairs of span names: `(naming an own span, resolved; the rest)`.
+fn split_pairs(pairs: &[(String, String)], scenario: &str) -> (Pairs, Pairs) {
+    let (mine, theirs): (Vec<_>, Vec<_>) =
+        (pairs.iter().cloned()).partition(|(a, b)| is_own(a) || is_own(b));
+    let mine = (mine.into_iter())
+        .map(|(a, b)| (resolve(&a, scenario), resolve(&b, scenario)))
+        .collect();
+    (mine, theirs)
+}
+
+/// `by_name` entries: `(naming an own span, resolved; the rest)`.
+fn split_by_name<T: Clone>(
+    entries: &[(String, T)],
+    scenario: &str,
+) -> (Vec<(String, T)>, Vec<(String, T)>) {
+    let (mine, theirs): (Vec<_>, Vec<_>) =
+        (entries.iter().cloned()).partition(|(name, _)| is_own(name));
+    let mine = (mine.into_iter())
+        .map(|(name, value)| (resolve(&name, scenario), value))
+        .collect();
+    (mine, theirs)
+}
+
 /// `(about the programs' spans only, about clnrm's own spans too)`, the
 /// second with its names resolved.
 pub(crate) fn split(expect: &Expectations, scenario: &str) -> (Expectations, Expectations) {
     let mut program = expect.clone();
     let mut own = Expectations::default();
     let name = |n: &str| resolve(n, scenario);
-    let pair = |(a, b): &(String, String)| (name(a), name(b));
-    let pair_is_own = |(a, b): &(String, String)| is_own(a) || is_own(b);
 
     let (mine, theirs): (Vec<SpanExpectation>, _) = (expect.spans.iter().cloned())
         .partition(|e| is_own(&e.name.value) || e.parent.as_deref().is_some_and(is_own));
@@ -48,30 +72,27 @@ pub(crate) fn split(expect: &Expectations, scenario: &str) -> (Expectations, Exp
         })
         .collect();
     if let Some(graph) = &expect.graph {
-        let (mine, theirs): (Vec<_>, Vec<_>) =
-            (graph.must_include.iter().cloned()).partition(|p| pair_is_own(p));
-        let (mine_apart, theirs_apart): (Vec<_>, Vec<_>) =
-            (graph.must_not_cross.iter().cloned()).partition(|p| pair_is_own(p));
-        if !mine.is_empty() || !mine_apart.is_empty() {
+        let (include, program_include) = split_pairs(&graph.must_include, scenario);
+        let (apart, program_apart) = split_pairs(&graph.must_not_cross, scenario);
+        if !include.is_empty() || !apart.is_empty() {
             own.graph = Some(GraphExpectation {
-                must_include: mine.iter().map(pair).collect(),
-                must_not_cross: mine_apart.iter().map(pair).collect(),
+                must_include: include,
+                must_not_cross: apart,
                 acyclic: None,
                 span: graph.span.clone(),
             });
         }
         program.graph = Some(GraphExpectation {
-            must_include: theirs,
-            must_not_cross: theirs_apart,
+            must_include: program_include,
+            must_not_cross: program_apart,
             ..graph.clone()
         });
     }
     if let Some(counts) = &expect.counts {
-        let (mine, theirs): (Vec<_>, Vec<_>) =
-            (counts.by_name.iter().cloned()).partition(|(n, _)| is_own(n));
+        let (mine, theirs) = split_by_name(&counts.by_name, scenario);
         if !mine.is_empty() {
             own.counts = Some(CountsExpectation {
-                by_name: mine.into_iter().map(|(n, b)| (name(&n), b)).collect(),
+                by_name: mine,
                 span: counts.span.clone(),
                 ..CountsExpectation::default()
             });
@@ -92,30 +113,27 @@ pub(crate) fn split(expect: &Expectations, scenario: &str) -> (Expectations, Exp
         })
         .collect();
     if let Some(order) = &expect.order {
-        let (mine, theirs): (Vec<_>, Vec<_>) =
-            (order.must_precede.iter().cloned()).partition(|p| pair_is_own(p));
-        let (mine_after, theirs_after): (Vec<_>, Vec<_>) =
-            (order.must_follow.iter().cloned()).partition(|p| pair_is_own(p));
-        if !mine.is_empty() || !mine_after.is_empty() {
+        let (precede, program_precede) = split_pairs(&order.must_precede, scenario);
+        let (follow, program_follow) = split_pairs(&order.must_follow, scenario);
+        if !precede.is_empty() || !follow.is_empty() {
             own.order = Some(OrderExpectation {
-                must_precede: mine.iter().map(pair).collect(),
-                must_follow: mine_after.iter().map(pair).collect(),
+                must_precede: precede,
+                must_follow: follow,
                 span: order.span.clone(),
             });
         }
         program.order = Some(OrderExpectation {
-            must_precede: theirs,
-            must_follow: theirs_after,
+            must_precede: program_precede,
+            must_follow: program_follow,
             ..order.clone()
         });
     }
     if let Some(status) = &expect.status {
-        let (mine, theirs): (Vec<_>, Vec<_>) =
-            (status.by_name.iter().cloned()).partition(|(n, _)| is_own(n));
+        let (mine, theirs) = split_by_name(&status.by_name, scenario);
         if !mine.is_empty() {
             own.status = Some(StatusExpectation {
                 all: None,
-                by_name: mine.into_iter().map(|(n, s)| (name(&n), s)).collect(),
+                by_name: mine,
                 span: status.span.clone(),
             });
         }
@@ -125,6 +143,23 @@ pub(crate) fn split(expect: &Expectations, scenario: &str) -> (Expectations, Exp
         });
     }
     (program, own)
+}
+
+/// Whether any expectation names an own span, as [`split`] puts it in its
+/// second part (without building the parts).
+pub(crate) fn names_own(expect: &Expectations) -> bool {
+    let pair = |(a, b): &(String, String)| is_own(a) || is_own(b);
+    let spans = (expect.spans.iter())
+        .any(|e| is_own(&e.name.value) || e.parent.as_deref().is_some_and(is_own));
+    let graph =
+        (expect.graph.iter()).any(|g| g.must_include.iter().chain(&g.must_not_cross).any(pair));
+    let counts = (expect.counts.iter()).any(|c| c.by_name.iter().any(|(n, _)| is_own(n)));
+    let windows =
+        (expect.windows.iter()).any(|w| is_own(&w.outer) || w.contains.iter().any(|c| is_own(c)));
+    let order =
+        (expect.order.iter()).any(|o| o.must_precede.iter().chain(&o.must_follow).any(pair));
+    let status = (expect.status.iter()).any(|s| s.by_name.iter().any(|(n, _)| is_own(n)));
+    spans || graph || counts || windows || order || status
 }
 
 /// Whether any check is left in `expect` (a split can leave empty tables).
@@ -180,6 +215,7 @@ mod tests {
             ..Expectations::default()
         };
         let (program, own) = split(&expect, "s");
+        assert!(names_own(&expect) && names_own(&own) && !names_own(&program));
         assert_eq!(own.spans[0].name.value, "clnrm.step:fetch");
         assert_eq!(own.spans[0].parent.as_deref(), Some("clnrm.scenario"));
         // A program span whose parent is a step names an own span too.
