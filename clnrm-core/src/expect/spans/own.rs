@@ -30,6 +30,8 @@ fn is_own(name: &str) -> bool {
 
 /// Pairs of span names (graph edges, orders).
 type Pairs = Vec<(String, String)>;
+/// `by_name` entries: a span name and what is asked of it.
+type ByName<T> = Vec<(String, T)>;
 
 /// Pairs of span names: `(naming an own span, resolved; the rest)`.
 fn split_pairs(pairs: &[(String, String)], scenario: &str) -> (Pairs, Pairs) {
@@ -42,10 +44,7 @@ fn split_pairs(pairs: &[(String, String)], scenario: &str) -> (Pairs, Pairs) {
 }
 
 /// `by_name` entries: `(naming an own span, resolved; the rest)`.
-fn split_by_name<T: Clone>(
-    entries: &[(String, T)],
-    scenario: &str,
-) -> (Vec<(String, T)>, Vec<(String, T)>) {
+fn split_by_name<T: Clone>(entries: &[(String, T)], scenario: &str) -> (ByName<T>, ByName<T>) {
     let (mine, theirs): (Vec<_>, Vec<_>) =
         (entries.iter().cloned()).partition(|(name, _)| is_own(name));
     let mine = (mine.into_iter())
