@@ -140,8 +140,13 @@ impl RunTrace {
 
 /// Writes `spans` to `path` as one OTLP JSON document, creating its folder.
 pub fn write_trace(path: &std::path::Path, spans: &[Span]) -> std::io::Result<()> {
+    write_creating_folders(path, &crate::spans::to_otlp_json_document(spans))
+}
+
+/// Writes `text` to `path`, creating the folders above it.
+pub(crate) fn write_creating_folders(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(path, crate::spans::to_otlp_json_document(spans))
+    std::fs::write(path, text)
 }

@@ -3,9 +3,9 @@
 //! `artifacts.collect = ["spans:file:PATH"]`) reads them; a failure report
 //! names the file.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::run_trace::file_name;
+use crate::run_trace::{file_name, write_creating_folders};
 use crate::spans::to_otlp_json_lines;
 
 use super::super::record::ScenarioRun;
@@ -32,7 +32,7 @@ pub(crate) fn keep_spans(test: &str, run: &mut ScenarioRun, settings: &RunSettin
         return;
     }
     let count = spans.len();
-    match write(&path, &to_otlp_json_lines(spans)) {
+    match write_creating_folders(&path, &to_otlp_json_lines(spans)) {
         Ok(()) if run.failed() => run.notes.push(format!(
             "the {count} span(s) collected are in {} (OTLP JSON lines)",
             path.display()
@@ -43,13 +43,6 @@ pub(crate) fn keep_spans(test: &str, run: &mut ScenarioRun, settings: &RunSettin
             path.display()
         )),
     }
-}
-
-fn write(path: &Path, text: &str) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, text)
 }
 
 #[cfg(test)]
