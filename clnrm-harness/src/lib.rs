@@ -75,11 +75,14 @@ pub fn run_with(args: &libtest_mimic::Arguments, manifest_dir: &Path) -> ExitCod
             .unwrap_or_default()
     };
     // `[report]` files hold every test of their scenario files this process
-    // ran; under nextest a process runs one test, and would write a report
-    // of that one: there `cargo clnrm run` writes them.
+    // ran; a process nextest started for one test would write a report of
+    // that one: there `cargo clnrm test` writes them. (A binary started by a
+    // test nextest runs inherits its variables, and is not such a process.)
+    let nextest = exact::NextestEnv::from_process();
+    let one_test_of_nextest = || finished().iter().any(|t| nextest.runs_only(&t.name));
     if !args.list
         && !collected.reports.is_empty()
-        && !exact::NextestEnv::from_process().process_per_test()
+        && !one_test_of_nextest()
         && let Err(e) = collected.reports.write(&finished())
     {
         let mut stderr = std::io::stderr().lock();

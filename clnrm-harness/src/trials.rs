@@ -83,7 +83,8 @@ pub fn collect_trials(
     }
     let reports = ReportFiles::new(&suite.tests);
     let finished = Arc::new(Mutex::new(Vec::new()));
-    let results = (switches.result_dir.clone()).map(|dir| Arc::new(ResultDir::new(dir)));
+    let results = (switches.result_dir.as_deref())
+        .map(|dir| Arc::new(ResultDir::for_package(dir, manifest_dir)));
     let output = FailureOutput::for_args(args);
     let trials = (suite.tests.iter())
         .map(|test| {

@@ -1,11 +1,11 @@
 //! `[report]` files under the harness (written by a process that ran the
-//! file's tests; not by nextest's one-test processes), and the JUnit of
-//! reports against the schema.
+//! file's tests; under nextest's one-test processes, by `cargo clnrm test`
+//! from what they recorded), and the JUnit of reports against the schema.
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::support::{example_binaries, example_command, text, workspace};
+use crate::support::{example_binaries, example_command, nextest_available, text, workspace};
 
 /// A package with one scenario file that names its reports.
 fn package(dir: &Path) {
@@ -94,4 +94,56 @@ fn the_junit_of_run_report_dir_is_valid() {
     let xml = std::fs::read_to_string(&junit).expect("junit.xml");
     assert_eq!(xml.matches("<testcase").count(), 3, "{xml}");
     clnrm_tests::assert_valid_junit(&junit);
+}
+
+/// `cargo clnrm test` of the hello example, its scenarios replaced by those
+/// in `roots` (`CLNRM_ROOTS`, read by the harness and the driver alike).
+fn clnrm_test_with_roots(roots: &Path, args: &[&str]) -> Output {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["run", "-q", "-p", "cargo-clnrm", "--", "clnrm", "test"])
+        .args(["-p", "hello-clnrm"])
+        .args(args)
+        .current_dir(workspace())
+        .env("CLNRM_ROOTS", roots)
+        .output()
+        .expect("run cargo clnrm test")
+}
+
+#[test]
+fn clnrm_test_writes_the_reports_under_either_runner_with_the_same_bytes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    package(dir.path());
+    let scenarios = dir.path().join("tests/clnrm");
+    // Normalised, so the two runners' reports can be compared byte for byte.
+    let file = scenarios.join("r.clnrm.toml");
+    let text_of = std::fs::read_to_string(&file).expect("read");
+    std::fs::write(
+        &file,
+        text_of.replace("[report]", "[determinism]\nseed = 1\n\n[report]"),
+    )
+    .expect("write");
+    let out_dir = scenarios.join("out");
+    let mut reports = Vec::new();
+    let runners: &[&[&str]] = if nextest_available() {
+        &[&[], &["--no-nextest"]]
+    } else {
+        &[&["--no-nextest"]]
+    };
+    for runner in runners {
+        let _ = std::fs::remove_dir_all(&out_dir);
+        let out = clnrm_test_with_roots(&scenarios, runner);
+        assert!(!out.status.success(), "one test fails: {}", text(&out));
+        let json = std::fs::read_to_string(out_dir.join("r.json"))
+            .unwrap_or_else(|e| panic!("r.json under {runner:?}: {e}\n{}", text(&out)));
+        let value: serde_json::Value = serde_json::from_str(&json).expect("json");
+        assert_eq!(value["summary"]["tests"], 2, "{value}");
+        assert_eq!(value["summary"]["failed"], 1, "{value}");
+        clnrm_tests::assert_valid_junit(&out_dir.join("r.xml"));
+        let digest = std::fs::read_to_string(out_dir.join("r.sha256")).expect("digest");
+        reports.push((json, digest));
+    }
+    // One report whichever runner ran the tests.
+    if let [nextest, plain] = reports.as_slice() {
+        assert_eq!(nextest, plain);
+    }
 }

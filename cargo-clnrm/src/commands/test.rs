@@ -10,6 +10,7 @@ use crate::cli::TestArgs;
 use crate::error::CliError;
 
 mod junit;
+mod reports;
 
 /// A `harness = false` test target of a package that uses clnrm-harness.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,9 +159,8 @@ pub fn run(args: &TestArgs, stderr: &mut dyn std::io::Write) -> Result<u8, CliEr
         if !args.tags.is_empty() {
             command.env("CLNRM_TAGS", &tags);
         }
-        if args.junit.is_some() {
-            command.env("CLNRM_RESULT_DIR", &results);
-        }
+        // Always: the `[report]` files are written from these records.
+        command.env("CLNRM_RESULT_DIR", &results);
         command.status()?.code().unwrap_or(101)
     } else {
         let mut code = 0;
@@ -187,6 +187,9 @@ pub fn run(args: &TestArgs, stderr: &mut dyn std::io::Write) -> Result<u8, CliEr
     };
     if let Some(junit) = &args.junit {
         junit::write(&results, junit, args.junit_locations)?;
+    }
+    if use_nextest {
+        reports::write(&targets, &results, &args.tags).map_err(CliError::Usage)?;
     }
     Ok(u8::try_from(code).unwrap_or(101))
 }

@@ -97,6 +97,14 @@ impl ReportFiles {
         }
     }
 
+    /// Paths in the reports are written relative to `base` instead of the
+    /// working directory (a driver writing for a package elsewhere, as its
+    /// test binary, run in the package's folder, would have).
+    pub fn relative_to(mut self, base: &Path) -> Self {
+        self.normaliser = Normaliser::new().relative_to(base);
+        self
+    }
+
     /// Also the whole run's `report.json`, `junit.xml` and `report.sha256` in `dir`.
     pub fn in_dir(mut self, dir: PathBuf) -> Self {
         self.dir = Some(dir);
