@@ -8,6 +8,10 @@
 //! test binaries run directly, with the same `--test-threads`.
 //! Target: harness/plain (medians) <= 1.2.
 //!
+//! A third series runs the same harness binary with `CLNRM_TRACE_DIR` set, so
+//! every test records its run trace and writes it (one OTLP JSON document per
+//! test). Target: run traces add under 2% (traced/harness, medians, < 1.02).
+//!
 //! Fails (non-zero exit) only when a crate does not build or a run does not
 //! pass all 500 tests; timings are reported, never asserted.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -23,6 +27,7 @@ const TESTS: usize = 500;
 const DEFAULT_RUNS: usize = 10;
 const DEFAULT_THREADS: usize = 2;
 const TARGET_RATIO: f64 = 1.2;
+const TRACE_TARGET_RATIO: f64 = 1.02;
 const WIDTH: usize = 26;
 
 fn main() -> ExitCode {
@@ -78,14 +83,32 @@ fn build(crate_dir: &Path, built: &mut Vec<TestBinary>) -> Result<std::path::Pat
     Ok(executable)
 }
 
-/// One whole run of a test binary, checked to pass all its tests.
-fn run_once(executable: &Path, crate_dir: &Path, threads: usize) -> Result<Duration, String> {
+/// One whole run of a test binary, checked to pass all its tests; with
+/// `trace_dir`, under `CLNRM_TRACE_DIR`.
+fn run_once(
+    executable: &Path,
+    crate_dir: &Path,
+    threads: usize,
+    trace_dir: Option<&Path>,
+) -> Result<Duration, String> {
     let mut command = throwaway::test_command(executable, crate_dir);
     command.arg("--test-threads").arg(threads.to_string());
+    if let Some(dir) = trace_dir {
+        command.env("CLNRM_TRACE_DIR", dir);
+    }
     let (output, elapsed) = throwaway::run_timed(&mut command)?;
     throwaway::check_passed(&output, TESTS)
         .map_err(|e| format!("{}: {e}", executable.display()))?;
     Ok(elapsed)
+}
+
+/// The run traces a traced run left: one file per test.
+fn count_traces(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        (entries.filter_map(Result::ok))
+            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+            .count()
+    })
 }
 
 fn measure(
@@ -94,35 +117,50 @@ fn measure(
     (harness, harness_dir): (&Path, &Path),
     (plain, plain_dir): (&Path, &Path),
 ) -> Result<(), String> {
+    let trace_dir = harness_dir.join("traces");
+    let series: [(&Path, &Path, Option<&Path>); 3] = [
+        (harness, harness_dir, None),
+        (harness, harness_dir, Some(&trace_dir)),
+        (plain, plain_dir, None),
+    ];
     // Correctness first, and a warm-up (page cache, the binaries' pages).
-    let first_harness = run_once(harness, harness_dir, threads)?;
-    let first_plain = run_once(plain, plain_dir, threads)?;
+    let mut first = Vec::new();
+    for (executable, dir, traces) in series {
+        first.push(run_once(executable, dir, threads, traces)?);
+    }
+    let traces = count_traces(&trace_dir);
+    if traces != TESTS {
+        return Err(format!(
+            "the traced run left {traces} run traces in {}, not {TESTS}",
+            trace_dir.display()
+        ));
+    }
     println!(
-        "check: both pass {TESTS} tests (first runs: harness {:.1} ms, plain {:.1} ms)",
-        ms(first_harness),
-        ms(first_plain)
+        "check: all pass {TESTS} tests, the traced run left {TESTS} run traces (first runs: harness {:.1} ms, traced {:.1} ms, plain {:.1} ms)",
+        ms(first[0]),
+        ms(first[1]),
+        ms(first[2])
     );
 
-    // Interleaved, alternating which goes first, so that a slow spell of the
-    // machine weighs on both series alike.
-    let mut harness_times = Vec::with_capacity(runs);
-    let mut plain_times = Vec::with_capacity(runs);
+    // Interleaved, rotating which goes first, so that a slow spell of the
+    // machine weighs on every series alike.
+    let mut times: [Vec<Duration>; 3] = Default::default();
     for i in 0..runs {
-        if i % 2 == 0 {
-            harness_times.push(run_once(harness, harness_dir, threads)?);
-            plain_times.push(run_once(plain, plain_dir, threads)?);
-        } else {
-            plain_times.push(run_once(plain, plain_dir, threads)?);
-            harness_times.push(run_once(harness, harness_dir, threads)?);
+        for k in 0..series.len() {
+            let which = (i + k) % series.len();
+            let (executable, dir, traces) = series[which];
+            times[which].push(run_once(executable, dir, threads, traces)?);
         }
     }
 
-    let h = Summary::of(&harness_times);
-    let p = Summary::of(&plain_times);
+    let h = Summary::of(&times[0]);
+    let t = Summary::of(&times[1]);
+    let p = Summary::of(&times[2]);
     let ratio = h.median.as_secs_f64() / p.median.as_secs_f64().max(1e-9);
     println!();
     println!("{}", header(WIDTH));
     println!("{}", h.row_ms("clnrm-harness (500)", WIDTH));
+    println!("{}", t.row_ms("  with CLNRM_TRACE_DIR", WIDTH));
     println!("{}", p.row_ms("plain libtest (baseline)", WIDTH));
     let per_test = (h.median.as_secs_f64() - p.median.as_secs_f64()) / TESTS as f64;
     println!(
@@ -131,11 +169,16 @@ fn measure(
         ms(p.median) / TESTS as f64,
         per_test * 1e3
     );
-    let met = if ratio <= TARGET_RATIO {
-        "met"
-    } else {
-        "NOT met"
-    };
-    println!("target: harness/plain (medians) <= {TARGET_RATIO}: {met} ({ratio:.2}x)");
+    let verdict = |met: bool| if met { "met" } else { "NOT met" };
+    println!(
+        "target: harness/plain (medians) <= {TARGET_RATIO}: {} ({ratio:.2}x)",
+        verdict(ratio <= TARGET_RATIO)
+    );
+    let traced = t.median.as_secs_f64() / h.median.as_secs_f64().max(1e-9);
+    println!(
+        "target: run traces add < 2% (traced/harness, medians, < {TRACE_TARGET_RATIO}): {} ({traced:.3}x, {:+.1}%)",
+        verdict(traced < TRACE_TARGET_RATIO),
+        (traced - 1.0) * 100.0
+    );
     Ok(())
 }

@@ -4,16 +4,19 @@
 //! what a run collected. Normalised: attribute values are their canonical
 //! strings, ids lowercase hex, enums integers, times decimal strings.
 
-use serde_json::{Value, json};
+use serde::{Serialize, Serializer};
 
-use super::model::{Attributes, Kind, Span, Status};
+use super::model::{Attributes, Event, Kind, Span, Status};
 
 /// `spans` as OTLP JSON lines, each ending in a newline; consecutive spans
 /// of one resource share a line.
 pub fn to_otlp_json_lines(spans: &[Span]) -> String {
     let mut out = String::new();
     for resource_spans in resource_groups(spans) {
-        out.push_str(&json!({ "resourceSpans": [resource_spans] }).to_string());
+        let line = TracesData {
+            resource_spans: std::slice::from_ref(&resource_spans),
+        };
+        out.push_str(&to_json(&line));
         out.push('\n');
     }
     out
@@ -23,11 +26,112 @@ pub fn to_otlp_json_lines(spans: &[Span]) -> String {
 /// is also a `TracesData`), one `resourceSpans` entry per run of spans of one
 /// resource.
 pub fn to_otlp_json_document(spans: &[Span]) -> String {
-    json!({ "resourceSpans": resource_groups(spans) }).to_string()
+    to_json(&TracesData {
+        resource_spans: &resource_groups(spans),
+    })
+}
+
+fn to_json(value: &impl Serialize) -> String {
+    // Borrowed strings and integers only: serialising cannot fail.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+// The OTLP JSON shapes, borrowing from the span model: a run trace is
+// written after every test, so no intermediate `serde_json::Value` is
+// built. Fields are in name order, as the keys of a `Value` were.
+
+#[derive(Serialize)]
+struct TracesData<'a> {
+    #[serde(rename = "resourceSpans")]
+    resource_spans: &'a [ResourceSpans<'a>],
+}
+
+#[derive(Serialize)]
+struct ResourceSpans<'a> {
+    resource: Resource<'a>,
+    #[serde(rename = "scopeSpans")]
+    scope_spans: [ScopeSpans<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct Resource<'a> {
+    attributes: KeyValues<'a>,
+}
+
+#[derive(Serialize)]
+struct ScopeSpans<'a> {
+    spans: Vec<SpanJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct SpanJson<'a> {
+    attributes: KeyValues<'a>,
+    #[serde(rename = "endTimeUnixNano", skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "decimal")]
+    end_time_unix_nano: Option<u64>,
+    events: Vec<EventJson<'a>>,
+    kind: u8,
+    name: &'a str,
+    #[serde(rename = "parentSpanId", skip_serializing_if = "Option::is_none")]
+    parent_span_id: Option<&'a str>,
+    #[serde(rename = "spanId")]
+    span_id: &'a str,
+    #[serde(rename = "startTimeUnixNano", skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "decimal")]
+    start_time_unix_nano: Option<u64>,
+    status: StatusJson,
+    #[serde(rename = "traceId")]
+    trace_id: &'a str,
+}
+
+#[derive(Serialize)]
+struct EventJson<'a> {
+    attributes: KeyValues<'a>,
+    name: &'a str,
+    #[serde(rename = "timeUnixNano", skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "decimal")]
+    time_unix_nano: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct StatusJson {
+    code: u8,
+}
+
+/// Attributes as OTLP `KeyValue`s, every value a `stringValue`.
+struct KeyValues<'a>(&'a Attributes);
+
+impl Serialize for KeyValues<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct KeyValue<'a> {
+            key: &'a str,
+            value: AnyValue<'a>,
+        }
+        #[derive(Serialize)]
+        struct AnyValue<'a> {
+            #[serde(rename = "stringValue")]
+            string_value: &'a str,
+        }
+        serializer.collect_seq(self.0.iter().map(|(key, value)| KeyValue {
+            key,
+            value: AnyValue {
+                string_value: value,
+            },
+        }))
+    }
+}
+
+/// OTLP JSON writes 64-bit integers as decimal strings.
+fn decimal<S: Serializer>(value: &Option<u64>, serializer: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(n) => serializer.collect_str(n),
+        None => serializer.serialize_none(),
+    }
 }
 
 /// One `ResourceSpans` per run of consecutive spans sharing a resource.
-fn resource_groups(spans: &[Span]) -> Vec<Value> {
+fn resource_groups(spans: &[Span]) -> Vec<ResourceSpans<'_>> {
     let mut groups = Vec::new();
     let mut rest = spans;
     while let Some(first) = rest.first() {
@@ -36,47 +140,42 @@ fn resource_groups(spans: &[Span]) -> Vec<Value> {
             .take_while(|s| s.resource == first.resource)
             .count();
         let (batch, after) = rest.split_at(same);
-        groups.push(json!({
-            "resource": { "attributes": key_values(&first.resource) },
-            "scopeSpans": [{ "spans": batch.iter().map(span_json).collect::<Vec<_>>() }],
-        }));
+        groups.push(ResourceSpans {
+            resource: Resource {
+                attributes: KeyValues(&first.resource),
+            },
+            scope_spans: [ScopeSpans {
+                spans: batch.iter().map(span_json).collect(),
+            }],
+        });
         rest = after;
     }
     groups
 }
 
-fn span_json(span: &Span) -> Value {
-    let mut object = json!({
-        "traceId": span.trace_id,
-        "spanId": span.span_id,
-        "name": span.name,
-        "kind": kind_number(span.kind),
-        "attributes": key_values(&span.attributes),
-        "events": span.events.iter().map(|e| {
-            let mut event = json!({ "name": e.name, "attributes": key_values(&e.attributes) });
-            if let Some(time) = e.time_unix_nano {
-                event["timeUnixNano"] = json!(time.to_string());
-            }
-            event
-        }).collect::<Vec<_>>(),
-        "status": { "code": status_number(span.status) },
-    });
-    if let Some(parent) = &span.parent_span_id {
-        object["parentSpanId"] = json!(parent);
+fn span_json(span: &Span) -> SpanJson<'_> {
+    SpanJson {
+        attributes: KeyValues(&span.attributes),
+        end_time_unix_nano: span.end_unix_nano,
+        events: span.events.iter().map(event_json).collect(),
+        kind: kind_number(span.kind),
+        name: &span.name,
+        parent_span_id: span.parent_span_id.as_deref(),
+        span_id: &span.span_id,
+        start_time_unix_nano: span.start_unix_nano,
+        status: StatusJson {
+            code: status_number(span.status),
+        },
+        trace_id: &span.trace_id,
     }
-    if let Some(start) = span.start_unix_nano {
-        object["startTimeUnixNano"] = json!(start.to_string());
-    }
-    if let Some(end) = span.end_unix_nano {
-        object["endTimeUnixNano"] = json!(end.to_string());
-    }
-    object
 }
 
-fn key_values(attributes: &Attributes) -> Vec<Value> {
-    (attributes.iter())
-        .map(|(key, value)| json!({ "key": key, "value": { "stringValue": value } }))
-        .collect()
+fn event_json(event: &Event) -> EventJson<'_> {
+    EventJson {
+        attributes: KeyValues(&event.attributes),
+        name: &event.name,
+        time_unix_nano: event.time_unix_nano,
+    }
 }
 
 fn kind_number(kind: Kind) -> u8 {
@@ -103,7 +202,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::spans::{Event, spans_in_lines};
+    use crate::spans::spans_in_lines;
 
     #[test]
     fn what_is_written_reads_back_the_same() {
