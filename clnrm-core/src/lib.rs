@@ -50,6 +50,7 @@ pub mod prepare;
 pub mod receiver;
 pub mod render;
 pub mod report;
+pub mod results;
 pub mod run_trace;
 pub mod runner;
 pub mod scenario;

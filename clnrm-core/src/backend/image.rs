@@ -95,6 +95,30 @@ pub(crate) async fn exists(docker: &Docker, image: &str) -> Result<bool, Backend
     }
 }
 
+/// The ids of named images on the engine, `None` for a name it does not
+/// have: one connection, the names asked at once. Pulls nothing.
+pub fn image_ids(names: &[String]) -> Result<Vec<Option<String>>, BackendError> {
+    let (runtime, docker) = super::engine::connect()?;
+    runtime.block_on(async {
+        let asks = names.iter().map(|name| docker.inspect_image(name));
+        let answers = futures_util::future::join_all(asks).await;
+        (names.iter().zip(answers))
+            .map(|(name, answer)| match answer {
+                Ok(image) => Ok(Some(image.id.unwrap_or_else(|| name.clone()))),
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => Ok(None),
+                Err(e @ bollard::errors::Error::DockerResponseServerError { .. }) => {
+                    Err(BackendError::Engine(format!(
+                        "the engine refused to look up image `{name}`: {e}"
+                    )))
+                }
+                Err(e) => Err(engine_unreachable(e)),
+            })
+            .collect()
+    })
+}
+
 /// Makes sure the engine has the named `image`, pulling it as `pull` says.
 pub(crate) async fn ensure_named(
     docker: &Docker,

@@ -24,7 +24,7 @@ mod world;
 mod world_tests;
 
 pub use cancel::CancelToken;
-pub use image::PullPolicy;
+pub use image::{PullPolicy, image_ids};
 pub use leftovers::{Removed, clean_leftovers};
 pub use step::{StepEnd, StepOutput};
 

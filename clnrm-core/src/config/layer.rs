@@ -33,6 +33,10 @@ pub struct Config {
     /// The crate's binaries as cargo builds them, built yet or not
     /// (`bin.<name>` when cargo does not set `CARGO_BIN_EXE_<name>`).
     pub binaries: crate::binaries::Binaries,
+    /// The folder of the workspace's root manifest (or of the package's,
+    /// outside any workspace); `None` outside any crate. Its `target/` holds
+    /// the result store.
+    pub cargo_root: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -48,6 +52,7 @@ impl Default for Config {
             env_passthrough: Vec::new(),
             profile: "dev".into(),
             binaries: Default::default(),
+            cargo_root: None,
         }
     }
 }

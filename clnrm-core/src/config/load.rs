@@ -94,6 +94,7 @@ impl Config {
         if let Some(top) = package.as_ref().or(workspace.as_ref()) {
             config.binaries = crate::binaries::Binaries::of_package(&top.path, &config.profile);
         }
+        config.cargo_root = (workspace.as_ref().or(package.as_ref())).map(|m| m.dir.clone());
         config.roots = roots;
         Ok(config)
     }

@@ -1,6 +1,7 @@
 //! The execute stage: run one scenario's steps on its backend, within its
 //! limits, and judge the result.
 
+mod inputs;
 mod mapping;
 mod place;
 mod planned;
@@ -11,6 +12,7 @@ mod spans;
 mod unavailable;
 mod verdict;
 
+pub use inputs::{TestInputs, test_inputs};
 pub use record::{ScenarioRun, StepRun};
 pub use scenario::{run_scenario, run_scenario_in};
 pub use settings::RunSettings;

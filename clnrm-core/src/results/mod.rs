@@ -1,0 +1,39 @@
+//! The result store: "this exact test, with these exact inputs, passed (or
+//! failed) at this time", kept so that `cargo clnrm run --changed` can skip
+//! what did not change and `watch` remembers across restarts.
+//!
+//! - [`InputHasher`] digests what a test depends on ([`TestInputs`], listed
+//!   by the executor): the rendered scenario and its templates, the image
+//!   ids, the content of the files its steps name and its services mount,
+//!   the passed-through environment, the settings that change a run, and
+//!   the clnrm version. It starts no container and builds nothing.
+//! - [`ResultStore`] keeps one [`StoredResult`] per test: [`MemoryStore`]
+//!   for tests and one process, [`DirStore`] on disk, in the target
+//!   directory ([`default_location`]).
+//! - [`unchanged_since`] is the one rule for skipping: a test whose last
+//!   result passed with the same inputs.
+
+mod disk;
+mod hasher;
+mod location;
+mod store;
+
+pub use crate::executor::TestInputs;
+pub use disk::DirStore;
+pub use hasher::{InputDigest, InputHasher};
+pub use location::{RESULTS_FOLDER, default_location};
+pub use store::{Lookup, MemoryStore, ResultStore, StoredOutcome, StoredResult, TestKey};
+
+/// When the test passed last with exactly `inputs`, the time of that pass
+/// (unix milliseconds): the test is unchanged. A test that failed last, or
+/// ran with other inputs, or has no result, is not.
+pub fn unchanged_since(store: &dyn ResultStore, key: &TestKey, inputs: &InputDigest) -> Option<u64> {
+    match store.load(key) {
+        Lookup::Found(result)
+            if result.outcome == StoredOutcome::Passed && result.inputs == *inputs =>
+        {
+            Some(result.finished_unix_ms)
+        }
+        _ => None,
+    }
+}
