@@ -83,8 +83,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// Add a clnrm test target and a first scenario to the crate here
     Init(InitArgs),
-    /// Remove containers and networks left by killed runs (never a live run's)
-    Clean,
+    /// Remove containers and networks left by killed runs (never a live run's), or with --results the stored results
+    Clean(CleanArgs),
 }
 
 /// Which files, and how they are read.
@@ -155,6 +155,16 @@ pub struct RunArgs {
     /// Write the run's report.json, junit.xml and report.sha256 in DIR (created if missing)
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
+    /// Skip scenarios that passed before with exactly the same inputs (reported as skipped)
+    #[arg(long)]
+    pub changed: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Empty the result store instead (what `run --changed` skips by); needs no engine
+    #[arg(long)]
+    pub results: bool,
 }
 
 #[derive(Debug, Args)]

@@ -16,12 +16,15 @@ pub fn test_finished_json(finished: &TestFinished, stale: bool) -> Value {
         "reason": "test-finished",
         "format_version": FORMAT_VERSION,
         "name": finished.name,
-        "passed": finished.outcome.is_success(),
+        "passed": finished.outcome.reports_passed(),
         "ignored": matches!(finished.outcome, Outcome::Ignored { .. }),
         "duration_ms": finished.duration.as_millis() as u64,
         "outcome": outcome_status(&finished.outcome),
         "stale": stale,
     });
+    if let Some(reason) = finished.outcome.skip_reason() {
+        line["skip_reason"] = json!(reason);
+    }
     let failures = finished.outcome.failures();
     if let Outcome::Failed(all) | Outcome::NotRun(all) = &finished.outcome {
         line["message"] = json!(render_failures(all));
@@ -42,6 +45,7 @@ fn outcome_status(outcome: &Outcome) -> Value {
 pub fn test_finished_human(finished: &TestFinished, color: bool, suffix: &str) -> String {
     let (label, paint) = match &finished.outcome {
         Outcome::Ignored { .. } => ("IGNORED", "\u{1b}[33m"),
+        Outcome::Unchanged { .. } => ("SKIP", "\u{1b}[33m"),
         outcome if outcome.is_success() => ("PASS", "\u{1b}[32m"),
         _ => ("FAIL", "\u{1b}[31m"),
     };
@@ -50,8 +54,9 @@ pub fn test_finished_human(finished: &TestFinished, color: bool, suffix: &str) -
     } else {
         format!("{label:>7}")
     };
+    let skipped = (finished.outcome.skip_reason()).map_or(String::new(), |r| format!(" ({r})"));
     let mut text = format!(
-        "{label} [{:>6.3}s] {}{suffix}\n",
+        "{label} [{:>6.3}s] {}{skipped}{suffix}\n",
         finished.duration.as_secs_f64(),
         finished.name
     );

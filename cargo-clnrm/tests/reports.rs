@@ -101,7 +101,7 @@ fn report_dir_writes_the_json_junit_and_digest_of_the_whole_run() {
     assert_eq!(report["format_version"], 1);
     assert_eq!(
         report["summary"],
-        serde_json::json!({"tests": 3, "passed": 1, "failed": 1, "ignored": 1, "not_run": 0})
+        serde_json::json!({"tests": 3, "passed": 1, "failed": 1, "ignored": 1, "skipped": 0, "not_run": 0})
     );
     let tests = report["tests"].as_array().expect("tests");
     let names: Vec<&str> = tests

@@ -25,12 +25,39 @@ pub enum Outcome {
     },
     /// Never started: the run was cancelled first (Ctrl-C, `--fail-fast`).
     Cancelled,
+    /// Not run (`run --changed`): it passed with exactly these inputs at
+    /// `since` (milliseconds since the epoch). A skip, never a pass.
+    Unchanged {
+        since_unix_ms: u64,
+    },
 }
 
 impl Outcome {
-    /// Passed, or ignored: nothing failed.
+    /// Passed, ignored or unchanged: nothing failed.
     pub fn is_success(&self) -> bool {
-        matches!(self, Outcome::Passed | Outcome::Ignored { .. })
+        matches!(
+            self,
+            Outcome::Passed | Outcome::Ignored { .. } | Outcome::Unchanged { .. }
+        )
+    }
+
+    /// Whether it counts as passed in a report: it ran, and passed (or is
+    /// ignored, as reports have always said). An unchanged test did not run.
+    pub fn reports_passed(&self) -> bool {
+        self.is_success() && !matches!(self, Outcome::Unchanged { .. })
+    }
+
+    /// Why it was skipped without running, as a report says it
+    /// (`unchanged since 2026-12-02T19:40:12Z`); `None` when it was not.
+    pub fn skip_reason(&self) -> Option<String> {
+        let Outcome::Unchanged { since_unix_ms } = self else {
+            return None;
+        };
+        let since = std::time::UNIX_EPOCH + Duration::from_millis(*since_unix_ms);
+        Some(format!(
+            "unchanged since {}",
+            humantime::format_rfc3339_seconds(since)
+        ))
     }
 
     /// The failures of a failed or not-run test; empty otherwise.

@@ -2,12 +2,14 @@
 //! on the core's run loop; this command only chooses settings and reports.
 
 use std::io::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clnrm_core::backend::PullPolicy;
 use clnrm_core::executor::RunSettings;
 use clnrm_core::outcome::Outcome;
 use clnrm_core::report::ReportFiles;
+use clnrm_core::results::{DirStore, InputHasher, ResultStore, SuiteResults, default_location};
 use clnrm_core::run_trace::{RunTrace, TraceOutputs};
 use clnrm_core::runner::{Event, RunOptions, SuiteSummary, run_suite};
 use clnrm_core::scenario::Backend;
@@ -25,6 +27,8 @@ pub fn run(
 ) -> Result<u8, CliError> {
     let input = &args.input;
     let config = super::workspace::config(input)?;
+    let cwd = std::env::current_dir().map_err(CliError::CurrentDir)?;
+    let store: Arc<dyn ResultStore> = Arc::new(DirStore::new(default_location(&cwd, &config)));
     let settings = settings(args, RunSettings::from_config(&config));
     let cancel = settings.cancel.clone();
     let traces = TraceOutputs::new(args.trace.clone(), None);
@@ -33,8 +37,21 @@ pub fn run(
         .tags(args.tags.clone())
         .include_ignored(args.include_ignored)
         .settings(settings);
-    let suite = super::workspace::build(builder, input.message_format, stdout, stderr)?;
-    let interrupted = std::sync::Arc::new(AtomicBool::new(false));
+    let mut suite = super::workspace::build(builder, input.message_format, stdout, stderr)?;
+    // Every run keeps its results; `--changed` also skips by them.
+    let results = SuiteResults::new(
+        store,
+        Arc::new(InputHasher::default()),
+        &suite.tests,
+        &suite.settings,
+    );
+    if args.changed {
+        for warning in results.mark_unchanged(&mut suite.tests) {
+            writeln!(stderr, "warning: {warning}")?;
+        }
+    }
+    let mut unrecorded = None;
+    let interrupted = Arc::new(AtomicBool::new(false));
     let flag = interrupted.clone();
     let _ = ctrlc::set_handler(move || {
         flag.store(true, Ordering::SeqCst);
@@ -55,6 +72,9 @@ pub fn run(
     let mut reporter = |event: &Event| {
         if let Event::TestFinished(finished) = event {
             trace.add(finished);
+            if let Err(e) = results.record(finished) {
+                unrecorded.get_or_insert(e);
+            }
         }
         if written.is_ok() {
             written = report(event, input.message_format, color, stdout);
@@ -65,6 +85,12 @@ pub fn run(
     };
     let summary = run_suite(&suite, RunOptions::new(jobs, args.fail_fast), &mut reporter);
     written?;
+    if let Some(e) = unrecorded {
+        writeln!(
+            stderr,
+            "warning: cannot keep the results for `--changed`: {e}"
+        )?;
+    }
     for problem in traces.run_finished(trace) {
         let _ = writeln!(stderr, "warning: {problem}");
     }
@@ -130,6 +156,7 @@ fn report(
                 "passed": summary.passed,
                 "failed": summary.failed,
                 "ignored": summary.ignored,
+                "skipped": summary.skipped,
                 "not_run": summary.cancelled,
             });
             writeln!(stdout, "{line}")
@@ -142,6 +169,9 @@ fn closing_line(summary: &SuiteSummary) -> String {
     let mut closing = format!("{} passed, {} failed", summary.passed, summary.failed);
     if summary.ignored > 0 {
         closing.push_str(&format!(", {} ignored", summary.ignored));
+    }
+    if summary.skipped > 0 {
+        closing.push_str(&format!(", {} skipped", summary.skipped));
     }
     if summary.cancelled > 0 {
         closing.push_str(&format!(", {} not run", summary.cancelled));

@@ -95,13 +95,19 @@ pub(crate) async fn exists(docker: &Docker, image: &str) -> Result<bool, Backend
     }
 }
 
+/// Longest the engine may take to say which images it has.
+const LOOKUP_LIMIT: Duration = Duration::from_secs(5);
+
 /// The ids of named images on the engine, `None` for a name it does not
 /// have: one connection, the names asked at once. Pulls nothing.
 pub fn image_ids(names: &[String]) -> Result<Vec<Option<String>>, BackendError> {
     let (runtime, docker) = super::engine::connect()?;
     runtime.block_on(async {
         let asks = names.iter().map(|name| docker.inspect_image(name));
-        let answers = futures_util::future::join_all(asks).await;
+        // Lookups are quick; an engine that takes longer is not answering.
+        let answers = tokio::time::timeout(LOOKUP_LIMIT, futures_util::future::join_all(asks))
+            .await
+            .map_err(|_| engine_unreachable("no answer within 5 s"))?;
         (names.iter().zip(answers))
             .map(|(name, answer)| match answer {
                 Ok(image) => Ok(Some(image.id.unwrap_or_else(|| name.clone()))),

@@ -47,7 +47,10 @@ pub fn test_inputs(test: &SuiteTest, settings: &RunSettings) -> Option<TestInput
     text("backend", &format!("{backend:?}"));
     text(
         "timeouts",
-        &format!("{:?} {:?}", settings.step_timeout, settings.scenario_timeout),
+        &format!(
+            "{:?} {:?}",
+            settings.step_timeout, settings.scenario_timeout
+        ),
     );
     // The environment steps get besides their own `env` (format.md, Environment).
     for name in std::iter::once("PATH").chain(settings.env_passthrough.iter().map(String::as_str)) {
@@ -57,7 +60,9 @@ pub fn test_inputs(test: &SuiteTest, settings: &RunSettings) -> Option<TestInput
 
     let commands = scenario.steps.iter().map(|s| &s.command.value);
     for command in commands {
-        inputs.paths.extend(named_programs(command, backend, &settings_path()));
+        inputs
+            .paths
+            .extend(named_programs(command, backend, &settings_path()));
     }
     images_and_contexts(file, dir, backend, settings, scenario, &mut inputs);
     inputs.paths.sort();

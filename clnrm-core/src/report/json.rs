@@ -93,6 +93,7 @@ pub fn json_report(tests: &[TestFinished], options: &JsonOptions) -> String {
             "passed": summary.passed,
             "failed": summary.failed,
             "ignored": summary.ignored,
+            "skipped": summary.skipped,
             "not_run": summary.cancelled,
         },
         "tests": entries,
@@ -128,10 +129,13 @@ fn test_entry(test: &TestFinished) -> Value {
         "name": test.name,
         "location": test.location,
         "outcome": status(&test.outcome),
-        "passed": test.outcome.is_success(),
+        "passed": test.outcome.reports_passed(),
         "ignored": matches!(test.outcome, Outcome::Ignored { .. }),
         "duration_ms": test.duration.as_millis() as u64,
     });
+    if let Some(reason) = test.outcome.skip_reason() {
+        entry["skip_reason"] = json!(reason);
+    }
     match &test.outcome {
         Outcome::Failed(failures) | Outcome::NotRun(failures) => {
             entry["message"] = json!(render_failures(failures));
@@ -216,7 +220,7 @@ mod tests {
         assert_eq!(doc["clnrm_version"], env!("CARGO_PKG_VERSION"));
         assert_eq!(
             doc["summary"],
-            json!({"tests": 4, "passed": 1, "failed": 1, "ignored": 1, "not_run": 1})
+            json!({"tests": 4, "passed": 1, "failed": 1, "ignored": 1, "skipped": 0, "not_run": 1})
         );
         let names: Vec<&str> = (doc["tests"].as_array().expect("tests").iter())
             .map(|t| t["name"].as_str().expect("name"))

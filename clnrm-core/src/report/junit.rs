@@ -99,6 +99,11 @@ fn test_case(test: &TestFinished, options: JunitOptions) -> TestCase {
             status.set_message("not run: the run was cancelled");
             status
         }
+        Outcome::Unchanged { .. } => {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(test.outcome.skip_reason().unwrap_or_default());
+            status
+        }
     };
     let mut case = TestCase::new(test.name.clone(), status);
     // classname: the scenario file, as JUnit viewers group by it.

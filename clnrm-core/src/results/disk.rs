@@ -62,7 +62,10 @@ impl DirStore {
         let record: Record =
             serde_json::from_slice(&text).map_err(|e| format!("not a result record ({e})"))?;
         if record.format != FORMAT {
-            return Err(format!("record format {} (this clnrm reads {FORMAT})", record.format));
+            return Err(format!(
+                "record format {} (this clnrm reads {FORMAT})",
+                record.format
+            ));
         }
         if checksum(&record.result) != record.check {
             return Err("its checksum does not match".into());
@@ -145,13 +148,27 @@ mod tests {
         let store = DirStore::new(dir.path().join("results"));
         let key = result("a::x", StoredOutcome::Passed).key;
         assert_eq!(store.load(&key), Lookup::Missing);
-        store.save(&result("a::x", StoredOutcome::Passed)).expect("save");
-        store.save(&result("a::x", StoredOutcome::Failed)).expect("save");
-        assert_eq!(store.load(&key), Lookup::Found(result("a::x", StoredOutcome::Failed)));
-        store.save(&result("a::y", StoredOutcome::Passed)).expect("save");
+        store
+            .save(&result("a::x", StoredOutcome::Passed))
+            .expect("save");
+        store
+            .save(&result("a::x", StoredOutcome::Failed))
+            .expect("save");
+        assert_eq!(
+            store.load(&key),
+            Lookup::Found(result("a::x", StoredOutcome::Failed))
+        );
+        store
+            .save(&result("a::y", StoredOutcome::Passed))
+            .expect("save");
         assert_eq!(store.clear().expect("clear"), 2);
         assert_eq!(store.load(&key), Lookup::Missing);
-        assert_eq!(DirStore::new(dir.path().join("none")).clear().expect("clear"), 0);
+        assert_eq!(
+            DirStore::new(dir.path().join("none"))
+                .clear()
+                .expect("clear"),
+            0
+        );
     }
 
     #[test]
@@ -185,7 +202,9 @@ mod tests {
         let other = result("a::other", StoredOutcome::Passed);
         store.save(&other).expect("save");
         std::fs::copy(store.path_of(&other.key), &path).expect("copy");
-        assert!(matches!(store.load(&passed.key), Lookup::Damaged(ref why) if why.contains("a::other")));
+        assert!(
+            matches!(store.load(&passed.key), Lookup::Damaged(ref why) if why.contains("a::other"))
+        );
     }
 
     #[test]
@@ -206,7 +225,11 @@ mod tests {
             .collect();
         threads.into_iter().for_each(|t| t.join().expect("join"));
         let key = result("a::x", StoredOutcome::Passed).key;
-        assert!(matches!(store.load(&key), Lookup::Found(_)), "{:?}", store.load(&key));
+        assert!(
+            matches!(store.load(&key), Lookup::Found(_)),
+            "{:?}",
+            store.load(&key)
+        );
         // Nothing but the one record is left.
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .expect("dir")

@@ -143,17 +143,27 @@ impl InputHasher {
             return self.file_digest(path, &meta).to_vec();
         }
         let mut hasher = Sha256::new();
-        let walk = walkdir::WalkDir::new(path).sort_by_file_name().follow_links(false);
+        let walk = walkdir::WalkDir::new(path)
+            .sort_by_file_name()
+            .follow_links(false);
         for entry in walk.into_iter().filter_map(Result::ok) {
             let relative = entry.path().strip_prefix(path).unwrap_or(entry.path());
             let name = relative.to_string_lossy();
             if entry.file_type().is_symlink() {
                 let target = std::fs::read_link(entry.path()).unwrap_or_default();
-                field(&mut hasher, &format!("link:{name}"), target.as_os_str().as_encoded_bytes());
+                field(
+                    &mut hasher,
+                    &format!("link:{name}"),
+                    target.as_os_str().as_encoded_bytes(),
+                );
             } else if entry.file_type().is_file()
                 && let Ok(meta) = entry.metadata()
             {
-                field(&mut hasher, &format!("file:{name}"), &self.file_digest(entry.path(), &meta));
+                field(
+                    &mut hasher,
+                    &format!("file:{name}"),
+                    &self.file_digest(entry.path(), &meta),
+                );
             } else {
                 field(&mut hasher, &format!("dir:{name}"), b"");
             }
@@ -202,14 +212,22 @@ mod tests {
         InputHasher::with_image_lookup(Box::new(move |names: &[String]| {
             Ok(names
                 .iter()
-                .map(|n| images.iter().find(|(name, _)| name == n).map(|(_, id)| id.to_string()))
+                .map(|n| {
+                    images
+                        .iter()
+                        .find(|(name, _)| name == n)
+                        .map(|(_, id)| id.to_string())
+                })
                 .collect())
         }))
     }
 
     fn inputs(texts: &[(&str, &str)], paths: &[&Path], images: &[&str]) -> TestInputs {
         let mut inputs = TestInputs::default();
-        inputs.texts = texts.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        inputs.texts = texts
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
         inputs.paths = paths.iter().map(|p| p.to_path_buf()).collect();
         inputs.images = images.iter().map(|s| s.to_string()).collect();
         inputs
@@ -226,7 +244,11 @@ mod tests {
         let hasher = hasher_with(&[("img:1", "sha256:aaa"), ("img:2", "sha256:bbb")]);
         let base = inputs(&[("scenario", "x")], &[&file, &folder], &["img:1"]);
         let first = hasher.digest(&base).expect("digest");
-        assert_eq!(hasher.digest(&base).expect("digest"), first, "deterministic");
+        assert_eq!(
+            hasher.digest(&base).expect("digest"),
+            first,
+            "deterministic"
+        );
 
         let other_text = inputs(&[("scenario", "y")], &[&file, &folder], &["img:1"]);
         assert_ne!(hasher.digest(&other_text).expect("digest"), first);
@@ -240,7 +262,11 @@ mod tests {
         let after_folder = hasher.digest(&base).expect("digest");
         assert_ne!(after_folder, after_file, "a file was added to the folder");
         std::fs::remove_file(&file).expect("remove");
-        assert_ne!(hasher.digest(&base).expect("digest"), after_folder, "the file went");
+        assert_ne!(
+            hasher.digest(&base).expect("digest"),
+            after_folder,
+            "the file went"
+        );
     }
 
     #[test]
@@ -250,8 +276,12 @@ mod tests {
             .digest(&inputs(&[], &[], &["nowhere:1"]))
             .expect_err("no such image");
         assert!(error.contains("nowhere:1"), "{error}");
-        let down = InputHasher::with_image_lookup(Box::new(|_: &[String]| Err("engine down".into())));
-        assert_eq!(down.digest(&inputs(&[], &[], &["a:1"])), Err("engine down".into()));
+        let down =
+            InputHasher::with_image_lookup(Box::new(|_: &[String]| Err("engine down".into())));
+        assert_eq!(
+            down.digest(&inputs(&[], &[], &["a:1"])),
+            Err("engine down".into())
+        );
         // No images, no engine needed.
         assert!(down.digest(&inputs(&[("a", "b")], &[], &[])).is_ok());
     }
@@ -260,7 +290,10 @@ mod tests {
     fn a_digest_reads_back_from_its_hex() {
         let digest = InputDigest([0xab; 32]);
         let json = serde_json::to_string(&digest).expect("json");
-        assert_eq!(serde_json::from_str::<InputDigest>(&json).expect("back"), digest);
+        assert_eq!(
+            serde_json::from_str::<InputDigest>(&json).expect("back"),
+            digest
+        );
         assert!(serde_json::from_str::<InputDigest>("\"abc\"").is_err());
     }
 }

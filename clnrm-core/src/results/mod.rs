@@ -10,30 +10,18 @@
 //! - [`ResultStore`] keeps one [`StoredResult`] per test: [`MemoryStore`]
 //!   for tests and one process, [`DirStore`] on disk, in the target
 //!   directory ([`default_location`]).
-//! - [`unchanged_since`] is the one rule for skipping: a test whose last
-//!   result passed with the same inputs.
+//! - [`SuiteResults`] is the one rule for skipping (a test whose last
+//!   result passed with the same inputs) and the sink that keeps results.
 
 mod disk;
 mod hasher;
 mod location;
 mod store;
+mod suite;
 
 pub use crate::executor::TestInputs;
 pub use disk::DirStore;
-pub use hasher::{InputDigest, InputHasher};
+pub use hasher::{ImageLookup, InputDigest, InputHasher};
 pub use location::{RESULTS_FOLDER, default_location};
 pub use store::{Lookup, MemoryStore, ResultStore, StoredOutcome, StoredResult, TestKey};
-
-/// When the test passed last with exactly `inputs`, the time of that pass
-/// (unix milliseconds): the test is unchanged. A test that failed last, or
-/// ran with other inputs, or has no result, is not.
-pub fn unchanged_since(store: &dyn ResultStore, key: &TestKey, inputs: &InputDigest) -> Option<u64> {
-    match store.load(key) {
-        Lookup::Found(result)
-            if result.outcome == StoredOutcome::Passed && result.inputs == *inputs =>
-        {
-            Some(result.finished_unix_ms)
-        }
-        _ => None,
-    }
-}
+pub use suite::{SuiteResults, test_key};

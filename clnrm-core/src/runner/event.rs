@@ -33,6 +33,8 @@ pub struct SuiteSummary {
     /// Failed, and not run (nothing passes unchecked).
     pub failed: usize,
     pub ignored: usize,
+    /// Skipped by `run --changed`: passed before with the same inputs.
+    pub skipped: usize,
     /// Never started because the run was cancelled.
     pub cancelled: usize,
     pub duration: Duration,
@@ -43,6 +45,7 @@ impl SuiteSummary {
         match outcome {
             Outcome::Passed => self.passed += 1,
             Outcome::Ignored { .. } => self.ignored += 1,
+            Outcome::Unchanged { .. } => self.skipped += 1,
             Outcome::Cancelled => self.cancelled += 1,
             _ => self.failed += 1,
         }

@@ -13,7 +13,9 @@ use super::event::{Event, StepFinished};
 /// `sink` sees its start and its steps; the end is returned.
 pub fn run_test(test: &SuiteTest, settings: &RunSettings, sink: &dyn Fn(Event)) -> TestFinished {
     let started = Instant::now();
-    let ran = if let Some(reason) = &test.ignored {
+    let ran = if let Some(since_unix_ms) = test.unchanged_since {
+        Outcome::Unchanged { since_unix_ms }.into()
+    } else if let Some(reason) = &test.ignored {
         Outcome::Ignored {
             reason: Some(reason.clone()).filter(|r| !r.is_empty()),
         }

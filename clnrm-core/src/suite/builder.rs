@@ -263,6 +263,7 @@ pub(crate) fn plan_reports(reports: &[Arc<FileReport>]) -> Vec<SuiteTest> {
         .map(|planned| SuiteTest {
             report: Arc::clone(&reports[planned.file_index]),
             ignored: planned.ignored.clone(),
+            unchanged_since: None,
             planned,
         })
         .collect()

@@ -14,6 +14,9 @@ pub struct SuiteTest {
     /// `Some(reason)`: not run (`[meta] ignore` without `--include-ignored`,
     /// or the machine cannot run it under `CLNRM_SKIP_UNAVAILABLE`).
     pub ignored: Option<String>,
+    /// `Some(since)`: not run, as it passed with the same inputs then
+    /// (`run --changed`, milliseconds since the epoch).
+    pub unchanged_since: Option<u64>,
 }
 
 impl SuiteTest {
