@@ -8,6 +8,7 @@ use clnrm_core::config::{Config, ConfigOverrides, Switches};
 use clnrm_core::diagnostic::LocatedDiagnostic;
 use clnrm_core::outcome::Outcome;
 use clnrm_core::report::{ReportFiles, ResultDir, render_failures};
+use clnrm_core::results::{DirStore, InputHasher, ResultStore, SuiteResults, default_location};
 use clnrm_core::run_trace::TraceOutputs;
 use clnrm_core::runner::{TestFinished, run_test};
 use clnrm_core::suite::{SuiteBuilder, SuiteTest};
@@ -54,6 +55,11 @@ pub fn collect_trials(
 ) -> Result<Collected, String> {
     let config =
         Config::load(manifest_dir, &ConfigOverrides::default()).map_err(|e| with_causes(&e))?;
+    // The store `cargo clnrm run --changed` reads: the harness fills it,
+    // and never skips by it.
+    let store: Arc<dyn ResultStore> =
+        Arc::new(DirStore::new(default_location(manifest_dir, &config)));
+    let hasher = Arc::new(InputHasher::default());
     // `CLNRM_TAGS`: `cargo clnrm test --tag`, the same set listed and run.
     let traces = Arc::new(TraceOutputs::new(None, switches.trace_dir.clone()));
     let mut builder = SuiteBuilder::new(config)
@@ -94,6 +100,8 @@ pub fn collect_trials(
                 finished: Arc::clone(&finished),
                 results: results.clone(),
                 traces: Arc::clone(&traces),
+                store: Arc::clone(&store),
+                hasher: Arc::clone(&hasher),
                 output,
             };
             Trial::test(test.name().to_string(), move || run.run())
@@ -115,6 +123,8 @@ struct TrialRun {
     results: Option<Arc<ResultDir>>,
     /// `CLNRM_TRACE_DIR` and clnrm's own `OTEL_EXPORTER_OTLP_ENDPOINT`.
     traces: Arc<TraceOutputs>,
+    store: Arc<dyn ResultStore>,
+    hasher: Arc<InputHasher>,
     output: FailureOutput,
 }
 
@@ -125,7 +135,22 @@ impl TrialRun {
             ignored: None,
             ..self.test
         };
+        // Digested before it runs: the inputs it ran with.
+        let stored = SuiteResults::new(
+            Arc::clone(&self.store),
+            Arc::clone(&self.hasher),
+            std::slice::from_ref(&test),
+            &self.settings,
+        );
         let finished = run_test(&test, &self.settings, &|_| {});
+        if let Err(e) = stored.record(&finished) {
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(
+                stderr,
+                "warning: cannot keep the result of {}: {e}",
+                test.name()
+            );
+        }
         if let Some(results) = &self.results
             && let Err(e) = results.record(&finished)
         {
