@@ -7,4 +7,5 @@ mod failures;
 mod protocol;
 mod reports;
 mod signals;
+mod store;
 mod support;
