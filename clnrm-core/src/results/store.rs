@@ -56,9 +56,6 @@ pub struct StoredResult {
 pub enum Lookup {
     Found(StoredResult),
     Missing,
-    /// There is something, and it cannot be trusted: ignored, and replaced
-    /// by the next result (the text says what is wrong and where).
-    Damaged(String),
 }
 
 /// Where results are kept. Writers may be many processes at once (nextest);
@@ -66,6 +63,10 @@ pub enum Lookup {
 /// several machines would implement this too.
 pub trait ResultStore: Send + Sync {
     fn load(&self, key: &TestKey) -> Lookup;
+    /// What was found damaged (and is ignored): each says what and where.
+    fn damage(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Keeps `result`, replacing the key's last one.
     fn save(&self, result: &StoredResult) -> std::io::Result<()>;
     /// Forgets every result; how many there were.

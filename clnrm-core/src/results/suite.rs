@@ -66,25 +66,22 @@ impl SuiteResults {
     }
 
     /// The `--changed` stage: each test that passed last with exactly its
-    /// inputs now is marked unchanged (it will not run). A damaged record
-    /// is ignored; what it says is returned as warnings.
+    /// inputs now is marked unchanged (it will not run). Damaged records
+    /// are ignored (their tests run, and their results replace them); what
+    /// was damaged is returned as warnings.
     pub fn mark_unchanged(&self, tests: &mut [SuiteTest]) -> Vec<String> {
-        let mut warnings = Vec::new();
+        let warnings = (self.store.damage().into_iter())
+            .map(|why| format!("ignoring a damaged stored result ({why}): its test runs, and its result replaces it"))
+            .collect();
         for test in tests.iter_mut().filter(|t| t.ignored.is_none()) {
             let Some((key, Ok(digest))) = self.digests.get(test.name()) else {
                 continue;
             };
-            match self.store.load(key) {
-                Lookup::Found(last)
-                    if last.outcome == StoredOutcome::Passed && last.inputs == *digest =>
-                {
-                    test.unchanged_since = Some(last.finished_unix_ms);
-                }
-                Lookup::Damaged(why) => warnings.push(format!(
-                    "ignoring a damaged stored result ({why}); `{}` runs, and its result replaces it",
-                    test.name()
-                )),
-                _ => {}
+            if let Lookup::Found(last) = self.store.load(key)
+                && last.outcome == StoredOutcome::Passed
+                && last.inputs == *digest
+            {
+                test.unchanged_since = Some(last.finished_unix_ms);
             }
         }
         warnings
