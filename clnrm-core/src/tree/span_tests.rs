@@ -47,6 +47,14 @@ fn all_ids(tree: &ExpectationTree) -> Vec<&str> {
     tree.nodes().iter().map(|n| n.id.as_str()).collect()
 }
 
+/// [`diff_with_moves`] of the trees of `old` and `new`.
+fn diff_spans(old: &[Span], new: &[Span]) -> TreeDiff {
+    diff_with_moves(
+        &ExpectationTree::from_spans(old),
+        &ExpectationTree::from_spans(new),
+    )
+}
+
 #[test]
 fn ids_are_name_paths_with_siblings_in_start_order() {
     let tree = ExpectationTree::from_spans(&checkout());
@@ -84,10 +92,7 @@ fn other_span_and_trace_ids_and_times_are_no_change() {
             s
         })
         .collect();
-    let d = diff_with_moves(
-        &ExpectationTree::from_spans(&checkout()),
-        &ExpectationTree::from_spans(&renamed),
-    );
+    let d = diff_spans(&checkout(), &renamed);
     assert!(d.is_empty(), "{d}");
 }
 
@@ -96,10 +101,7 @@ fn a_changed_attribute_is_named_with_both_values() {
     let mut new = checkout();
     new[1] = with_attr(new[1].clone(), "amount", "12");
     new[1].status = Status::Error;
-    let d = diff_with_moves(
-        &ExpectationTree::from_spans(&checkout()),
-        &ExpectationTree::from_spans(&new),
-    );
+    let d = diff_spans(&checkout(), &new);
     assert_eq!(ids(&d.changed), ["checkout/payment.charge"]);
     assert_eq!(
         d.to_string(),
@@ -112,10 +114,7 @@ fn an_added_span_and_its_child_show_as_one_line() {
     let mut new = checkout();
     new.push(span("fraud.check", "6", Some("2"), 125));
     new.push(span("score", "7", Some("6"), 126));
-    let d = diff_with_moves(
-        &ExpectationTree::from_spans(&checkout()),
-        &ExpectationTree::from_spans(&new),
-    );
+    let d = diff_spans(&checkout(), &new);
     assert_eq!(
         ids(&d.added),
         [
@@ -124,10 +123,7 @@ fn an_added_span_and_its_child_show_as_one_line() {
         ]
     );
     assert_eq!(d.to_string(), "+ checkout/payment.charge/fraud.check\n");
-    let back = diff_with_moves(
-        &ExpectationTree::from_spans(&new),
-        &ExpectationTree::from_spans(&checkout()),
-    );
+    let back = diff_spans(&new, &checkout());
     assert_eq!(back.to_string(), "- checkout/payment.charge/fraud.check\n");
 }
 
@@ -139,10 +135,7 @@ fn a_span_under_another_parent_is_moved_with_its_subtree() {
     new[1].start_unix_nano = Some(135);
     new[2].start_unix_nano = Some(136);
     new[2] = with_attr(new[2].clone(), "rows", "3");
-    let d = diff_with_moves(
-        &ExpectationTree::from_spans(&checkout()),
-        &ExpectationTree::from_spans(&new),
-    );
+    let d = diff_spans(&checkout(), &new);
     assert!(d.added.is_empty() && d.removed.is_empty(), "{d}");
     assert_eq!(ids(&d.moved), ["checkout/http.get/payment.charge"]);
     assert_eq!(
@@ -282,13 +275,6 @@ fn span_files_are_told_from_scenario_files_by_their_start() {
     ] {
         assert!(!looks_like_span_file(toml), "{toml}");
     }
-}
-
-fn diff_spans(old: &[Span], new: &[Span]) -> TreeDiff {
-    diff_with_moves(
-        &ExpectationTree::from_spans(old),
-        &ExpectationTree::from_spans(new),
-    )
 }
 
 /// `checkout` with three `http.request` (to paths `/a`, `/b`, `/c`, each
