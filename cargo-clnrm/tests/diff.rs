@@ -193,6 +193,42 @@ fn span_files_name_each_changed_added_and_moved_span() {
     assert_eq!(json["moved"][0]["parent"], "checkout/payment.charge");
 }
 
+/// `checkout` with one `http.request` per path, 10 apart.
+fn requests(ids: &str, paths: &[&str]) -> Vec<Span> {
+    let mut spans = vec![span(ids, "checkout", "1", None, 100)];
+    for (k, path) in paths.iter().enumerate() {
+        let start = 110 + 10 * k as u64;
+        let mut request = span(ids, "http.request", &(k + 2).to_string(), Some("1"), start);
+        request.attributes.insert("path".into(), (*path).into());
+        spans.push(request);
+    }
+    spans
+}
+
+#[test]
+fn a_span_inserted_among_repeated_siblings_is_one_added_span() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let old = requests("aa", &["/a", "/b", "/c"]);
+    write(&dir.path().join("old.jsonl"), &to_otlp_json_lines(&old));
+    // A retry of `/a` between the first and the second request.
+    let new = requests("bb", &["/a", "/a", "/b", "/c"]);
+    write(&dir.path().join("new.jsonl"), &to_otlp_json_lines(&new));
+    let out = diff_in(dir.path(), &["old.jsonl", "new.jsonl"]);
+    assert_eq!(code(&out), Some(1), "{}", shown(&out));
+    assert_eq!(
+        text(&out.stdout),
+        "+ checkout/http.request#4\n1 added, 0 removed, 0 changed, 0 moved\n"
+    );
+    let out = diff_in(
+        dir.path(),
+        &["old.jsonl", "new.jsonl", "--message-format", "json"],
+    );
+    let json = &json_lines(&out)[0];
+    assert_eq!(json["added"].as_array().map(Vec::len), Some(1), "{json}");
+    assert_eq!(json["added"][0]["parent"], "checkout");
+    assert_eq!(json["changed"], serde_json::json!([]));
+}
+
 #[test]
 fn other_span_ids_with_the_same_tree_exit_0() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -5,6 +5,7 @@
 //! Byte spans never enter the tree, so edits that only move text around or touch
 //! comments produce an empty diff.
 
+mod align;
 mod build;
 mod diff;
 mod moves;

@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use super::align::align;
 use super::diff::{FlatMap, change, diff_flat, field_changes, flatten};
 use super::node::{ExpectationTree, NodeId, NodeKind};
 use super::{NodeChange, TreeDiff};
@@ -13,14 +14,20 @@ use super::{NodeChange, TreeDiff};
 /// before the first is taken (keeps pathological inputs linear).
 const SEARCH: usize = 64;
 
-/// [`diff`](super::diff()), then each added node paired with a removed node of the same kind
-/// and label under another parent (one with the same fields first, else the
-/// first in tree order): the pair is one moved node (with `old_parent`), its
-/// own and its descendants' field changes are changed nodes (matched by the
-/// path below the pair), and descendants on one side only stay added or
-/// removed. `watch` keeps plain [`diff`](super::diff()); `diff` of span trees uses this.
+/// [`diff`](super::diff()) after each group of same-named siblings under
+/// paired parents is aligned by content (identical subtrees pair up whatever
+/// their order or what was inserted between them, the rest in order, and the
+/// new nodes take their partners' ids), then each added node paired with a
+/// removed node of the same kind and label under another parent (one with
+/// the same fields first, else the first in tree order): the pair is one
+/// moved node (with `old_parent`), its own and its descendants' field changes
+/// are changed nodes (matched by the path below the pair), and descendants on
+/// one side only stay added or removed. `watch` keeps plain
+/// [`diff`](super::diff()); `diff` of span trees uses this.
 pub fn diff_with_moves(old: &ExpectationTree, new: &ExpectationTree) -> TreeDiff {
-    let (old_map, new_map) = (flatten(old), flatten(new));
+    let old_map = flatten(old);
+    let new = align(old, new, &old_map);
+    let new_map = flatten(&new);
     let mut out = diff_flat(&old_map, &new_map);
     if out.added.is_empty() || out.removed.is_empty() {
         return out;

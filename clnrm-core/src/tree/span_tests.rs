@@ -47,6 +47,14 @@ fn all_ids(tree: &ExpectationTree) -> Vec<&str> {
     tree.nodes().iter().map(|n| n.id.as_str()).collect()
 }
 
+/// [`diff_with_moves`] of the trees of `old` and `new`.
+fn diff_spans(old: &[Span], new: &[Span]) -> TreeDiff {
+    diff_with_moves(
+        &ExpectationTree::from_spans(old),
+        &ExpectationTree::from_spans(new),
+    )
+}
+
 #[test]
 fn ids_are_name_paths_with_siblings_in_start_order() {
     let tree = ExpectationTree::from_spans(&checkout());
@@ -84,10 +92,7 @@ fn other_span_and_trace_ids_and_times_are_no_change() {
             s
         })
         .collect();
-    let d = diff_with_moves(
-        &ExpectationTree::from_spans(&checkout()),
-        &ExpectationTree::from_spans(&renamed),
-    );
+    let d = diff_spans(&checkout(), &renamed);
     assert!(d.is_empty(), "{d}");
 }
 
@@ -96,10 +101,7 @@ fn a_changed_attribute_is_named_with_both_values() {
     let mut new = checkout();
     new[1] = with_attr(new[1].clone(), "amount", "12");
     new[1].status = Status::Error;
-    let d = diff_with_moves(
-        &ExpectationTree::from_spans(&checkout()),
-        &ExpectationTree::from_spans(&new),
-    );
+    let d = diff_spans(&checkout(), &new);
     assert_eq!(ids(&d.changed), ["checkout/payment.charge"]);
     assert_eq!(
         d.to_string(),
@@ -112,10 +114,7 @@ fn an_added_span_and_its_child_show_as_one_line() {
     let mut new = checkout();
     new.push(span("fraud.check", "6", Some("2"), 125));
     new.push(span("score", "7", Some("6"), 126));
-    let d = diff_with_moves(
-        &ExpectationTree::from_spans(&checkout()),
-        &ExpectationTree::from_spans(&new),
-    );
+    let d = diff_spans(&checkout(), &new);
     assert_eq!(
         ids(&d.added),
         [
@@ -124,10 +123,7 @@ fn an_added_span_and_its_child_show_as_one_line() {
         ]
     );
     assert_eq!(d.to_string(), "+ checkout/payment.charge/fraud.check\n");
-    let back = diff_with_moves(
-        &ExpectationTree::from_spans(&new),
-        &ExpectationTree::from_spans(&checkout()),
-    );
+    let back = diff_spans(&new, &checkout());
     assert_eq!(back.to_string(), "- checkout/payment.charge/fraud.check\n");
 }
 
@@ -139,10 +135,7 @@ fn a_span_under_another_parent_is_moved_with_its_subtree() {
     new[1].start_unix_nano = Some(135);
     new[2].start_unix_nano = Some(136);
     new[2] = with_attr(new[2].clone(), "rows", "3");
-    let d = diff_with_moves(
-        &ExpectationTree::from_spans(&checkout()),
-        &ExpectationTree::from_spans(&new),
-    );
+    let d = diff_spans(&checkout(), &new);
     assert!(d.added.is_empty() && d.removed.is_empty(), "{d}");
     assert_eq!(ids(&d.moved), ["checkout/http.get/payment.charge"]);
     assert_eq!(
@@ -282,4 +275,114 @@ fn span_files_are_told_from_scenario_files_by_their_start() {
     ] {
         assert!(!looks_like_span_file(toml), "{toml}");
     }
+}
+
+/// `checkout` with three `http.request` (to paths `/a`, `/b`, `/c`, each
+/// with a `dns` below it), started 10 apart from 110.
+fn retries() -> Vec<Span> {
+    let mut spans = vec![span("checkout", "1", None, 100)];
+    for (k, path) in ["/a", "/b", "/c"].into_iter().enumerate() {
+        let (id, start) = (format!("r{k}"), 110 + 10 * k as u64);
+        let request = span("http.request", &id, Some("1"), start);
+        spans.push(with_attr(request, "path", path));
+        spans.push(span("dns", &format!("d{k}"), Some(&id), start + 1));
+    }
+    spans
+}
+
+#[test]
+fn a_repeat_inserted_in_the_middle_is_one_added_span() {
+    let mut new = retries();
+    let retry = span("http.request", "x", Some("1"), 115);
+    new.push(with_attr(retry, "path", "/a"));
+    let d = diff_spans(&retries(), &new);
+    assert_eq!(ids(&d.added), ["checkout/http.request#4"], "{d}");
+    assert!(d.removed.is_empty() && d.changed.is_empty() && d.moved.is_empty());
+    assert_eq!(d.to_string(), "+ checkout/http.request#4\n");
+    assert_eq!(
+        d.added[0].parent.as_ref().map(NodeId::as_str),
+        Some("checkout")
+    );
+    // Before the first one it is the same.
+    new.last_mut().expect("retry").start_unix_nano = Some(105);
+    assert_eq!(
+        diff_spans(&retries(), &new).to_string(),
+        "+ checkout/http.request#4\n"
+    );
+}
+
+#[test]
+fn repeats_started_the_other_way_round_are_no_change() {
+    let mut new = retries();
+    // The first and the last request (with their `dns`) swap start times.
+    for (a, b) in [(1, 5), (2, 6)] {
+        let (x, y) = (new[a].start_unix_nano, new[b].start_unix_nano);
+        (new[a].start_unix_nano, new[b].start_unix_nano) = (y, x);
+    }
+    let d = diff_spans(&retries(), &new);
+    assert!(d.is_empty(), "{d}");
+}
+
+#[test]
+fn an_edited_repeat_is_one_change_with_its_fields() {
+    let mut new = retries();
+    new[3] = with_attr(new[3].clone(), "path", "/B");
+    new[3].status = Status::Error;
+    let d = diff_spans(&retries(), &new);
+    assert_eq!(
+        d.to_string(),
+        "~ checkout/http.request#2 (attr.path: \"/b\" -> \"/B\", status: unset -> error)\n"
+    );
+    // An edit below a repeat is the change of that one node.
+    let mut new = retries();
+    new[4] = with_attr(new[4].clone(), "rows", "3");
+    let d = diff_spans(&retries(), &new);
+    assert_eq!(ids(&d.changed), ["checkout/http.request#2/dns"], "{d}");
+    assert!(d.added.is_empty() && d.removed.is_empty() && d.moved.is_empty());
+}
+
+#[test]
+fn a_repeat_removed_from_the_middle_is_one_removed_span() {
+    let mut new = retries();
+    new.drain(3..5);
+    let d = diff_spans(&retries(), &new);
+    assert_eq!(
+        ids(&d.removed),
+        ["checkout/http.request#2", "checkout/http.request#2/dns"]
+    );
+    assert!(d.added.is_empty() && d.changed.is_empty() && d.moved.is_empty());
+    assert_eq!(d.to_string(), "- checkout/http.request#2\n");
+}
+
+#[test]
+fn ten_thousand_repeats_with_an_insertion_and_an_edit() {
+    let repeats = |skip: usize| -> Vec<Span> {
+        let mut spans = vec![span("checkout", "root", None, 0)];
+        for k in 0..10_000u64 {
+            let s = span("query", &format!("q{k}"), Some("root"), 10 + 2 * k);
+            spans.push(with_attr(s, "n", &(k % 7).to_string()));
+        }
+        spans.truncate(spans.len() - skip);
+        spans
+    };
+    let mut new = repeats(0);
+    new.push(with_attr(
+        span("query", "x", Some("root"), 10_001),
+        "n",
+        "x",
+    ));
+    new[9_000] = with_attr(new[9_000].clone(), "n", "edited");
+    let d = diff_spans(&repeats(0), &new);
+    assert_eq!(ids(&d.added), ["checkout/query#10001"], "{d}");
+    assert_eq!(ids(&d.changed), ["checkout/query#9000"], "{d}");
+    assert!(d.removed.is_empty() && d.moved.is_empty(), "{d}");
+    // Nothing in common past the first: the rest pairs in order.
+    let mut new = repeats(1);
+    for s in &mut new[2..] {
+        s.attributes.insert("n".into(), "other".into());
+    }
+    let d = diff_spans(&repeats(0), &new);
+    assert_eq!(d.changed.len(), 9_998);
+    assert_eq!(ids(&d.removed), ["checkout/query#10000"]);
+    assert!(d.added.is_empty() && d.moved.is_empty());
 }

@@ -85,7 +85,7 @@ impl<'a> SpanForest<'a> {
             ids: Ids::default(),
         };
         let root_id = NodeId(SPAN_ROOT.to_owned());
-        builder.ids.taken.insert(SPAN_ROOT.to_owned(), 2);
+        builder.ids.reserve(SPAN_ROOT);
         let mut children: Vec<Node> = (self.roots.iter())
             .map(|&i| builder.node(i, None))
             .collect();
@@ -114,14 +114,25 @@ impl<'a> SpanForest<'a> {
 
 /// Hands out ids, unique within one tree: `base`, then `base#2`, `base#3`, ...
 #[derive(Default)]
-struct Ids {
+pub(super) struct Ids {
     /// Every id handed out, with the next suffix to try when it comes again
     /// as a base (so a thousand repeats stay linear).
     taken: HashMap<String, usize>,
 }
 
 impl Ids {
-    fn take(&mut self, base: String) -> String {
+    /// Marks `id` as handed out (by another tree, say).
+    pub(super) fn reserve(&mut self, id: &str) {
+        if !self.taken.contains_key(id) {
+            self.taken.insert(id.to_owned(), 2);
+        }
+    }
+
+    pub(super) fn is_taken(&self, id: &str) -> bool {
+        self.taken.contains_key(id)
+    }
+
+    pub(super) fn take(&mut self, base: String) -> String {
         let Some(next) = self.taken.get(&base).copied() else {
             self.taken.insert(base.clone(), 2);
             return base;
