@@ -41,7 +41,7 @@ fn main() -> ExitCode {
         Command::Watch(args) => watch::run(args, color, &mut out, &mut err),
         Command::Diff(args) => commands::diff::run(args, color, &mut out, &mut err),
         Command::Init(args) => commands::init::run(args, &mut out),
-        Command::Clean(args) => commands::clean::run(&args, &mut out),
+        Command::Clean(args) => commands::clean::run(args, &mut out),
         Command::Test(args) => {
             // The runner owns the terminal from here; our buffered output goes first.
             let _ = out.flush();

@@ -274,7 +274,10 @@ fn a_damaged_store_is_ignored_with_a_warning_and_rebuilt() {
     // Rebuilt: the next run trusts the new record, and warns no more.
     let out = place.clnrm(&["run", ".", "--changed"], &[]);
     let shown = text(&out);
-    assert!(shown.contains("1 skipped") && !shown.contains("warning"), "{shown}");
+    assert!(
+        shown.contains("1 skipped") && !shown.contains("warning"),
+        "{shown}"
+    );
 }
 
 #[test]

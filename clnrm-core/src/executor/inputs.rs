@@ -133,3 +133,75 @@ fn images_and_contexts(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::suite::SuiteBuilder;
+
+    fn inputs_of(dir: &Path, text: &str) -> TestInputs {
+        std::fs::write(dir.join("s.clnrm.toml"), text).expect("write");
+        let config = Config {
+            roots: vec![dir.to_path_buf()],
+            ..Config::default()
+        };
+        let suite = SuiteBuilder::new(config).build().expect("suite");
+        test_inputs(&suite.tests[0], &suite.settings).expect("inputs")
+    }
+
+    #[test]
+    fn images_contexts_volumes_and_named_files_are_listed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("data")).expect("mkdir");
+        std::fs::create_dir(dir.path().join("ctx")).expect("mkdir");
+        let tool = dir.path().join("tool");
+        std::fs::write(&tool, "").expect("write");
+        let inputs = inputs_of(
+            dir.path(),
+            &format!(
+                "[meta]\nname = \"s\"\nimage = \"runner:1\"\n\n\
+                 [services.db]\nimage = \"db:2\"\nvolumes = [\"data:/data\"]\n\n\
+                 [services.api]\nbuild = \"ctx\"\n\n\
+                 [[steps]]\nname = \"a\"\ncommand = [\"sh\", \"-c\", \"{} --flag\"]\n",
+                tool.display()
+            ),
+        );
+        assert_eq!(
+            inputs.images,
+            vec!["db:2".to_string(), "runner:1".to_string()]
+        );
+        let real = |p: &str| dir.path().join(p).canonicalize().expect("real");
+        assert!(inputs.paths.contains(&tool), "{:?}", inputs.paths);
+        assert!(
+            inputs.paths.contains(&dir.path().join("data")),
+            "{:?}",
+            inputs.paths
+        );
+        assert!(inputs.paths.contains(&real("ctx")), "{:?}", inputs.paths);
+        let labels: Vec<&str> = inputs.texts.iter().map(|(l, _)| l.as_str()).collect();
+        for label in [
+            "clnrm", "test", "scenario", "backend", "timeouts", "env:PATH",
+        ] {
+            assert!(labels.contains(&label), "{labels:?}");
+        }
+    }
+
+    #[test]
+    fn a_host_step_counts_the_program_it_finds_on_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let inputs = inputs_of(
+            dir.path(),
+            "[meta]\nname = \"s\"\nbackend = \"local\"\n\n[[steps]]\nname = \"a\"\ncommand = [\"sh\", \"-c\", \"true\"]\n",
+        );
+        assert!(
+            inputs
+                .paths
+                .iter()
+                .any(|p| p.file_name().is_some_and(|n| n == "sh")),
+            "{:?}",
+            inputs.paths
+        );
+        assert!(inputs.images.is_empty(), "no engine on the local backend");
+    }
+}

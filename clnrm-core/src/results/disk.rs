@@ -85,7 +85,10 @@ fn read_line(line: &str) -> Result<StoredResult, String> {
     let record: Record =
         serde_json::from_str(line).map_err(|e| format!("not a result record ({e})"))?;
     if record.format != FORMAT {
-        return Err(format!("record format {} (this clnrm reads {FORMAT})", record.format));
+        return Err(format!(
+            "record format {} (this clnrm reads {FORMAT})",
+            record.format
+        ));
     }
     if checksum(&record.result) != record.check {
         return Err("its checksum does not match".into());
@@ -141,7 +144,12 @@ impl DirStore {
             .collect();
         logs.sort();
         let snapshot = self.dir.join(SNAPSHOT);
-        snapshot.is_file().then_some(snapshot).into_iter().chain(logs).collect()
+        snapshot
+            .is_file()
+            .then_some(snapshot)
+            .into_iter()
+            .chain(logs)
+            .collect()
     }
 
     fn read_index(&self) -> Index {
@@ -151,7 +159,11 @@ impl DirStore {
             let Ok(text) = std::fs::read_to_string(path) else {
                 continue;
             };
-            for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            for (n, line) in text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+            {
                 match read_line(line) {
                     Ok(result) => {
                         let newer = (index.results.get(&result.key))
@@ -191,7 +203,11 @@ impl DirStore {
         if stale {
             let _ = std::fs::remove_file(&lock);
         }
-        let Ok(_held) = std::fs::OpenOptions::new().write(true).create_new(true).open(&lock) else {
+        let Ok(_held) = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&lock)
+        else {
             return;
         };
         let mut text = Vec::new();
@@ -204,7 +220,9 @@ impl DirStore {
         }
         let written = tempfile::NamedTempFile::new_in(&self.dir).and_then(|mut partial| {
             partial.write_all(&text)?;
-            partial.persist(self.dir.join(SNAPSHOT)).map_err(|e| e.error)?;
+            partial
+                .persist(self.dir.join(SNAPSHOT))
+                .map_err(|e| e.error)?;
             Ok(())
         });
         if written.is_ok() {

@@ -22,9 +22,14 @@ fn a_saved_result_loads_back_and_the_latest_wins() {
     let store = DirStore::new(&folder);
     let key = result("a::x", StoredOutcome::Passed, 1).key;
     assert_eq!(store.load(&key), Lookup::Missing);
-    store.save(&result("a::x", StoredOutcome::Passed, 1)).expect("save");
+    store
+        .save(&result("a::x", StoredOutcome::Passed, 1))
+        .expect("save");
     // Seen by the store that wrote it, and by a later reader.
-    assert_eq!(store.load(&key), Lookup::Found(result("a::x", StoredOutcome::Passed, 1)));
+    assert_eq!(
+        store.load(&key),
+        Lookup::Found(result("a::x", StoredOutcome::Passed, 1))
+    );
     // A second writer (another process) with a later failure wins.
     DirStore::new(&folder)
         .save(&result("a::x", StoredOutcome::Failed, 2))
@@ -33,7 +38,9 @@ fn a_saved_result_loads_back_and_the_latest_wins() {
         reader(&folder).load(&key),
         Lookup::Found(result("a::x", StoredOutcome::Failed, 2))
     );
-    store.save(&result("a::y", StoredOutcome::Passed, 3)).expect("save");
+    store
+        .save(&result("a::y", StoredOutcome::Passed, 3))
+        .expect("save");
     assert_eq!(reader(&folder).clear().expect("clear"), 2);
     assert_eq!(reader(&folder).load(&key), Lookup::Missing);
     assert_eq!(reader(&dir.path().join("none")).clear().expect("clear"), 0);
@@ -42,7 +49,9 @@ fn a_saved_result_loads_back_and_the_latest_wins() {
     // those tests have no result, and run next time.)
     let cleared = reader(&folder);
     cleared.clear().expect("clear");
-    cleared.save(&result("a::x", StoredOutcome::Passed, 4)).expect("save");
+    cleared
+        .save(&result("a::x", StoredOutcome::Passed, 4))
+        .expect("save");
     assert!(matches!(reader(&folder).load(&key), Lookup::Found(_)));
 }
 
@@ -65,13 +74,24 @@ fn damaged_lines_are_never_trusted_and_said() {
         let line = std::fs::read_to_string(&log).expect("read");
         std::fs::write(&log, damage(&line)).expect("write");
         let later = reader(dir.path());
-        assert_eq!(later.load(&passed.key), Lookup::Missing, "{}", damage(&line));
+        assert_eq!(
+            later.load(&passed.key),
+            Lookup::Missing,
+            "{}",
+            damage(&line)
+        );
         let said = later.damage();
         assert_eq!(said.len(), 1, "{said:?}");
-        assert!(said[0].contains(&format!("{}:1:", log.display())), "{said:?}");
+        assert!(
+            said[0].contains(&format!("{}:1:", log.display())),
+            "{said:?}"
+        );
         // The next result is trusted.
         later.save(&passed).expect("save");
-        assert_eq!(reader(dir.path()).load(&passed.key), Lookup::Found(passed.clone()));
+        assert_eq!(
+            reader(dir.path()).load(&passed.key),
+            Lookup::Found(passed.clone())
+        );
     }
 }
 
@@ -116,9 +136,14 @@ fn ended_writers_logs_fold_into_the_snapshot() {
         let name = format!("{LOG_PREFIX}{}-{n}-0{LOG_SUFFIX}", i32::MAX - 1);
         std::fs::write(dir.path().join(name), line).expect("write");
     }
-    writer.save(&result("live", StoredOutcome::Failed, 99)).expect("save");
+    writer
+        .save(&result("live", StoredOutcome::Failed, 99))
+        .expect("save");
     let later = reader(dir.path());
-    assert!(matches!(later.load(&result("t3", StoredOutcome::Passed, 3).key), Lookup::Found(_)));
+    assert!(matches!(
+        later.load(&result("t3", StoredOutcome::Passed, 3).key),
+        Lookup::Found(_)
+    ));
     let files = reader(dir.path()).files();
     // The snapshot and the live writer's log are left.
     assert_eq!(files.len(), 2, "{files:?}");
@@ -127,5 +152,7 @@ fn ended_writers_logs_fold_into_the_snapshot() {
         let key = result(&format!("t{n}"), StoredOutcome::Passed, n).key;
         assert!(matches!(again.load(&key), Lookup::Found(_)), "t{n}");
     }
-    assert!(matches!(again.load(&result("live", StoredOutcome::Failed, 0).key), Lookup::Found(r) if r.outcome == StoredOutcome::Failed));
+    assert!(
+        matches!(again.load(&result("live", StoredOutcome::Failed, 0).key), Lookup::Found(r) if r.outcome == StoredOutcome::Failed)
+    );
 }

@@ -223,14 +223,14 @@ mod tests {
     }
 
     fn inputs(texts: &[(&str, &str)], paths: &[&Path], images: &[&str]) -> TestInputs {
-        let mut inputs = TestInputs::default();
-        inputs.texts = texts
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-        inputs.paths = paths.iter().map(|p| p.to_path_buf()).collect();
-        inputs.images = images.iter().map(|s| s.to_string()).collect();
-        inputs
+        TestInputs {
+            texts: texts
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            paths: paths.iter().map(|p| p.to_path_buf()).collect(),
+            images: images.iter().map(|s| s.to_string()).collect(),
+        }
     }
 
     #[test]
