@@ -461,3 +461,64 @@ fn a_fifo_named_like_a_scenario_never_blocks_the_loop() {
     assert_eq!(watch.next_of("validated")["name"], "a.clnrm.toml");
     watch.stop();
 }
+
+#[test]
+fn a_restart_remembers_what_passed_and_runs_what_failed_or_changed() {
+    let store = tempfile::tempdir().expect("tempdir");
+    let failing = "[meta]\nname = \"bad\"\nbackend = \"local\"\n\n[[steps]]\nname = \"s\"\ncommand = [\"false\"]\n";
+    let (dir, root) = tree(&[
+        ("two.clnrm.toml", TWO_SCENARIOS),
+        ("bad.clnrm.toml", failing),
+    ]);
+    let outcomes = |watch: &mut Watch| {
+        let mut seen: Vec<(String, String)> = (0..3)
+            .map(|_| {
+                let line = watch.next_of("test-finished");
+                let name = line["name"].as_str().unwrap_or_default().to_string();
+                (
+                    name,
+                    line["outcome"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        seen.sort();
+        seen
+    };
+    let mut first = Watch::start_in(dir.path(), &["--run"], store.path());
+    let ran = outcomes(&mut first);
+    first.stop();
+    assert_eq!(
+        ran,
+        [
+            ("bad.clnrm.toml::bad".to_string(), "failed".to_string()),
+            ("two.clnrm.toml::first".to_string(), "passed".to_string()),
+            ("two.clnrm.toml::second".to_string(), "passed".to_string()),
+        ]
+    );
+    // Restarted with nothing changed: the passes are remembered, the failure runs.
+    let mut second = Watch::start_in(dir.path(), &["--run"], store.path());
+    let ran = outcomes(&mut second);
+    second.stop();
+    assert_eq!(
+        ran,
+        [
+            ("bad.clnrm.toml::bad".to_string(), "failed".to_string()),
+            ("two.clnrm.toml::first".to_string(), "unchanged".to_string()),
+            (
+                "two.clnrm.toml::second".to_string(),
+                "unchanged".to_string()
+            ),
+        ]
+    );
+    // Edited while watch was away: that file's tests run again.
+    std::fs::write(
+        root.join("two.clnrm.toml"),
+        TWO_SCENARIOS.replace("echo SECOND", "echo 2ND"),
+    )
+    .expect("edit");
+    let mut third = Watch::start_in(dir.path(), &["--run"], store.path());
+    let ran = outcomes(&mut third);
+    third.stop();
+    assert_eq!(ran[1].1, "passed", "{ran:?}");
+    assert_eq!(ran[2].1, "passed", "{ran:?}");
+}

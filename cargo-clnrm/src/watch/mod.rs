@@ -22,6 +22,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use clnrm_core::executor::RunSettings;
+use clnrm_core::results::{DirStore, InputHasher, ResultStore, SuiteResults, default_location};
 use clnrm_core::runner::{Event, TestFinished, WorkerPool};
 use clnrm_core::scenario::Backend;
 use clnrm_core::suite::SuiteBuilder;
@@ -79,6 +80,9 @@ pub fn run(
         BackendChoice::Container => Backend::Container,
     });
     let roots = config.roots.clone();
+    // The store `run` keeps: a restart remembers what passed.
+    let store: std::sync::Arc<dyn ResultStore> =
+        std::sync::Arc::new(DirStore::new(default_location(&cwd, &config)));
     let builder = workspace::suite_builder(input, config).settings(settings.clone());
     let mut session = Session::new(builder.pipeline(), &paths, &roots);
     let (sender, receiver) = std::sync::mpsc::channel();
@@ -122,6 +126,10 @@ pub fn run(
         tally: (0, 0),
         writing: HashMap::new(),
         held: Vec::new(),
+        store,
+        hasher: std::sync::Arc::new(InputHasher::default()),
+        recording: HashMap::new(),
+        forced: false,
     };
     watch.start(&mut printer, started)?;
     watch.serve(&receiver, &mut printer)?;
@@ -148,6 +156,15 @@ struct Loop<'s> {
     writing: HashMap<PathBuf, Instant>,
     /// Messages taken in while checking a read, for the loop to handle.
     held: Vec<Message>,
+    /// Where each run's result is kept, as `run` keeps it.
+    store: std::sync::Arc<dyn ResultStore>,
+    hasher: std::sync::Arc<InputHasher>,
+    /// The running tests' inputs, digested when each was handed to the pool.
+    recording: HashMap<String, SuiteResults>,
+    /// A key asked for runs: until they settle, every test runs. Otherwise
+    /// a test that passed with the same inputs (in an earlier session too)
+    /// is not run again.
+    forced: bool,
 }
 
 impl Loop<'_> {
@@ -252,6 +269,7 @@ impl Loop<'_> {
             },
             Message::Key(key) => {
                 if key == Key::Quit || self.run {
+                    self.forced = key != Key::Quit;
                     let actions = self.schedule.handle(Input::Key(key));
                     self.act(actions, printer)?;
                 }
@@ -262,12 +280,22 @@ impl Loop<'_> {
                 self.act(actions, printer)?;
             }
             Message::Finished(finished) => {
+                if let Some(results) = self.recording.remove(&finished.name)
+                    && let Err(e) = results.record(&finished)
+                {
+                    printer.note(&format!(
+                        "warning: cannot keep the result of {}: {e}",
+                        finished.name
+                    ))?;
+                }
                 let passed = finished.outcome.is_success();
                 let test = finished.name.clone();
                 // A newer change arrived while it ran: the verdict is for an old state.
                 let stale = self.schedule.state(&test) == Some(schedule::State::RunningRerunQueued);
                 printer.test_finished(&finished, stale)?;
-                if !stale {
+                // A test skipped as unchanged is neither verdict.
+                let skipped = finished.outcome.skip_reason().is_some();
+                if !stale && !skipped {
                     let tally = if passed {
                         &mut self.tally.0
                     } else {
@@ -278,6 +306,7 @@ impl Loop<'_> {
                 let actions = self.schedule.handle(Input::Finished { test, passed });
                 self.act(actions, printer)?;
                 if self.schedule.is_settled() {
+                    self.forced = false;
                     let (passed, failed) = std::mem::take(&mut self.tally);
                     printer.run_finished(passed, failed)?;
                 }
@@ -382,12 +411,28 @@ impl Loop<'_> {
             });
             return self.act(actions, printer);
         };
-        printer.run_started(&test)?;
         // Watch runs what it is asked to, `[meta] ignore` or not.
-        let planned = clnrm_core::suite::SuiteTest {
+        let mut planned = [clnrm_core::suite::SuiteTest {
             ignored: None,
             ..planned
-        };
+        }];
+        // Digested now, when it is about to run: not on every validation round.
+        let results = SuiteResults::new(
+            std::sync::Arc::clone(&self.store),
+            std::sync::Arc::clone(&self.hasher),
+            &planned,
+            &self.settings,
+        );
+        if !self.forced {
+            for warning in results.mark_unchanged(&mut planned) {
+                printer.note(&format!("warning: {warning}"))?;
+            }
+        }
+        let [planned] = planned;
+        if planned.unchanged_since.is_none() {
+            printer.run_started(&test)?;
+        }
+        self.recording.insert(test, results);
         self.pool
             .submit(planned, std::sync::Arc::clone(&self.settings));
         Ok(())

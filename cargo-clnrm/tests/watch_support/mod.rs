@@ -49,7 +49,20 @@ impl Watch {
     }
 
     pub fn start_locked(dir: &Path, extra: &[&str], lock: std::fs::File) -> Watch {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-clnrm"))
+        Self::start_with(dir, extra, lock, None)
+    }
+
+    /// With its result store in `target` (as `CARGO_TARGET_DIR`).
+    pub fn start_in(dir: &Path, extra: &[&str], target: &Path) -> Watch {
+        Self::start_with(dir, extra, inotify_lock(false), Some(target))
+    }
+
+    fn start_with(dir: &Path, extra: &[&str], lock: std::fs::File, target: Option<&Path>) -> Watch {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cargo-clnrm"));
+        if let Some(target) = target {
+            command.env("CARGO_TARGET_DIR", target);
+        }
+        let mut child = command
             .args([
                 "clnrm",
                 "watch",

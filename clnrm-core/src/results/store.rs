@@ -61,7 +61,7 @@ pub enum Lookup {
 /// Where results are kept. Writers may be many processes at once (nextest);
 /// a store never hands back a result it cannot trust. A store shared by
 /// several machines would implement this too.
-pub trait ResultStore: Send + Sync {
+pub trait ResultStore: Send + Sync + std::fmt::Debug {
     fn load(&self, key: &TestKey) -> Lookup;
     /// What was found damaged (and is ignored): each says what and where.
     fn damage(&self) -> Vec<String> {
