@@ -450,3 +450,83 @@ fn json_output_has_the_four_lists() {
     assert_eq!(json["moved"].as_array().map(Vec::len), Some(1), "{json}");
     assert!(json["moved"][0].get("combination").is_none(), "{json}");
 }
+
+#[test]
+fn a_template_at_a_revision_imports_its_templates_at_the_revision() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path().join("repo");
+    let folder = repo.join("tests/clnrm");
+    // Beside the repository: read from the file system on both sides.
+    write(
+        &dir.path().join("outside.tera"),
+        "{% macro who() %}shop{% endmacro %}",
+    );
+    let template = "{% import \"macros.tera\" as m %}\n\
+                    {% import \"../../../outside.tera\" as o %}\n\
+                    {% import \"_macros.toml.tera\" as lib %}\n\
+                    [meta]\nname = \"{{ o::who() }}\"\nbackend = \"local\"\n\
+                    [[scenario]]\nname = \"checkout\"\n\
+                    [[scenario.steps]]\nname = \"pay\"\ncommand = [\"echo\", \"{{ m::word() }}\"]\n";
+    write(&folder.join("shop.clnrm.toml.tera"), template);
+    write(
+        &folder.join("macros.tera"),
+        "{% macro word() %}paid{% endmacro %}",
+    );
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "shop"]);
+    let rev = ["--rev", "HEAD", "tests/clnrm/shop.clnrm.toml.tera"];
+    let out = diff_in(&repo, &rev);
+    assert_eq!(code(&out), Some(0), "{}", shown(&out));
+    assert_eq!(text(&out.stdout), "(no changes)\n");
+    // Only the imported macro changes: the revision's side keeps the old one.
+    write(
+        &folder.join("macros.tera"),
+        "{% macro word() %}paid twice{% endmacro %}",
+    );
+    let out = diff_in(&repo, &rev);
+    assert_eq!(code(&out), Some(1), "{}", shown(&out));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(
+            r#"~ scenario:checkout/step:pay (command: ["echo","paid"] -> ["echo","paid twice"])"#
+        ),
+        "{stdout}"
+    );
+    // From another folder, the file's path relative to it.
+    let out = diff_in(
+        &repo.join("tests"),
+        &["--rev", "HEAD", "clnrm/shop.clnrm.toml.tera"],
+    );
+    assert_eq!(code(&out), Some(1), "{}", shown(&out));
+    // An import only at the revision: deleted, and no longer imported.
+    std::fs::remove_file(folder.join("macros.tera")).expect("remove");
+    let inlined = template
+        .replace("{% import \"macros.tera\" as m %}\n", "")
+        .replace("{{ m::word() }}", "paid");
+    write(&folder.join("shop.clnrm.toml.tera"), &inlined);
+    let out = diff_in(&repo, &rev);
+    assert_eq!(code(&out), Some(0), "{}", shown(&out));
+    assert_eq!(text(&out.stdout), "(no changes)\n");
+    // An import missing at the revision is not found there, though the
+    // working copy has it (untracked).
+    write(
+        &folder.join("gone.tera"),
+        "{% macro word() %}paid{% endmacro %}",
+    );
+    write(
+        &folder.join("shop.clnrm.toml.tera"),
+        &template.replace("macros.tera", "gone.tera"),
+    );
+    git(&repo, &["add", "tests/clnrm/shop.clnrm.toml.tera"]);
+    git(&repo, &["commit", "-q", "-m", "gone"]);
+    let out = diff_in(&repo, &rev);
+    assert_eq!(code(&out), Some(2), "{}", shown(&out));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("template `gone.tera` not found")
+            && stderr.contains("HEAD:tests/clnrm/shop.clnrm.toml.tera:1:")
+            && stderr.contains("looked for `HEAD:tests/clnrm/gone.tera`"),
+        "{stderr}"
+    );
+}

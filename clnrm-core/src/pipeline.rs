@@ -1,5 +1,7 @@
 //! One file through prepare -> render -> parse -> validate, shared by every driver.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value as Json};
 
 use crate::cache::{CacheKey, RenderCache};
@@ -7,8 +9,8 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::discover::DiscoveredFile;
 use crate::prepare::{Combination, prepare};
 use crate::render::{
-    Dependency, LineMap, RenderContext, RenderRequest, TemplateEngine, VarInputs, lower_layers,
-    needs_rendering,
+    Dependency, LineMap, RenderContext, RenderRequest, TemplateEngine, TemplateReader, VarInputs,
+    lower_layers, needs_rendering,
 };
 use crate::scenario::{Determinism, ScenarioFile, parse_scenario};
 use crate::source::{Location, SourceFile};
@@ -73,6 +75,13 @@ impl Pipeline {
             options,
             ..Self::default()
         }
+    }
+
+    /// Templates the files import are read by `reader` (default: the file
+    /// system); `diff --rev` reads them at the revision.
+    pub fn with_template_reader(mut self, reader: Arc<dyn TemplateReader>) -> Self {
+        self.engine = self.engine.with_reader(reader);
+        self
     }
 
     /// Reads and processes one discovered file.

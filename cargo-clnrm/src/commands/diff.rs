@@ -4,14 +4,17 @@
 //! input.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
+use std::path::{Component, Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 
 use clnrm_core::diagnostic::Tally;
 use clnrm_core::discover::DiscoveredFile;
 use clnrm_core::pipeline::{FileReport, Pipeline};
+use clnrm_core::render::{FileSystem, TemplateReader};
 use clnrm_core::source::SourceFile;
+use clnrm_core::suite::SuiteBuilder;
 use clnrm_core::tree::{
     ExpectationTree, Mark, Node, NodeChange, NodeId, NodeKind, SpanFileError, TreeDiff, diff,
     diff_with_moves, looks_like_span_file, read_span_trees,
@@ -27,7 +30,8 @@ use crate::error::{CliError, exit};
 struct Side {
     /// How it is named in output: the path as given, or `REV:path`.
     shown: String,
-    /// The file in the working copy (templates are found next to it).
+    /// The file in the working copy (templates are found next to it; the
+    /// revision's side reads them at the revision).
     path: PathBuf,
     text: String,
 }
@@ -99,10 +103,18 @@ pub fn run(
     }
     let diffs = match kind {
         InputKind::Scenario => {
-            let pipeline = pipeline(args)?;
+            let builder = suite_builder(args)?;
+            let old_pipeline = match &args.rev {
+                Some(rev) => {
+                    let imports = ImportsAtRevision::new(rev, &old.path)?;
+                    builder.pipeline().with_template_reader(Arc::new(imports))
+                }
+                None => builder.pipeline(),
+            };
             let format = args.message_format;
-            let old_trees = scenario_trees(&pipeline, &old, format, color, stdout, stderr)?;
-            let new_trees = scenario_trees(&pipeline, &new, format, color, stdout, stderr)?;
+            let old_trees = scenario_trees(&old_pipeline, &old, format, color, stdout, stderr)?;
+            let new_trees =
+                scenario_trees(&builder.pipeline(), &new, format, color, stdout, stderr)?;
             scenario_diffs(&old_trees, &new_trees)
         }
         InputKind::Spans => {
@@ -153,6 +165,41 @@ fn shown(path: &Path) -> String {
     path.to_string_lossy().replace('\\', "/")
 }
 
+/// The folder `path` is in, where git runs for it (`.` for a bare name).
+fn folder(path: &Path) -> &Path {
+    (path.parent())
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Why git gave no output.
+#[derive(Debug)]
+enum GitError {
+    /// It did not start.
+    Run(io::Error),
+    /// It failed, with its reason (the lines of its stderr).
+    Failed(String),
+}
+
+/// `git ARGS` in `dir`: its stdout when it succeeds.
+fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map_err(GitError::Run)?;
+    if output.status.success() {
+        return Ok(output.stdout);
+    }
+    let reason = String::from_utf8_lossy(&output.stderr);
+    let reason: Vec<&str> = reason
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    Err(GitError::Failed(reason.join("; ")))
+}
+
 /// `git show REV:./NAME` in the file's folder: the file as git has it at `rev`.
 fn at_revision(rev: &str, path: &Path) -> Result<String, CliError> {
     let cannot = |reason: String| {
@@ -164,33 +211,99 @@ fn at_revision(rev: &str, path: &Path) -> Result<String, CliError> {
     let name = path
         .file_name()
         .ok_or_else(|| cannot("not a file name".into()))?;
-    let dir = (path.parent())
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
     let spec = format!("{rev}:./{}", name.to_string_lossy());
-    let output = Command::new("git")
-        .args(["show", &spec])
-        .current_dir(dir)
-        .output()
-        .map_err(|e| cannot(format!("cannot run git: {e}")))?;
-    if !output.status.success() {
-        let reason = String::from_utf8_lossy(&output.stderr);
-        let reason: Vec<&str> = reason
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
-        return Err(cannot(format!(
-            "`git show {spec}` failed: {}",
-            reason.join("; ")
-        )));
-    }
-    String::from_utf8(output.stdout).map_err(|_| cannot("it is not UTF-8 text".into()))
+    let bytes = git(folder(path), &["show", &spec]).map_err(|e| match e {
+        GitError::Run(e) => cannot(format!("cannot run git: {e}")),
+        GitError::Failed(reason) => cannot(format!("`git show {spec}` failed: {reason}")),
+    })?;
+    String::from_utf8(bytes).map_err(|_| cannot("it is not UTF-8 text".into()))
 }
 
-/// The pipeline `validate` reads files with, under the current directory's
-/// configuration and `--var`.
-fn pipeline(args: &DiffArgs) -> Result<Pipeline, CliError> {
+/// The revision's side reads the templates it imports at the revision too:
+/// `git cat-file blob REV:<path in the repository>` for each one inside the
+/// repository. One outside it is read from the file system, as the working
+/// copy's; one that is no file at the revision is not there (so the shipped
+/// macro library stands in for a missing `_macros.toml.tera`).
+#[derive(Debug)]
+struct ImportsAtRevision {
+    rev: String,
+    /// The scenario file's folder as the pipeline sees it (import paths start
+    /// with it).
+    dir: PathBuf,
+    /// Where git runs: that folder, `.` for none.
+    run_in: PathBuf,
+    /// That folder in the repository, `tests/clnrm/` (`git rev-parse --show-prefix`).
+    prefix: String,
+}
+
+impl ImportsAtRevision {
+    /// For the file at `path`, whose own text was read at `rev` (so git
+    /// knows both the revision and the repository).
+    fn new(rev: &str, path: &Path) -> Result<Self, CliError> {
+        let prefix = git(folder(path), &["rev-parse", "--show-prefix"]).map_err(|e| {
+            let reason = match e {
+                GitError::Run(e) => format!("cannot run git: {e}"),
+                GitError::Failed(reason) => reason,
+            };
+            CliError::Usage(format!(
+                "cannot find `{}` in its git repository: {reason}",
+                path.display()
+            ))
+        })?;
+        Ok(Self {
+            rev: rev.to_string(),
+            dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            run_in: folder(path).to_path_buf(),
+            prefix: String::from_utf8_lossy(&prefix).trim_end().to_string(),
+        })
+    }
+
+    /// `path`'s place from the repository's top folder, `tests/clnrm/m.tera`;
+    /// `None` outside the repository.
+    fn in_repository(&self, path: &Path) -> Option<String> {
+        let below = path.strip_prefix(&self.dir).ok()?;
+        let mut parts: Vec<String> = (self.prefix.split('/'))
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect();
+        for part in below.components() {
+            match part {
+                Component::Normal(name) => parts.push(name.to_str()?.to_string()),
+                Component::CurDir => {}
+                Component::ParentDir => {
+                    parts.pop()?;
+                }
+                Component::RootDir | Component::Prefix(_) => return None,
+            }
+        }
+        Some(parts.join("/"))
+    }
+}
+
+impl TemplateReader for ImportsAtRevision {
+    fn read(&self, path: &Path) -> io::Result<Option<String>> {
+        let Some(in_repository) = self.in_repository(path) else {
+            return FileSystem.read(path);
+        };
+        let spec = format!("{}:{in_repository}", self.rev);
+        match git(&self.run_in, &["cat-file", "blob", &spec]) {
+            Ok(bytes) => String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "it is not UTF-8 text")),
+            // The revision is known (the file was read at it): no file there.
+            Err(GitError::Failed(_)) => Ok(None),
+            Err(GitError::Run(e)) => Err(e),
+        }
+    }
+
+    fn named(&self, path: &Path) -> Option<String> {
+        (self.in_repository(path)).map(|_| format!("{}:{}", self.rev, shown(path)))
+    }
+}
+
+/// The suite builder `validate` reads files with, under the current
+/// directory's configuration and `--var`.
+fn suite_builder(args: &DiffArgs) -> Result<SuiteBuilder, CliError> {
     let input = InputArgs {
         workspace: WorkspaceArgs::default(),
         paths: Vec::new(),
@@ -200,7 +313,7 @@ fn pipeline(args: &DiffArgs) -> Result<Pipeline, CliError> {
         strict: false,
     };
     let config = super::workspace::config(&input)?;
-    Ok(super::workspace::suite_builder(&input, config).pipeline())
+    Ok(super::workspace::suite_builder(&input, config))
 }
 
 /// The file's tree per `[matrix]` combination; a file with errors prints its
@@ -230,7 +343,7 @@ fn scenario_trees(
             match format {
                 MessageFormat::Json => {
                     let line = JsonDiagnostic::new(diagnostic, &source);
-                    serde_json::to_writer(&mut *stdout, &line).map_err(std::io::Error::other)?;
+                    serde_json::to_writer(&mut *stdout, &line).map_err(io::Error::other)?;
                     writeln!(stdout)?;
                 }
                 MessageFormat::Human => {
@@ -309,7 +422,7 @@ fn paint(mark: Mark) -> &'static str {
 
 /// The compact form `watch` prints, a `[label]` line before each changed
 /// combination, then the counts; `(no changes)` when equal.
-fn write_human(diffs: &[Labelled], color: bool, out: &mut dyn Write) -> std::io::Result<()> {
+fn write_human(diffs: &[Labelled], color: bool, out: &mut dyn Write) -> io::Result<()> {
     let changed: Vec<&Labelled> = diffs.iter().filter(|d| !d.diff.is_empty()).collect();
     if changed.is_empty() {
         return writeln!(out, "(no changes)");
@@ -373,7 +486,7 @@ fn write_json(
     new: &Side,
     diffs: &[Labelled],
     out: &mut dyn Write,
-) -> std::io::Result<()> {
+) -> io::Result<()> {
     let entries = |list: fn(&TreeDiff) -> &Vec<NodeChange>| -> Vec<Entry<'_>> {
         (diffs.iter())
             .flat_map(|d| {
@@ -397,6 +510,6 @@ fn write_json(
         changed: entries(|d| &d.changed),
         moved: entries(|d| &d.moved),
     };
-    serde_json::to_writer(&mut *out, &finished).map_err(std::io::Error::other)?;
+    serde_json::to_writer(&mut *out, &finished).map_err(io::Error::other)?;
     writeln!(out)
 }

@@ -12,6 +12,7 @@ use super::dialect;
 use super::functions::{self, RenderState};
 use super::imports::{self, Dependency, Resolved, find_cycle};
 use super::library::{MACRO_LIBRARY, MACRO_LIBRARY_TEXT};
+use super::reader::{FileSystem, TemplateReader};
 use super::{substitute, worker};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::scenario::Determinism;
@@ -42,6 +43,8 @@ pub struct Rendered {
 #[derive(Debug, Clone)]
 pub struct TemplateEngine {
     budget: RenderBudget,
+    /// Where imported templates are read from (the file system by default).
+    reader: Arc<dyn TemplateReader>,
 }
 
 /// Tera with our functions, filters and the shipped macro library: built on
@@ -67,7 +70,15 @@ impl Default for TemplateEngine {
 
 impl TemplateEngine {
     pub fn new(budget: RenderBudget) -> Self {
-        Self { budget }
+        Self {
+            budget,
+            reader: Arc::new(FileSystem),
+        }
+    }
+
+    /// Imported templates are read by `reader` rather than from the file system.
+    pub fn with_reader(self, reader: Arc<dyn TemplateReader>) -> Self {
+        Self { reader, ..self }
     }
 
     pub fn budget(&self) -> &RenderBudget {
@@ -159,7 +170,7 @@ impl TemplateEngine {
         template: &str,
         dir: Option<&Path>,
     ) -> Result<Vec<Dependency>, Diagnostic> {
-        let resolved = imports::resolve(template, "the scenario", dir, &self.budget);
+        let resolved = imports::resolve(template, "the scenario", dir, &self.budget, &*self.reader);
         match resolved.error {
             Some(d) => Err(d),
             None => Ok(resolved.dependencies),
@@ -173,7 +184,7 @@ impl TemplateEngine {
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        imports::resolve(template, &name, path.parent(), &self.budget)
+        imports::resolve(template, &name, path.parent(), &self.budget, &*self.reader)
     }
 }
 

@@ -12,6 +12,7 @@ use regex::Regex;
 
 use super::budget::{RenderBudget, check_source};
 use super::library::MACRO_LIBRARY;
+use super::reader::TemplateReader;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::SourceFile;
 
@@ -73,6 +74,7 @@ fn cycle_diagnostic(chain: &[String], back_to: &str, local: bool) -> Diagnostic 
 
 struct Resolver<'a> {
     budget: &'a RenderBudget,
+    reader: &'a dyn TemplateReader,
     found: Vec<Dependency>,
     seen: HashSet<String>,
     /// The templates being read, outermost first (the file itself first).
@@ -94,9 +96,13 @@ impl Resolver<'_> {
             let span = tag.range();
             let name = name.as_str();
             let fail = |d: Diagnostic| Err((d, span.clone()));
-            let beside = dir.map(|d| d.join(name)).filter(|p| p.is_file());
+            let beside = dir.map(|d| d.join(name));
             if self.chain.iter().any(|c| c == name) {
-                return fail(cycle_diagnostic(&self.chain, name, beside.is_some()));
+                // Only the help for the macro library says whether it is local.
+                let local = name == MACRO_LIBRARY
+                    && (beside.as_deref())
+                        .is_some_and(|p| matches!(self.reader.read(p), Ok(Some(_))));
+                return fail(cycle_diagnostic(&self.chain, name, local));
             }
             if self.seen.contains(name) {
                 continue;
@@ -107,31 +113,42 @@ impl Resolver<'_> {
                     format!("render budget: imports are nested more than {MAX_IMPORT_DEPTH} deep"),
                 ));
             }
-            let dependency = match beside {
-                Some(path) => match std::fs::read_to_string(&path) {
-                    Ok(text) => Dependency {
-                        name: name.to_string(),
-                        path: Some(path),
-                        text: text.into(),
-                    },
-                    Err(e) => {
-                        return fail(Diagnostic::error(
-                            Code::TemplateError,
-                            format!("cannot read `{}`: {e}", path.display()),
-                        ));
-                    }
+            let read = match &beside {
+                Some(path) => self.reader.read(path),
+                None => Ok(None),
+            };
+            let text = match read {
+                Ok(text) => text,
+                Err(e) => {
+                    let path = (beside.as_deref())
+                        .map(|p| (self.reader.named(p)).unwrap_or_else(|| p.display().to_string()))
+                        .unwrap_or_default();
+                    return fail(Diagnostic::error(
+                        Code::TemplateError,
+                        format!("cannot read `{path}`: {e}"),
+                    ));
+                }
+            };
+            let dependency = match text {
+                Some(text) => Dependency {
+                    name: name.to_string(),
+                    path: beside,
+                    text: text.into(),
                 },
                 None if name == MACRO_LIBRARY => {
                     self.seen.insert(name.to_string());
                     continue;
                 }
                 None => {
-                    return fail(
-                        Diagnostic::error(Code::TemplateError, format!("template `{name}` not found"))
-                            .with_help(format!(
-                                "put `{name}` beside the scenario file, or import the shipped `{MACRO_LIBRARY}`"
-                            )),
-                    );
+                    let d = Diagnostic::error(Code::TemplateError, format!("template `{name}` not found"))
+                        .with_help(format!(
+                            "put `{name}` beside the scenario file, or import the shipped `{MACRO_LIBRARY}`"
+                        ));
+                    let looked = beside.as_deref().and_then(|p| self.reader.named(p));
+                    return fail(match looked {
+                        Some(looked) => d.with_note(format!("looked for `{looked}`")),
+                        None => d,
+                    });
                 }
             };
             if let Err(v) = check_source(&dependency.text, self.budget) {
@@ -160,16 +177,18 @@ impl Resolver<'_> {
 }
 
 /// The templates `template` (Tera name `name`, found in `dir`) imports,
-/// includes or extends, each checked against `budget`. The error is located
+/// includes or extends, read by `reader` and each checked against `budget`. The error is located
 /// at the tag in `template` that leads to it.
 pub(crate) fn resolve(
     template: &str,
     name: &str,
     dir: Option<&Path>,
     budget: &RenderBudget,
+    reader: &dyn TemplateReader,
 ) -> Resolved {
     let mut resolver = Resolver {
         budget,
+        reader,
         found: Vec::new(),
         seen: HashSet::new(),
         chain: vec![name.to_string()],
@@ -229,7 +248,82 @@ pub(crate) fn find_cycle(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+    use std::io;
+
+    use super::super::reader::FileSystem;
     use super::*;
+
+    /// Templates in memory, named `mem:path`; `broken` fails to read.
+    #[derive(Debug, Default)]
+    struct Memory(BTreeMap<PathBuf, &'static str>);
+
+    impl TemplateReader for Memory {
+        fn read(&self, path: &Path) -> io::Result<Option<String>> {
+            if path.ends_with("broken.tera") {
+                return Err(io::Error::other("boom"));
+            }
+            Ok(self.0.get(path).map(|t| t.to_string()))
+        }
+
+        fn named(&self, path: &Path) -> Option<String> {
+            Some(format!("mem:{}", path.display()))
+        }
+    }
+
+    fn resolve_in(reader: &dyn TemplateReader, template: &str) -> Resolved {
+        let dir = Path::new("no-such-folder");
+        resolve(template, "s", Some(dir), &RenderBudget::default(), reader)
+    }
+
+    #[test]
+    fn imports_and_nested_imports_come_from_the_reader() {
+        let memory = Memory(BTreeMap::from([
+            (
+                PathBuf::from("no-such-folder/m.tera"),
+                "{% include \"sub/n.tera\" %}",
+            ),
+            (PathBuf::from("no-such-folder/sub/n.tera"), "n"),
+        ]));
+        let resolved = resolve_in(&memory, "{% import \"m.tera\" as m %}");
+        assert!(resolved.error.is_none(), "{:?}", resolved.error);
+        let found: Vec<(&str, &str)> = (resolved.dependencies.iter())
+            .map(|d| (d.name.as_str(), &*d.text))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("m.tera", "{% include \"sub/n.tera\" %}"),
+                ("sub/n.tera", "n")
+            ]
+        );
+        assert_eq!(
+            resolved.dependencies[1].path.as_deref(),
+            Some(Path::new("no-such-folder/sub/n.tera"))
+        );
+    }
+
+    #[test]
+    fn what_the_reader_lacks_is_not_found_where_it_names_it() {
+        let memory = Memory::default();
+        // The shipped library when the reader has no local one.
+        let library = resolve_in(&memory, "{% import \"_macros.toml.tera\" as m %}");
+        assert!(library.error.is_none(), "{:?}", library.error);
+        assert!(library.dependencies.is_empty());
+        let missing = resolve_in(&memory, "x {% import \"m.tera\" as m %}");
+        let error = missing.error.expect("not found");
+        assert_eq!(error.message, "template `m.tera` not found");
+        assert_eq!(error.span, Some(2..20), "at the tag");
+        assert_eq!(error.notes, ["looked for `mem:no-such-folder/m.tera`"]);
+        let broken = resolve_in(&memory, "{% include \"broken.tera\" %}");
+        assert_eq!(
+            broken.error.expect("unreadable").message,
+            "cannot read `mem:no-such-folder/broken.tera`: boom"
+        );
+        // The file system names a path as it is: no note.
+        let on_disk = resolve_in(&FileSystem, "{% import \"m.tera\" as m %}");
+        assert!(on_disk.error.expect("not found").notes.is_empty());
+    }
 
     fn dependency(name: &str, text: &str) -> Dependency {
         Dependency {

@@ -9,6 +9,7 @@ mod functions;
 mod imports;
 mod library;
 mod linemap;
+mod reader;
 mod substitute;
 mod worker;
 
@@ -18,6 +19,7 @@ pub(crate) use context::VarInputs;
 pub use engine::{RenderRequest, TemplateEngine};
 pub use imports::{Dependency, imported_names};
 pub use linemap::LineMap;
+pub use reader::{FileSystem, TemplateReader};
 
 pub(crate) use context::DEFAULT_RUNNER_IMAGE;
 pub(crate) use engine::Rendered;
