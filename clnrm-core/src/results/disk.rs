@@ -245,7 +245,7 @@ impl ResultStore for DirStore {
     }
 
     fn damage(&self) -> Vec<String> {
-        self.index().damage.clone()
+        std::mem::take(&mut self.index().damage)
     }
 
     fn save(&self, result: &StoredResult) -> std::io::Result<()> {

@@ -63,7 +63,8 @@ pub enum Lookup {
 /// several machines would implement this too.
 pub trait ResultStore: Send + Sync + std::fmt::Debug {
     fn load(&self, key: &TestKey) -> Lookup;
-    /// What was found damaged (and is ignored): each says what and where.
+    /// What was found damaged (and is ignored) since this was last asked:
+    /// each says what and where, once.
     fn damage(&self) -> Vec<String> {
         Vec::new()
     }
