@@ -81,11 +81,14 @@ impl ContainerBackend {
         cancel: &CancelToken,
     ) -> Result<(), BackendError> {
         let container = self.service_container(service).unwrap_or_default();
+        let has_it = |output: &str| {
+            has_span(output, span)
+                || (self.span_receiver.as_ref())
+                    .is_some_and(|r| r.spans().iter().any(|s| s.name == span))
+        };
         loop {
-            let output = self.output_of(container, None, false);
-            let received = (self.span_receiver.as_ref())
-                .is_some_and(|r| r.spans().iter().any(|s| s.name == span));
-            if received || has_span(&output, span) {
+            let mut output = self.output_of(container, None, false);
+            if has_it(&output) {
                 return Ok(());
             }
             let running = self
@@ -94,6 +97,14 @@ impl ContainerBackend {
                 .ok()
                 .and_then(|c| c.state?.running)
                 .unwrap_or(false);
+            if !running {
+                // The output above may have been read before the service's
+                // last lines; once it has stopped its log is complete.
+                output = self.output_of(container, None, false);
+                if has_it(&output) {
+                    return Ok(());
+                }
+            }
             let problem = if !running {
                 Some("exited first")
             } else if Instant::now() >= deadline {
