@@ -57,7 +57,7 @@ const SETUP_ERROR: u8 = 2;
 pub fn run_with(args: &libtest_mimic::Arguments, manifest_dir: &Path) -> ExitCode {
     // Read once: what `cargo clnrm test` told this binary.
     let switches = clnrm_core::config::Switches::from_env();
-    let collected = match collect_trials(args, manifest_dir, &switches) {
+    let mut collected = match collect_trials(args, manifest_dir, &switches) {
         Ok(collected) => collected,
         Err(message) => {
             // Setup problems: one clear message, and the setup-error code
@@ -68,7 +68,8 @@ pub fn run_with(args: &libtest_mimic::Arguments, manifest_dir: &Path) -> ExitCod
             return ExitCode::from(SETUP_ERROR);
         }
     };
-    let conclusion = libtest_mimic::run(&output::arguments_for_run(args), collected.trials);
+    let trials = std::mem::take(&mut collected.trials);
+    let conclusion = libtest_mimic::run(&output::arguments_for_run(args), trials);
     let finished = || {
         (collected.finished.lock())
             .map(|r| r.clone())
@@ -101,5 +102,6 @@ pub fn run_with(args: &libtest_mimic::Arguments, manifest_dir: &Path) -> ExitCod
             return ExitCode::from(SETUP_ERROR);
         }
     }
+    collected.forget_tests();
     conclusion.exit_code()
 }

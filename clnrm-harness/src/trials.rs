@@ -24,6 +24,17 @@ pub struct Collected {
     pub finished: Arc<Mutex<Vec<TestFinished>>>,
     /// The scenario files' `[report]` files, written from `finished`.
     pub reports: ReportFiles,
+    /// The suite's tests, held so that a trial ending does not free its
+    /// parsed file on the test's thread: see [`Collected::forget_tests`].
+    tests: Vec<SuiteTest>,
+}
+
+impl Collected {
+    /// The process is about to exit: freeing every parsed file (and its
+    /// trees) would only cost time, a large part of a trivial test's.
+    pub fn forget_tests(&mut self) {
+        std::mem::forget(std::mem::take(&mut self.tests));
+    }
 }
 
 /// The folder cargo built this test binary's package into
@@ -112,6 +123,7 @@ pub fn collect_trials(
         trials,
         finished,
         reports,
+        tests: suite.tests,
     })
 }
 

@@ -168,11 +168,7 @@ fn content_hash(dockerfile: &str, archive: &[u8]) -> String {
     hasher.update(dockerfile.as_bytes());
     hasher.update([0]);
     hasher.update(archive);
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(hasher.finalize())
 }
 
 #[cfg(test)]

@@ -38,6 +38,12 @@ fn resolve(program: &str, env: &[(String, String)], workdir: &Path) -> Option<Pa
         .rev()
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| v.as_str())?;
+    find_on_path(path, program)
+}
+
+/// The first executable `program` in the folders of `path`, as a step on
+/// the host would start it.
+pub(crate) fn find_on_path(path: &str, program: &str) -> Option<PathBuf> {
     // Found programs are remembered per PATH: most steps run the same few.
     static FOUND: OnceLock<Mutex<HashMap<(String, String), PathBuf>>> = OnceLock::new();
     let found = FOUND.get_or_init(Default::default);

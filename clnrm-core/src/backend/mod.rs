@@ -31,7 +31,7 @@ pub use step::{StepEnd, StepOutput};
 pub(crate) use engine::engine_status;
 pub(crate) use error::BackendError;
 pub(crate) use image::ImageSpec;
-pub(crate) use local::LocalBackend;
+pub(crate) use local::{LocalBackend, find_on_path};
 pub(crate) use spec::{
     BindMount, ContainerLimits, HealthCheckSpec, ServiceSpec, SpanRoute, WorldSpec,
 };

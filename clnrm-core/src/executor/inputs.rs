@@ -90,9 +90,7 @@ fn named_programs(command: &[String], backend: Backend, path: &str) -> Vec<PathB
     }
     if backend == Backend::Local
         && let Some(program) = command.first().filter(|p| !p.contains('/'))
-        && let Some(on_path) = std::env::split_paths(path)
-            .map(|dir| dir.join(program))
-            .find(|candidate| candidate.is_file())
+        && let Some(on_path) = crate::backend::find_on_path(path, program)
     {
         found.push(on_path);
     }

@@ -7,6 +7,7 @@ mod place;
 mod planned;
 mod record;
 mod scenario;
+mod scratch;
 mod settings;
 mod spans;
 mod unavailable;
@@ -15,6 +16,7 @@ mod verdict;
 pub use inputs::{TestInputs, test_inputs};
 pub use record::{ScenarioRun, StepRun};
 pub use scenario::{run_scenario, run_scenario_in};
+pub use scratch::ScratchDirs;
 pub use settings::RunSettings;
 pub use spans::judge_spans;
 

@@ -13,20 +13,9 @@ use crate::scenario::{Backend as BackendKind, Scenario, ScenarioFile, Step};
 
 use super::mapping::{build_spec, container_limits, image_span, service_specs};
 use super::record::ScenarioRun;
+use super::scratch::ScratchDir;
 use super::settings::RunSettings;
 use super::unavailable::Unavailable;
-
-/// The scenario's working directory, removed when the run ends, however it ends.
-/// Most are empty by then: one `rmdir`, not a directory walk.
-pub(super) struct ScratchDir(PathBuf);
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        if std::fs::remove_dir(&self.0).is_err() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
 
 /// Where a scenario's steps run, owning what was created for it.
 pub(super) enum Place {
@@ -81,16 +70,12 @@ impl Place {
         let backend = settings.backend.unwrap_or(file.header.backend);
         match backend {
             BackendKind::Local => {
-                let scratch = tempfile::Builder::new()
-                    .prefix("clnrm-")
-                    .tempdir()
-                    .map_err(|e| {
-                        Unavailable::Setup(
-                            format!("cannot create the scenario's working directory: {e}"),
-                            None,
-                        )
-                    })?;
-                let scratch = ScratchDir(scratch.keep());
+                let scratch = settings.scratch.take().map_err(|e| {
+                    Unavailable::Setup(
+                        format!("cannot create the scenario's working directory: {e}"),
+                        None,
+                    )
+                })?;
                 let services = service_specs(file, dir)?;
                 let world = if services.is_empty() {
                     None
@@ -145,8 +130,8 @@ impl Place {
         match (self, &step.workdir) {
             (_, Some(dir)) if self.in_container(step) => Some(Path::new("/").join(dir)),
             (_, None) if self.in_container(step) => None,
-            (Place::Host(_, scratch, _), Some(dir)) => Some(scratch.0.join(dir)),
-            (Place::Host(_, scratch, _), None) => Some(scratch.0.clone()),
+            (Place::Host(_, scratch, _), Some(dir)) => Some(scratch.path().join(dir)),
+            (Place::Host(_, scratch, _), None) => Some(scratch.path().to_path_buf()),
             (Place::Container(_), _) => None,
         }
     }
@@ -156,7 +141,7 @@ impl Place {
     pub(super) fn read_file(&self, path: &Path) -> Result<Vec<u8>, String> {
         match self {
             Place::Host(_, scratch, _) => {
-                std::fs::read(scratch.0.join(path)).map_err(|e| e.to_string())
+                std::fs::read(scratch.path().join(path)).map_err(|e| e.to_string())
             }
             Place::Container(world) => world.read_runner_file(path).map_err(|e| e.to_string()),
         }

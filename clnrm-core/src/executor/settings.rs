@@ -40,6 +40,8 @@ pub struct RunSettings {
     /// traces). Without it they are recorded only where the file uses them:
     /// `[otel] endpoint`, or expectations that name them.
     pub record_trace: bool,
+    /// The host scenarios' working directories, reused while empty.
+    pub scratch: super::ScratchDirs,
 }
 
 impl RunSettings {
@@ -63,6 +65,7 @@ impl RunSettings {
             cancel: CancelToken::new(),
             trace: crate::run_trace::TraceParent::random(),
             record_trace: false,
+            scratch: super::ScratchDirs::default(),
         }
     }
 }

@@ -107,18 +107,9 @@ fn sha256(args: Args<'_>) -> Result<Json> {
             ));
         }
     };
-    Ok(Json::String(hex(&Sha256::digest(text.as_bytes()))))
+    Ok(Json::String(hex::encode(Sha256::digest(text.as_bytes()))))
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
 
 fn uuid_v4(_: Args<'_>) -> Result<Json> {
     let mut bytes = [0u8; 16];

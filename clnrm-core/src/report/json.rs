@@ -107,10 +107,7 @@ pub fn json_report(tests: &[TestFinished], options: &JsonOptions) -> String {
 /// Taken of the normalised report ([`JsonOptions::normalised`]), it is the
 /// same for two runs that behave the same.
 pub fn digest(json: &str) -> String {
-    Sha256::digest(json.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(json.as_bytes()))
 }
 
 /// The digest of these tests' normalised report.

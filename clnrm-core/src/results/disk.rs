@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use super::store::{Lookup, ResultStore, StoredResult, TestKey};
@@ -51,29 +52,29 @@ struct Index {
     damage: Vec<String>,
 }
 
+/// One line of a log or the snapshot. `result` is kept as the text that was
+/// written, so the checksum is of exactly those bytes.
 #[derive(Serialize, Deserialize)]
-struct Record {
+struct Record<'a> {
     format: u32,
-    clnrm_version: String,
-    result: StoredResult,
+    clnrm_version: &'a str,
+    #[serde(borrow)]
+    result: &'a RawValue,
     /// SHA-256 of `result`'s JSON.
     check: String,
 }
 
-fn checksum(result: &StoredResult) -> String {
-    let json = serde_json::to_vec(result).unwrap_or_default();
-    Sha256::digest(&json)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+fn checksum(json: &str) -> String {
+    hex::encode(Sha256::digest(json.as_bytes()))
 }
 
 fn line_of(result: &StoredResult) -> std::io::Result<Vec<u8>> {
+    let json = serde_json::value::to_raw_value(result).map_err(std::io::Error::other)?;
     let record = Record {
         format: FORMAT,
-        clnrm_version: env!("CARGO_PKG_VERSION").to_string(),
-        check: checksum(result),
-        result: result.clone(),
+        clnrm_version: env!("CARGO_PKG_VERSION"),
+        check: checksum(json.get()),
+        result: &json,
     };
     let mut line = serde_json::to_vec(&record).map_err(std::io::Error::other)?;
     line.push(b'\n');
@@ -90,10 +91,10 @@ fn read_line(line: &str) -> Result<StoredResult, String> {
             record.format
         ));
     }
-    if checksum(&record.result) != record.check {
+    if checksum(record.result.get()) != record.check {
         return Err("its checksum does not match".into());
     }
-    Ok(record.result)
+    serde_json::from_str(record.result.get()).map_err(|e| format!("not a result ({e})"))
 }
 
 /// The writer's pid in a log's name, `log-<pid>-<nanos>-<n>.jsonl`.

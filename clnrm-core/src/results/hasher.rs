@@ -19,7 +19,7 @@ pub struct InputDigest(pub [u8; 32]);
 
 impl InputDigest {
     pub fn hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(self.0)
     }
 }
 
@@ -32,12 +32,9 @@ impl Serialize for InputDigest {
 impl<'de> Deserialize<'de> for InputDigest {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        let bytes: Vec<u8> = (0..text.len())
-            .step_by(2)
-            .filter_map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-            .collect();
-        <[u8; 32]>::try_from(bytes)
-            .map(InputDigest)
+        let mut bytes = [0; 32];
+        hex::decode_to_slice(&text, &mut bytes)
+            .map(|()| InputDigest(bytes))
             .map_err(|_| serde::de::Error::custom("not a 64-digit hex digest"))
     }
 }

@@ -91,15 +91,6 @@ impl Status {
 /// `1.5`, `a`; arrays as `[a,b]`), the form expectations compare.
 pub type Attributes = BTreeMap<String, String>;
 
-/// Bytes as lowercase hex: ids, and bytes values.
-pub(super) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        let _ = write!(out, "{byte:02x}");
-    }
-    out
-}
 
 /// A list value as its canonical string: `[a,2]`.
 pub(super) fn list_text(items: impl IntoIterator<Item = String>) -> String {

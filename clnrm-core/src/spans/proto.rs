@@ -9,7 +9,7 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1 as otlp;
 use prost::Message;
 
-use super::model::{Attributes, Event, Kind, Span, Status, hex, kv_text, list_text};
+use super::model::{Attributes, Event, Kind, Span, Status, kv_text, list_text};
 
 /// The spans of a protobuf export request, or why it is not one.
 pub fn from_protobuf(body: &[u8]) -> Result<Vec<Span>, prost::DecodeError> {
@@ -40,10 +40,10 @@ fn span_of(span: otlp::Span) -> Span {
         .filter(|s| *s != Status::Unset)
         .or_else(|| (attributes.get("otel.status_code")).and_then(|s| Status::from_name(s)))
         .unwrap_or_default();
-    let parent = hex(&span.parent_span_id);
+    let parent = hex::encode(&span.parent_span_id);
     Span {
-        trace_id: hex(&span.trace_id),
-        span_id: hex(&span.span_id),
+        trace_id: hex::encode(&span.trace_id),
+        span_id: hex::encode(&span.span_id),
         // An all-zero parent is no parent, as in OTLP JSON.
         parent_span_id: parent.chars().any(|c| c != '0').then_some(parent),
         name: span.name,
@@ -86,7 +86,7 @@ fn canonical(value: &AnyValue) -> String {
         Some(any_value::Value::DoubleValue(f)) => format!("{f}"),
         Some(any_value::Value::ArrayValue(array)) => list_text(array.values.iter().map(canonical)),
         Some(any_value::Value::KvlistValue(list)) => kv_text(&attributes_of(&list.values)),
-        Some(any_value::Value::BytesValue(bytes)) => hex(bytes),
+        Some(any_value::Value::BytesValue(bytes)) => hex::encode(bytes),
         // An index into a profile's string table: no trace carries one.
         Some(any_value::Value::StringValueStrindex(_)) => String::new(),
     }
