@@ -48,6 +48,8 @@ fn main() -> ExitCode {
             commands::test::run(args, &mut err)
         }
     };
+    // A run's sweep of killed runs' leftovers is not cut short by its exit.
+    clnrm_core::backend::finish_sweep();
     let _ = out.flush();
     match result {
         Ok(code) => ExitCode::from(code),

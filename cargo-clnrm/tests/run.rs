@@ -268,11 +268,15 @@ fn clean_removes_a_killed_runs_leftovers_and_never_a_live_one() {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
     let host = host.trim();
     // A run that was killed: its pid no longer exists (above any pid in use).
+    // Kept on purpose (`--keep-on-failure`), so that only `clean` takes it,
+    // not the sweep of another test's run meanwhile.
     let dead = [
         "--label",
         "clnrm.run=killed",
         "--label",
         "clnrm.pid=4194303",
+        "--label",
+        "clnrm.keep-on-failure=true",
         "--label",
     ];
     let host_label = format!("clnrm.host={host}");
@@ -325,6 +329,90 @@ fn clean_removes_a_killed_runs_leftovers_and_never_a_live_one() {
     docker_out(&["rm", "-f", &live]);
 }
 
+/// Networks that process `pid` created and that still exist.
+fn clnrm_networks(pid: u32) -> usize {
+    let filter = format!("label=clnrm.pid={pid}");
+    docker_out(&["network", "ls", "-q", "--filter", &filter])
+        .lines()
+        .count()
+}
+
+/// `cargo clnrm run .` in `dir`, with the container slots in `slots` (a cap
+/// of its own, so the runs of one test never wait on each other).
+fn run_command(dir: &Path, slots: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cargo-clnrm"));
+    (command.args(["clnrm", "run", "."]))
+        .current_dir(dir)
+        .env("CLNRM_SLOT_DIR", slots)
+        .env("CLNRM_MAX_CONTAINERS", "6")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    command
+}
+
+/// [`run_command`] started; returns once its two containers are up.
+fn started_run(dir: &Path, slots: &Path) -> std::process::Child {
+    let child = run_command(dir, slots).spawn().expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while clnrm_containers(child.id()) < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(clnrm_containers(child.id()), 2, "the service and the runner");
+    child
+}
+
+#[test]
+fn a_killed_runs_containers_and_network_go_with_the_next_run_and_a_live_run_keeps_its_own() {
+    let scenario = "[meta]\nname = \"slow\"\n[service.db]\nimage = \"clnrm-busybox:latest\"\nargs = [\"sleep\", \"600\"]\n[[steps]]\nname = \"s\"\ncommand = [\"sleep\", \"600\"]\n";
+    let (killed_dir, live_dir, next_dir, slots) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    write(killed_dir.path(), "slow.clnrm.toml", scenario);
+    write(live_dir.path(), "slow.clnrm.toml", scenario);
+    let mut killed = started_run(killed_dir.path(), slots.path());
+    let mut live = started_run(live_dir.path(), slots.path());
+    let (killed_pid, live_pid) = (killed.id(), live.id());
+    killed.kill().expect("SIGKILL");
+    killed.wait().expect("wait");
+    assert_eq!(
+        (clnrm_containers(killed_pid), clnrm_networks(killed_pid)),
+        (2, 1),
+        "no teardown ran"
+    );
+    write(
+        next_dir.path(),
+        "quick.clnrm.toml",
+        "[meta]\nname = \"quick\"\n[[steps]]\nname = \"s\"\ncommand = [\"true\"]\n",
+    );
+    let next = run_command(next_dir.path(), slots.path())
+        .status()
+        .expect("the next run");
+    assert_eq!(next.code(), Some(0));
+    assert_eq!(
+        (clnrm_containers(killed_pid), clnrm_networks(killed_pid)),
+        (0, 0),
+        "the next run removed what the killed one left"
+    );
+    assert_eq!(
+        (clnrm_containers(live_pid), clnrm_networks(live_pid)),
+        (2, 1),
+        "a live run's containers are never touched"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(live_pid as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("signal");
+    assert_eq!(live.wait().expect("wait").code(), Some(130));
+    assert_eq!(
+        (clnrm_containers(live_pid), clnrm_networks(live_pid)),
+        (0, 0)
+    );
+}
+
 #[test]
 fn keep_on_failure_leaves_the_containers_and_says_how_to_reach_them() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -347,6 +435,15 @@ fn keep_on_failure_leaves_the_containers_and_says_how_to_reach_them() {
         .expect("container id");
     let running = docker_out(&["ps", "-q", "--filter", &format!("id={id}")]);
     assert!(!running.is_empty(), "the runner container is still there");
+    // Its run has ended, but a later run's sweep leaves what was kept.
+    write(
+        dir.path(),
+        "fails.clnrm.toml",
+        "[meta]\nname = \"passes\"\n[[steps]]\nname = \"s\"\ncommand = [\"true\"]\n",
+    );
+    assert_eq!(clnrm(dir.path(), &["run", "."]).status.code(), Some(0));
+    let running = docker_out(&["ps", "-q", "--filter", &format!("id={id}")]);
+    assert!(!running.is_empty(), "a later run leaves the kept container");
     docker_out(&["rm", "-f", id]);
 }
 

@@ -103,5 +103,7 @@ pub fn run_with(args: &libtest_mimic::Arguments, manifest_dir: &Path) -> ExitCod
         }
     }
     collected.forget_tests();
+    // A run's sweep of killed runs' leftovers is not cut short by its exit.
+    clnrm_core::backend::finish_sweep();
     conclusion.exit_code()
 }

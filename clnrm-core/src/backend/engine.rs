@@ -9,14 +9,23 @@ use tokio::runtime::Runtime;
 
 use super::error::BackendError;
 
-/// Labels on everything a run creates: which run, which process, which host.
+/// Labels on everything a run creates: which run, which process (its pid,
+/// when it started, since which boot: a pid alone may be reused), which host.
 pub fn run_labels() -> HashMap<String, String> {
+    let me = super::leftovers::Process::me();
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    HashMap::from([
+    let mut labels = HashMap::from([
         ("clnrm.run".to_string(), run_id()),
         ("clnrm.pid".to_string(), std::process::id().to_string()),
         ("clnrm.host".to_string(), host.trim().to_string()),
-    ])
+    ]);
+    if let Some(started) = me.started {
+        labels.insert("clnrm.started".into(), started.to_string());
+    }
+    if let Some(boot) = me.boot {
+        labels.insert("clnrm.boot".into(), boot);
+    }
+    labels
 }
 
 pub(crate) fn run_id() -> String {

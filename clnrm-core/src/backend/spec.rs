@@ -86,6 +86,9 @@ pub struct WorldSpec {
     /// Where the containers export spans, when the scenario collects them:
     /// the world then has a network even without services.
     pub spans: Option<SpanRoute>,
+    /// `--keep-on-failure`: what the world creates is labelled to be kept,
+    /// so no later run's sweep takes it (`cargo clnrm clean` does).
+    pub may_keep: bool,
 }
 
 /// How a scenario's containers reach the span receiver on this machine: it
@@ -114,6 +117,7 @@ impl Default for WorldSpec {
             pull: PullPolicy::default(),
             start_limit: Duration::from_secs(15 * 60),
             spans: None,
+            may_keep: false,
         }
     }
 }

@@ -66,6 +66,8 @@ pub struct ContainerBackend {
     pub(super) starts: Vec<(std::time::SystemTime, String, String)>,
     /// Whether the services were stopped (before spans were judged).
     pub(super) services_stopped: std::sync::atomic::AtomicBool,
+    /// The labels on everything the world creates.
+    labels: HashMap<String, String>,
     /// Container slots under the global cap; last, so they are freed only
     /// after `Drop::drop` removed the containers.
     _slots: Slots,
@@ -120,6 +122,15 @@ fn resolve_image(
     Ok(image)
 }
 
+/// The run's labels, and [`super::leftovers::KEEP_LABEL`] when the world may be kept.
+fn world_labels(may_keep: bool) -> HashMap<String, String> {
+    let mut labels = run_labels();
+    if may_keep {
+        labels.insert(super::leftovers::KEEP_LABEL.into(), "true".into());
+    }
+    labels
+}
+
 impl ContainerBackend {
     /// Starts the scenario's world: its images (found, pulled or built, before
     /// anything is created), then a network and the services when there are
@@ -130,6 +141,8 @@ impl ContainerBackend {
             refuse_remote_engine()?;
         }
         let (runtime, docker) = connect()?;
+        // What runs killed before their teardown left goes now.
+        super::leftovers::sweep_once();
         let resolve =
             |image: &ImageSpec| resolve_image(&runtime, &docker, image, spec.pull, cancel);
         let service_images = spec
@@ -161,6 +174,7 @@ impl ContainerBackend {
             span_receiver: None,
             starts: Vec::new(),
             services_stopped: std::sync::atomic::AtomicBool::new(false),
+            labels: world_labels(spec.may_keep),
             _slots: slots,
         };
         let spans = spec.spans.as_ref().filter(|_| wanted > 0);
@@ -257,7 +271,7 @@ impl ContainerBackend {
             name: name.clone(),
             // No route out: the scenario's world is its own.
             internal: Some(internal),
-            labels: Some(run_labels()),
+            labels: Some(self.labels.clone()),
             ..Default::default()
         };
         self.runtime
@@ -307,7 +321,7 @@ impl ContainerBackend {
             exposed_ports: (!ports.is_empty())
                 .then(|| ports.iter().map(|p| format!("{p}/tcp")).collect()),
             env: Some(env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
-            labels: Some(run_labels()),
+            labels: Some(self.labels.clone()),
             host_config: Some(HostConfig {
                 network_mode: Some(self.network.clone().unwrap_or_else(|| "none".into())),
                 privileged: Some(false),

@@ -56,6 +56,7 @@ impl Place {
                 pull: settings.pull,
                 start_limit: scenario_timeout,
                 spans: spans.clone(),
+                may_keep: settings.keep_on_failure,
             };
             ContainerBackend::start(&spec, &settings.cancel)
                 .map(Box::new)
