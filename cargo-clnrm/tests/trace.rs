@@ -118,3 +118,50 @@ fn a_trace_that_cannot_be_written_is_a_warning_not_a_verdict() {
         "{stderr}"
     );
 }
+
+#[test]
+fn secrets_are_masked_in_the_trace_and_the_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("secret.clnrm.toml"),
+        r#"[meta]
+name = "secret"
+backend = "local"
+
+[[scenario]]
+name = "leaks"
+artifacts.collect = ["spans:stdout"]
+[[scenario.steps]]
+name = "prints"
+command = ["sh", "-c", "echo '{\"name\":\"call\",\"trace_id\":\"t1\",\"span_id\":\"s1\",\"attributes\":{\"auth\":\"Bearer hunter2-token\"}}'; echo hunter2-token; exit 3"]
+env = { API_TOKEN = "hunter2-token" }
+"#,
+    )
+    .expect("write");
+    let out = run(
+        dir.path(),
+        &[".", "--trace", "run.json", "--report-dir", "reports"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let trace = std::fs::read_to_string(dir.path().join("run.json")).expect("the trace");
+    let spans = spans_in_lines(&trace).spans;
+    let call = spans.iter().find(|s| s.name == "call").expect("the program's span");
+    assert_eq!(call.attributes["auth"], "Bearer ***");
+    let step = (spans.iter())
+        .find(|s| s.name == "clnrm.step:prints")
+        .expect("the step's span");
+    assert!(step.attributes["clnrm.step.argv"].contains("***"));
+    assert!(!trace.contains("hunter2-token"), "{trace}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("hunter2-token"), "{stdout}");
+    let reports: Vec<_> = (std::fs::read_dir(dir.path().join("reports")).expect("reports"))
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    assert!(reports.len() >= 2, "the JSON and JUnit reports: {reports:?}");
+    for report in reports {
+        let text = std::fs::read_to_string(&report).expect("read");
+        assert!(!text.contains("hunter2-token"), "{}: {text}", report.display());
+    }
+}
+

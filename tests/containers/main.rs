@@ -324,7 +324,10 @@ fn a_binary_named_twice_is_mounted_once() {
             path: PathBuf::from("d.clnrm.toml"),
             root: PathBuf::new(),
         },
-        "[meta]\nname = \"d\"\nimage = \"clnrm-busybox:latest\"\n[[steps]]\nname = \"a\"\ncommand = [\"true\"]\n".into(),
+        format!(
+            "[meta]\nname = \"d\"\nimage = \"clnrm-busybox:latest\"\n[[steps]]\nname = \"a\"\ncommand = [\"test\", \"-f\", \"{}\"]\n",
+            binary.display()
+        ),
     );
     let file = processed.variants[0].file.clone().expect("parsed");
     let mut settings = RunSettings::from_config(&clnrm_core::config::Config::default());
@@ -332,6 +335,29 @@ fn a_binary_named_twice_is_mounted_once() {
     settings.binaries = vec![binary.clone(), binary];
     let r = run_scenario(&file, 0, &settings);
     assert!(!r.failed(), "{}", report(&r));
+}
+
+#[test]
+fn a_binary_the_scenario_does_not_name_is_not_mounted() {
+    let _serial = serial();
+    let binary = std::env::current_exe().expect("this test binary");
+    let folder = binary.parent().expect("its folder").display().to_string();
+    let processed = Pipeline::default().process_text(
+        &DiscoveredFile {
+            name: "n.clnrm.toml".into(),
+            path: PathBuf::from("n.clnrm.toml"),
+            root: PathBuf::new(),
+        },
+        format!(
+            "[meta]\nname = \"n\"\nimage = \"clnrm-busybox:latest\"\n[[steps]]\nname = \"look\"\ncommand = [\"sh\", \"-c\", \"test -e '{folder}' && echo there || echo absent\"]\n"
+        ),
+    );
+    let file = processed.variants[0].file.clone().expect("parsed");
+    let mut settings = RunSettings::from_config(&clnrm_core::config::Config::default());
+    settings.binaries = vec![binary];
+    let r = run_scenario(&file, 0, &settings);
+    assert!(!r.failed(), "{}", report(&r));
+    assert_eq!(stdout(&r, 0), "absent\n", "nothing of the crate's build is mounted");
 }
 
 /// A service that starts serving after a pause, then prints its `ready` span.

@@ -38,12 +38,10 @@ impl Place {
         let limits = container_limits(file.limits.as_ref());
         let world = |runner: Option<ImageSpec>, services: Vec<ServiceSpec>, publish: bool| {
             let binaries = match runner {
-                Some(_) => settings
-                    .binaries
-                    .iter()
-                    .chain(settings.crate_binaries.get().values())
-                    .cloned()
-                    .collect(),
+                Some(_) => named_binaries(
+                    scenario,
+                    (settings.binaries.iter()).chain(settings.crate_binaries.get().values()),
+                ),
                 None => Vec::new(),
             };
             let spec = WorldSpec {
@@ -200,4 +198,29 @@ pub(super) fn keep_for_debugging(place: &mut Place, run: &mut ScenarioRun) {
             "kept {role}: {look}; `docker rm -f {short}` (or `cargo clnrm clean` once this run ended) to remove it"
         ));
     }
+}
+
+/// The crate's binaries that the scenario's runner steps name (in their
+/// command, environment, stdin or working directory): only those are
+/// mounted into its runner, not every binary the crate builds.
+fn named_binaries<'a>(
+    scenario: &Scenario,
+    binaries: impl Iterator<Item = &'a PathBuf>,
+) -> Vec<PathBuf> {
+    let texts: Vec<&str> = (scenario.steps.iter())
+        .filter(|step| step.service.is_none())
+        .flat_map(|step| {
+            (step.command.value.iter().map(String::as_str))
+                .chain(step.env.iter().map(|(_, v)| v.as_str()))
+                .chain(step.stdin.as_deref())
+                .chain(step.workdir.as_deref())
+        })
+        .collect();
+    binaries
+        .filter(|binary| {
+            let path = binary.to_string_lossy();
+            texts.iter().any(|text| text.contains(path.as_ref()))
+        })
+        .cloned()
+        .collect()
 }

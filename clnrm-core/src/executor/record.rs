@@ -98,6 +98,15 @@ pub struct ScenarioRun {
     pub duration: Duration,
 }
 
+/// `text` with every secret in it replaced by `***`.
+fn mask_secrets(secrets: &[String], text: &mut String) {
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        if text.contains(secret.as_str()) {
+            *text = text.replace(secret.as_str(), "***");
+        }
+    }
+}
+
 impl ScenarioRun {
     pub fn failed(&self) -> bool {
         !self.problems.is_empty()
@@ -146,18 +155,33 @@ impl ScenarioRun {
         render_failures(&self.failures(&|_| None))
     }
 
+    /// Masks the secrets in the spans collected and in clnrm's own (a
+    /// step's argv): once judged, spans are only written, kept or forwarded.
+    pub(crate) fn mask_spans(&mut self) {
+        let secrets = std::mem::take(&mut self.secrets);
+        let mask = |text: &mut String| mask_secrets(&secrets, text);
+        let spans = (self.spans.iter_mut().flatten()).chain(self.trace.iter_mut());
+        for span in spans {
+            span.attributes.values_mut().for_each(mask);
+            for event in &mut span.events {
+                event.attributes.values_mut().for_each(mask);
+            }
+            let resource_has_one = (span.resource.values())
+                .any(|v| secrets.iter().any(|s| !s.is_empty() && v.contains(s.as_str())));
+            if resource_has_one {
+                std::sync::Arc::make_mut(&mut span.resource)
+                    .values_mut()
+                    .for_each(mask);
+            }
+        }
+        self.secrets = secrets;
+    }
+
     fn mask(&self, failures: &mut Failures) {
-        let secrets: Vec<&String> = self.secrets.iter().filter(|s| !s.is_empty()).collect();
-        if secrets.is_empty() {
+        if self.secrets.iter().all(String::is_empty) {
             return;
         }
-        let mask = |text: &mut String| {
-            for secret in &secrets {
-                if text.contains(secret.as_str()) {
-                    *text = text.replace(secret.as_str(), "***");
-                }
-            }
-        };
+        let mask = |text: &mut String| mask_secrets(&self.secrets, text);
         for failure in &mut failures.list {
             mask(&mut failure.message);
             failure.expected.iter_mut().for_each(mask);

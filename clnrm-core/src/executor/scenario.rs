@@ -167,6 +167,7 @@ pub(crate) fn run_scenario_observed(
     drop(place);
     trace.teardown(teardown_started, containers);
     run.trace = trace.finish(&scenario.name.value, run.failed());
+    run.mask_spans();
     run.duration = started.elapsed();
     tracing::info!(
         failed = run.failed(),
