@@ -357,7 +357,11 @@ fn started_run(dir: &Path, slots: &Path) -> std::process::Child {
     while clnrm_containers(child.id()) < 2 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(clnrm_containers(child.id()), 2, "the service and the runner");
+    assert_eq!(
+        clnrm_containers(child.id()),
+        2,
+        "the service and the runner"
+    );
     child
 }
 

@@ -146,7 +146,10 @@ env = { API_TOKEN = "hunter2-token" }
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let trace = std::fs::read_to_string(dir.path().join("run.json")).expect("the trace");
     let spans = spans_in_lines(&trace).spans;
-    let call = spans.iter().find(|s| s.name == "call").expect("the program's span");
+    let call = spans
+        .iter()
+        .find(|s| s.name == "call")
+        .expect("the program's span");
     assert_eq!(call.attributes["auth"], "Bearer ***");
     let step = (spans.iter())
         .find(|s| s.name == "clnrm.step:prints")
@@ -158,10 +161,16 @@ env = { API_TOKEN = "hunter2-token" }
     let reports: Vec<_> = (std::fs::read_dir(dir.path().join("reports")).expect("reports"))
         .map(|entry| entry.expect("entry").path())
         .collect();
-    assert!(reports.len() >= 2, "the JSON and JUnit reports: {reports:?}");
+    assert!(
+        reports.len() >= 2,
+        "the JSON and JUnit reports: {reports:?}"
+    );
     for report in reports {
         let text = std::fs::read_to_string(&report).expect("read");
-        assert!(!text.contains("hunter2-token"), "{}: {text}", report.display());
+        assert!(
+            !text.contains("hunter2-token"),
+            "{}: {text}",
+            report.display()
+        );
     }
 }
-

@@ -357,7 +357,11 @@ fn a_binary_the_scenario_does_not_name_is_not_mounted() {
     settings.binaries = vec![binary];
     let r = run_scenario(&file, 0, &settings);
     assert!(!r.failed(), "{}", report(&r));
-    assert_eq!(stdout(&r, 0), "absent\n", "nothing of the crate's build is mounted");
+    assert_eq!(
+        stdout(&r, 0),
+        "absent\n",
+        "nothing of the crate's build is mounted"
+    );
 }
 
 /// A service that starts serving after a pause, then prints its `ready` span.

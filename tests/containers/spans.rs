@@ -158,6 +158,23 @@ fn no_spans_from_a_container_says_where_the_receiver_listened() {
         text.contains("(in the containers http://clnrm-otlp:4318)"),
         "{text}"
     );
+    // Bound where the scenario's own programs reach it, never on every
+    // interface: loopback, and the scenario network's gateway.
+    let listened = (text.split("the receiver listened on ").nth(1))
+        .and_then(|rest| rest.split(" (in the containers").next())
+        .expect("the addresses");
+    let ips: Vec<std::net::IpAddr> = (listened.split([',', ' ']))
+        .filter_map(|word| word.parse::<std::net::SocketAddr>().ok())
+        .map(|address| address.ip())
+        .collect();
+    assert!(ips.len() >= 2, "loopback and the gateway: {listened}");
+    assert!(
+        ips.iter().all(|ip| match ip {
+            std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
+            std::net::IpAddr::V6(v6) => v6.is_loopback(),
+        }),
+        "{listened}"
+    );
     assert_eq!(our_containers(), 0);
 }
 

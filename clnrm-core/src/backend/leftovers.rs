@@ -255,10 +255,7 @@ mod tests {
         );
         let mut reused = live.clone();
         reused.insert("clnrm.started".into(), "1".into());
-        assert!(
-            is_orphan(&reused, "h"),
-            "a pid now used by another process"
-        );
+        assert!(is_orphan(&reused, "h"), "a pid now used by another process");
         let mut rebooted = live;
         rebooted.insert("clnrm.boot".into(), "another-boot".into());
         assert!(is_orphan(&rebooted, "h"), "a run from before a reboot");

@@ -102,6 +102,50 @@ fn only_the_declared_volumes_are_mounted() {
     assert_eq!((our_containers(), our_networks()), (0, 0));
 }
 
+/// One field of `docker inspect` of `container`, by Go template.
+fn inspect(container: &str, format: &str) -> String {
+    let out = Command::new("docker")
+        .args(["inspect", "--format", format, container])
+        .output()
+        .expect("docker inspect");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn containers_are_unprivileged_on_their_own_network_and_publish_on_loopback_only() {
+    let _serial = serial();
+    let mut web = service(Vec::new());
+    web.ports = vec![8080];
+    let spec = WorldSpec {
+        runner: Some(ImageSpec::named("clnrm-busybox:latest")),
+        services: vec![web],
+        publish: true,
+        ..WorldSpec::default()
+    };
+    let world = ContainerBackend::start(&spec, &CancelToken::new()).expect("started");
+    let network = world
+        .network_name()
+        .expect("a network of its own")
+        .to_string();
+    for container in [
+        world.service_container("db").expect("db"),
+        world.runner_id().expect("runner"),
+    ] {
+        assert_eq!(inspect(container, "{{.HostConfig.Privileged}}"), "false");
+        assert_eq!(inspect(container, "{{.HostConfig.CapAdd}}"), "[]");
+        assert_eq!(inspect(container, "{{.HostConfig.NetworkMode}}"), network);
+        assert_eq!(inspect(container, "{{.HostConfig.PidMode}}"), "");
+        assert_eq!(inspect(container, "{{.HostConfig.IpcMode}}"), "private");
+    }
+    let bindings = inspect(
+        world.service_container("db").expect("db"),
+        "{{range $port, $b := .HostConfig.PortBindings}}{{range $b}}{{$port}}={{.HostIp}} {{end}}{{end}}",
+    );
+    assert_eq!(bindings, "8080/tcp=127.0.0.1", "published on loopback only");
+    drop(world);
+    assert_eq!((our_containers(), our_networks()), (0, 0));
+}
+
 #[test]
 fn a_panic_while_the_world_is_alive_leaves_nothing_behind() {
     let _serial = serial();

@@ -166,8 +166,11 @@ impl ScenarioRun {
             for event in &mut span.events {
                 event.attributes.values_mut().for_each(mask);
             }
-            let resource_has_one = (span.resource.values())
-                .any(|v| secrets.iter().any(|s| !s.is_empty() && v.contains(s.as_str())));
+            let resource_has_one = (span.resource.values()).any(|v| {
+                secrets
+                    .iter()
+                    .any(|s| !s.is_empty() && v.contains(s.as_str()))
+            });
             if resource_has_one {
                 std::sync::Arc::make_mut(&mut span.resource)
                     .values_mut()
