@@ -46,6 +46,17 @@ pub(crate) fn engine_unreachable(error: impl std::fmt::Display) -> BackendError 
     ))
 }
 
+/// What failed while `doing` something with the engine: its own words when
+/// it answered, else that it could not be reached, and what to do then.
+pub(crate) fn engine_failed(doing: &str, error: bollard::errors::Error) -> BackendError {
+    match error {
+        e @ bollard::errors::Error::DockerResponseServerError { .. } => {
+            BackendError::Engine(format!("{doing}: the engine said: {}", engine_reason(e)))
+        }
+        e => BackendError::Engine(format!("{doing}: {}", engine_unreachable(e))),
+    }
+}
+
 /// The engine's own words, without bollard's wrapping.
 pub(crate) fn engine_reason(error: bollard::errors::Error) -> String {
     match error {

@@ -13,6 +13,7 @@ use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
 use super::cancel::CancelToken;
+use super::engine::engine_failed;
 use super::error::BackendError;
 use super::linking::{explain_exit, missing_loader};
 use super::step::{Backend, StepEnd, StepOutput, StepRequest};
@@ -21,7 +22,50 @@ use super::world::ContainerBackend;
 /// How often a running exec checks the cancellation token.
 const CANCEL_POLL: Duration = Duration::from_millis(50);
 
+/// The engine stopped answering while a step ran: its end is unknown.
+fn lost_engine(error: bollard::errors::Error) -> BackendError {
+    engine_failed(
+        "lost the engine while the step ran, so its end is unknown",
+        error,
+    )
+}
+
+/// The exit code of a program killed by SIGKILL (128 + 9), as the kernel's
+/// out-of-memory killer ends it.
+const SIGKILLED: i32 = 137;
+
 impl ContainerBackend {
+    /// Whether the kernel killed a process of `container` for memory since
+    /// the last look: its cgroup's `oom_kill` count went up (read inside the
+    /// container, cgroup v2 or v1, so a remote engine answers too).
+    fn memory_kill_seen(&self, container: &str, cancel: &CancelToken) -> bool {
+        let request = StepRequest {
+            argv: vec![
+                "cat".into(),
+                "/sys/fs/cgroup/memory.events".into(),
+                "/sys/fs/cgroup/memory/memory.oom_control".into(),
+            ],
+            env: Vec::new(),
+            workdir: None,
+            stdin: None,
+            timeout: Duration::from_secs(5),
+            service: None,
+        };
+        let Ok(read) = self
+            .runtime
+            .block_on(self.exec(container, &request, cancel))
+        else {
+            return false;
+        };
+        let kills: u64 = (read.stdout.lines())
+            .filter_map(|line| line.strip_prefix("oom_kill "))
+            .filter_map(|count| count.trim().parse::<u64>().ok())
+            .sum();
+        let mut seen = self.memory_kills.lock().unwrap_or_else(|e| e.into_inner());
+        let before = seen.insert(container.to_string(), kills).unwrap_or(0);
+        kills > before
+    }
+
     fn kill(&self, container: &str) {
         let _ = self
             .runtime
@@ -56,16 +100,12 @@ impl ContainerBackend {
             .docker
             .create_exec(container, options)
             .await
-            .map_err(|e| {
-                BackendError::Engine(format!("cannot run the step in the container: {e}"))
-            })?;
+            .map_err(|e| engine_failed("cannot run the step in the container", e))?;
         let started_exec = self
             .docker
             .start_exec(&exec.id, Some(StartExecOptions::default()))
             .await
-            .map_err(|e| {
-                BackendError::Engine(format!("cannot run the step in the container: {e}"))
-            })?;
+            .map_err(|e| engine_failed("cannot run the step in the container", e))?;
         let StartExecResults::Attached {
             mut output,
             mut input,
@@ -88,7 +128,8 @@ impl ContainerBackend {
                     Some(Ok(LogOutput::StdOut { message })) => stdout.extend_from_slice(&message),
                     Some(Ok(LogOutput::StdErr { message })) => stderr.extend_from_slice(&message),
                     Some(Ok(_)) => {}
-                    Some(Err(_)) | None => break StepEnd::Exited,
+                    Some(Err(e)) => return Err(lost_engine(e)),
+                    None => break StepEnd::Exited,
                 },
                 () = tick => {
                     if tokio::time::Instant::now() >= deadline {
@@ -101,12 +142,12 @@ impl ContainerBackend {
             }
         };
         let exit_code = match end {
-            StepEnd::Exited => self
-                .docker
-                .inspect_exec(&exec.id)
-                .await
-                .ok()
-                .and_then(|i| i.exit_code)
+            // The stream's end is the program's, or the connection's: the
+            // engine says which, and an engine that does not answer is no
+            // exit code.
+            StepEnd::Exited => (self.docker.inspect_exec(&exec.id).await)
+                .map_err(lost_engine)?
+                .exit_code
                 .and_then(|c| i32::try_from(c).ok()),
             _ => None,
         };
@@ -139,6 +180,7 @@ impl ContainerBackend {
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
             duration: started.elapsed(),
+            killed_for_memory: None,
         })
     }
 }
@@ -181,6 +223,13 @@ impl Backend for ContainerBackend {
         if output.end != StepEnd::Exited {
             // An exec cannot be killed alone; the scenario ends here anyway.
             self.kill(container);
+        }
+        let mut output = output;
+        if output.exit_code == Some(SIGKILLED)
+            && let Some(limit) = self.limits.memory_mb
+            && self.memory_kill_seen(container, cancel)
+        {
+            output.killed_for_memory = Some(limit);
         }
         Ok(output)
     }

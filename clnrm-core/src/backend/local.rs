@@ -127,6 +127,7 @@ impl Backend for LocalBackend {
             stdout: text(stdout),
             stderr: text(stderr),
             duration: started.elapsed(),
+            killed_for_memory: None,
         })
     }
 }

@@ -42,6 +42,9 @@ pub struct StepOutput {
     pub stdout: String,
     pub stderr: String,
     pub duration: Duration,
+    /// The container's memory limit (MB) when the kernel killed the step's
+    /// program for going over it.
+    pub killed_for_memory: Option<u32>,
 }
 
 /// Runs steps. Implementations own what they create and clean it up.

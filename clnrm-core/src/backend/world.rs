@@ -14,7 +14,7 @@ use tokio::runtime::Runtime;
 
 use super::build::build;
 use super::cancel::CancelToken;
-use super::engine::{connect, engine_unreachable, run_id, run_labels};
+use super::engine::{connect, engine_failed, engine_unreachable, run_id, run_labels};
 use super::error::BackendError;
 use super::image::{ImageSpec, PullPolicy, ensure_named, how_to_get};
 use super::slots::{Slots, acquire as acquire_slots};
@@ -53,7 +53,7 @@ pub struct ContainerBackend {
     pub(super) mounted: Vec<std::path::PathBuf>,
     pub(super) services: Vec<(String, String)>,
     /// `[limits]`, applied to every container of the scenario.
-    limits: super::spec::ContainerLimits,
+    pub(super) limits: super::spec::ContainerLimits,
     /// Service ports published on the host (steps on the host reach them there).
     published: Vec<PublishedPort>,
     /// `NAME:ADDRESS` entries every container gets (the span receiver's names).
@@ -68,6 +68,8 @@ pub struct ContainerBackend {
     pub(super) services_stopped: std::sync::atomic::AtomicBool,
     /// The labels on everything the world creates.
     labels: HashMap<String, String>,
+    /// The out-of-memory kills last counted in each container.
+    pub(super) memory_kills: std::sync::Mutex<HashMap<String, u64>>,
     /// Container slots under the global cap; last, so they are freed only
     /// after `Drop::drop` removed the containers.
     _slots: Slots,
@@ -175,6 +177,7 @@ impl ContainerBackend {
             starts: Vec::new(),
             services_stopped: std::sync::atomic::AtomicBool::new(false),
             labels: world_labels(spec.may_keep),
+            memory_kills: std::sync::Mutex::default(),
             _slots: slots,
         };
         let spans = spec.spans.as_ref().filter(|_| wanted > 0);
@@ -352,7 +355,7 @@ impl ContainerBackend {
         self.images.insert(id.clone(), image.to_string());
         self.runtime
             .block_on(self.docker.start_container(&id, None))
-            .map_err(|e| BackendError::Engine(format!("{what} did not start: {e}")))?;
+            .map_err(|e| engine_failed(&format!("{what} did not start"), e))?;
         let role = alias.map_or_else(|| "runner".to_string(), |id| format!("service {id}"));
         self.starts.push((started, role, image.to_string()));
         Ok(id)
@@ -433,6 +436,30 @@ impl ContainerBackend {
     }
 }
 
+/// Between attempts to remove something while the engine does not answer.
+const REMOVAL_RETRY: Duration = Duration::from_millis(200);
+
+/// Tries `remove` until it succeeds or the object is gone (404): an engine
+/// that went away for a moment is waited for, within the teardown's limit.
+async fn until_removed<F, Fut>(mut remove: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), bollard::errors::Error>>,
+{
+    loop {
+        match remove().await {
+            Ok(())
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => return,
+            Err(e) => {
+                tracing::debug!(error = %e, "removal failed; trying again");
+                tokio::time::sleep(REMOVAL_RETRY).await;
+            }
+        }
+    }
+}
+
 impl Drop for ContainerBackend {
     /// Forced, time-bounded removal of everything, whatever ended the scenario.
     fn drop(&mut self) {
@@ -442,15 +469,17 @@ impl Drop for ContainerBackend {
         let network = self.network.take();
         let teardown = async {
             let removals = containers.iter().map(|id| {
-                let options = RemoveContainerOptionsBuilder::default()
-                    .force(true)
-                    .v(true)
-                    .build();
-                docker.remove_container(id, Some(options))
+                until_removed(move || {
+                    let options = RemoveContainerOptionsBuilder::default()
+                        .force(true)
+                        .v(true)
+                        .build();
+                    docker.remove_container(id, Some(options))
+                })
             });
             futures_util::future::join_all(removals).await;
             if let Some(network) = &network {
-                let _ = docker.remove_network(network).await;
+                until_removed(|| docker.remove_network(network)).await;
             }
         };
         let removed = containers.len();

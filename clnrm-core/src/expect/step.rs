@@ -18,6 +18,9 @@ pub enum Mismatch {
         expected: i32,
         actual: Option<i32>,
         signal: Option<i32>,
+        /// The container's memory limit (MB), when the kernel killed the
+        /// program for going over it.
+        killed_for_memory: Option<u32>,
     },
     StdoutRegex(String),
     StderrRegex(String),
@@ -47,6 +50,7 @@ impl Mismatch {
                 expected,
                 actual,
                 signal,
+                ..
             } => {
                 let actual = match (actual, signal) {
                     (Some(code), _) => code.to_string(),
@@ -83,9 +87,17 @@ impl fmt::Display for Mismatch {
             Mismatch::ExitCode {
                 expected,
                 actual: Some(code),
+                killed_for_memory,
                 ..
             } => {
-                write!(f, "expected exit code {expected}, was {code}")
+                write!(f, "expected exit code {expected}, was {code}")?;
+                match killed_for_memory {
+                    Some(limit) => write!(
+                        f,
+                        ": killed for memory, over the container's limit of {limit} MB (`[limits] memory_mb`)"
+                    ),
+                    None => Ok(()),
+                }
             }
             Mismatch::ExitCode {
                 expected, signal, ..
@@ -133,6 +145,7 @@ pub fn judge_step(step: &Step, output: &StepOutput, timeout: Duration) -> Vec<Mi
             expected: step.expected_exit_code,
             actual: output.exit_code,
             signal: output.signal,
+            killed_for_memory: output.killed_for_memory,
         });
     }
     if let Some(pattern) = &step.expected_output_regex
