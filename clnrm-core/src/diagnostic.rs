@@ -71,6 +71,7 @@ codes! {
     InvalidVars => "invalid-vars": "`[vars]`, `[matrix]` or `[determinism]` is not plain TOML or has a wrong shape",
     TemplateError => "template-error": "the Tera template does not parse or does not render",
     RenderBudget => "render-budget": "rendering exceeded its budget (time, output size, loop count or nesting)",
+    EngineSocket => "engine-socket": "a volume mounts the container engine's socket: the container can then control the engine (and the host)",
     DeprecatedKey => "deprecated-key": "an older spelling that still works; the message names the current one",
     UnverifiedClaim => "unverified-claim": "an `[assertions]` claim no check stands behind (an error under strict mode)",
     NotSupportedYet => "not-supported-yet": "an expectation this version cannot check; the scenario fails rather than pass unchecked",

@@ -248,6 +248,7 @@ fn read_volumes(value: &ValueRef<'_, '_>) -> Option<Vec<Volume>> {
             let parts: Vec<&str> = s.split(':').collect();
             match parts.as_slice() {
                 [host, container] | [host, container, "ro" | "rw"] if container.starts_with('/') && !host.is_empty() => {
+                    warn_engine_socket(host, item.span(), item.diags);
                     volumes.push(Volume {
                         host_path: host.to_string(),
                         container_path: container.to_string(),
@@ -289,6 +290,7 @@ fn read_volumes(value: &ValueRef<'_, '_>) -> Option<Vec<Volume>> {
                 );
                 continue;
             }
+            warn_engine_socket(&host.value, host.span.clone(), item.diags);
             volumes.push(Volume {
                 host_path: host.value,
                 container_path: container.value,
@@ -297,6 +299,30 @@ fn read_volumes(value: &ValueRef<'_, '_>) -> Option<Vec<Volume>> {
         }
     }
     Some(volumes)
+}
+
+/// The sockets of container engines: whoever holds one runs containers as it
+/// likes, privileged ones and the host's root included.
+const ENGINE_SOCKETS: &[&str] = &["docker.sock", "podman.sock", "containerd.sock"];
+
+/// Mounting an engine's socket is allowed (the scenario names it), but said:
+/// it gives the container the engine, which no default does.
+fn warn_engine_socket(
+    host_path: &str,
+    span: std::ops::Range<usize>,
+    diags: &crate::scenario::Diagnostics,
+) {
+    let name = std::path::Path::new(host_path).file_name();
+    if name.is_some_and(|n| ENGINE_SOCKETS.iter().any(|s| n == *s)) {
+        diags.push(
+            Diagnostic::warning(
+                Code::EngineSocket,
+                format!("`{host_path}` is a container engine's socket: the container can control the engine, and through it the host"),
+            )
+            .at(span)
+            .with_help("mount it only when the program under test drives containers itself"),
+        );
+    }
 }
 
 fn read_health_check(value: &ValueRef<'_, '_>) -> Option<HealthCheck> {
