@@ -135,22 +135,24 @@ impl Sampler {
 
 /// Containers (any state) of the processes in `pids`, by their label.
 fn running_of(pids: &HashSet<u32>) -> usize {
-    let out = Command::new("docker")
-        .args(["ps", "-a", "--filter", "label=clnrm.pid"])
-        .args(["--format", "{{.Label \"clnrm.pid\"}}"])
-        .output();
-    let Ok(out) = out else { return 0 };
-    (String::from_utf8_lossy(&out.stdout).lines())
-        .filter_map(|pid| pid.trim().parse::<u32>().ok())
-        .filter(|pid| pids.contains(pid))
-        .count()
+    labelled_of(&["ps", "-a"], pids)
 }
 
 /// Networks of the processes in `pids`.
 fn networks_of(pids: &HashSet<u32>) -> usize {
+    labelled_of(&["network", "ls"], pids)
+}
+
+/// What `docker LIST` shows of the processes in `pids`, by their label.
+fn labelled_of(list: &[&str], pids: &HashSet<u32>) -> usize {
     let out = Command::new("docker")
-        .args(["network", "ls", "--filter", "label=clnrm.pid"])
-        .args(["--format", "{{.Label \"clnrm.pid\"}}"])
+        .args(list)
+        .args([
+            "--filter",
+            "label=clnrm.pid",
+            "--format",
+            "{{.Label \"clnrm.pid\"}}",
+        ])
         .output();
     let Ok(out) = out else { return 0 };
     (String::from_utf8_lossy(&out.stdout).lines())

@@ -93,6 +93,20 @@ impl Place {
     fn run(&self, docker_host: Option<&str>) -> Command {
         run_command(self.dir.path(), self.slots.path(), docker_host)
     }
+
+    /// The run started (through `proxy` when given), and its pid.
+    fn start(&self, proxy: Option<&EngineProxy>) -> (std::process::Child, u32) {
+        let host = proxy.map(EngineProxy::docker_host);
+        let child = self.run(host.as_deref()).spawn().expect("spawn");
+        let pid = child.id();
+        (child, pid)
+    }
+}
+
+/// A finished run: its exit code and all it printed.
+fn finished(child: std::process::Child) -> (Option<i32>, String) {
+    let out = child.wait_with_output().expect("wait");
+    (out.status.code(), text(&out))
 }
 
 #[test]
@@ -105,11 +119,7 @@ fn the_engine_going_away_mid_scenario_fails_that_scenario_and_nothing_is_left_on
         ),
         ("local.clnrm.toml", LOCAL),
     ]);
-    let child = place
-        .run(Some(&proxy.docker_host()))
-        .spawn()
-        .expect("spawn");
-    let pid = child.id();
+    let (child, pid) = place.start(Some(&proxy));
     // Cut once the step runs: its exec was started through the proxy.
     let step_started = || {
         (proxy.requests().iter())
@@ -124,9 +134,8 @@ fn the_engine_going_away_mid_scenario_fails_that_scenario_and_nothing_is_left_on
     proxy.cut();
     std::thread::sleep(Duration::from_millis(1500));
     proxy.restore();
-    let out = child.wait_with_output().expect("wait");
-    let text = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let (code, text) = finished(child);
+    assert_eq!(code, Some(1), "{text}");
     assert!(
         text.contains("PASS") && text.contains("local.clnrm.toml::local"),
         "{text}"
@@ -135,7 +144,11 @@ fn the_engine_going_away_mid_scenario_fails_that_scenario_and_nothing_is_left_on
         text.contains("FAIL") && text.contains("away.clnrm.toml::away"),
         "{text}"
     );
-    assert!(text.contains("Docker engine"), "the cause is named: {text}");
+    assert!(
+        text.contains("lost the engine while the step ran, so its end is unknown")
+            && text.contains("Docker engine"),
+        "the cause is named: {text}"
+    );
     assert_eq!(
         left_by(pid),
         (0, 0),
@@ -154,14 +167,9 @@ fn an_engine_refusing_a_create_fails_that_scenario_with_its_words_and_leaves_not
         ),
         ("local.clnrm.toml", LOCAL),
     ]);
-    let child = place
-        .run(Some(&proxy.docker_host()))
-        .spawn()
-        .expect("spawn");
-    let pid = child.id();
-    let out = child.wait_with_output().expect("wait");
-    let text = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let (child, pid) = place.start(Some(&proxy));
+    let (code, text) = finished(child);
+    assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("local.clnrm.toml::local"), "{text}");
     assert!(
         text.contains("the engine refused service `db`")
@@ -186,13 +194,9 @@ fn a_slow_engine_is_waited_for() {
         "slow.clnrm.toml",
         &container_scenario("slow", "[\"echo\", \"through a slow engine\"]"),
     )]);
-    let child = place
-        .run(Some(&proxy.docker_host()))
-        .spawn()
-        .expect("spawn");
-    let pid = child.id();
-    let out = child.wait_with_output().expect("wait");
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (child, pid) = place.start(Some(&proxy));
+    let (code, text) = finished(child);
+    assert_eq!(code, Some(0), "{text}");
     assert_eq!(left_by(pid), (0, 0));
 }
 
@@ -228,9 +232,8 @@ fn an_image_removed_while_a_scenario_waits_for_it_fails_that_scenario_saying_so(
         "{}",
         String::from_utf8_lossy(&removed.stderr)
     );
-    let out = child.wait_with_output().expect("wait");
-    let text = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let (code, text) = finished(child);
+    assert_eq!(code, Some(1), "{text}");
     assert_eq!(text.matches("PASS").count(), 1, "the first one: {text}");
     assert!(
         text.contains(&format!("image `{image}` is not available locally")),
@@ -245,11 +248,9 @@ fn a_step_killed_for_memory_says_so_with_the_limit() {
         "oom.clnrm.toml",
         "[meta]\nname = \"oom\"\nimage = \"clnrm-busybox:latest\"\n[limits]\nmemory_mb = 32\n[[steps]]\nname = \"eats\"\ncommand = [\"dd\", \"if=/dev/zero\", \"of=/dev/null\", \"bs=200M\", \"count=1\"]\n[[steps]]\nname = \"after\"\ncommand = [\"true\"]\n",
     )]);
-    let child = place.run(None).spawn().expect("spawn");
-    let pid = child.id();
-    let out = child.wait_with_output().expect("wait");
-    let text = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let (child, pid) = place.start(None);
+    let (code, text) = finished(child);
+    assert_eq!(code, Some(1), "{text}");
     assert!(
         text.contains(
             "expected exit code 0, was 137: killed for memory, over the container's limit of 32 MB (`[limits] memory_mb`)"

@@ -63,14 +63,8 @@ fn a_signalled_test_process_removes_its_containers() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("spawn");
-    let label = format!("label=clnrm.pid={}", child.id());
-    let containers = || {
-        let out = Command::new("docker")
-            .args(["ps", "-aq", "--filter", &label])
-            .output()
-            .expect("docker ps");
-        String::from_utf8_lossy(&out.stdout).lines().count()
-    };
+    let pid = child.id();
+    let containers = || containers_of(pid);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while clnrm_tests::count_processes(&["sleep", "1022"]) == 0
         && std::time::Instant::now() < deadline
@@ -104,14 +98,8 @@ fn a_killed_test_process_leaves_containers_that_the_next_run_removes() {
     let mut child = test("signalled-container.clnrm.toml::signalled_container")
         .spawn()
         .expect("spawn");
-    let label = format!("label=clnrm.pid={}", child.id());
-    let containers = || {
-        let out = Command::new("docker")
-            .args(["ps", "-aq", "--filter", &label])
-            .output()
-            .expect("docker ps");
-        String::from_utf8_lossy(&out.stdout).lines().count()
-    };
+    let pid = child.id();
+    let containers = || containers_of(pid);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while containers() == 0 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -131,4 +119,14 @@ fn a_killed_test_process_leaves_containers_that_the_next_run_removes() {
         .expect("the next test");
     assert_eq!(next.code(), Some(101), "that test fails on purpose");
     assert_eq!(containers(), 0, "the killed process's container is gone");
+}
+
+/// The containers (any state) that process `pid` created.
+fn containers_of(pid: u32) -> usize {
+    let label = format!("label=clnrm.pid={pid}");
+    let out = Command::new("docker")
+        .args(["ps", "-aq", "--filter", &label])
+        .output()
+        .expect("docker ps");
+    String::from_utf8_lossy(&out.stdout).lines().count()
 }
