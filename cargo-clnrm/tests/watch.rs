@@ -522,3 +522,32 @@ fn a_restart_remembers_what_passed_and_runs_what_failed_or_changed() {
     assert_eq!(ran[1].1, "passed", "{ran:?}");
     assert_eq!(ran[2].1, "passed", "{ran:?}");
 }
+
+#[test]
+fn watch_run_writes_the_files_reports_when_its_runs_settle() {
+    let scenario = |word: &str| {
+        format!(
+            "[meta]\nname = \"reported\"\nbackend = \"local\"\n\n[[steps]]\nname = \"says\"\ncommand = [\"echo\", \"{word}\"]\n\n[report]\njson = \"out/report.json\"\n"
+        )
+    };
+    let (dir, root) = tree(&[("reported.clnrm.toml", &scenario("one"))]);
+    let store = tempfile::tempdir().expect("store");
+    let mut watch = Watch::start_in(dir.path(), &["--run"], store.path());
+    watch.next_of("run-finished");
+    let report = root.join("out/report.json");
+    let first: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("the report")).expect("json");
+    assert_eq!(first["tests"][0]["name"], "reported.clnrm.toml::reported");
+    assert_eq!(first["tests"][0]["outcome"], "passed");
+    // Edited to fail: rerun, and the report says so once the run settles.
+    std::fs::write(
+        root.join("reported.clnrm.toml"),
+        scenario("two").replace("command = [\"echo\", \"two\"]", "command = [\"false\"]"),
+    )
+    .expect("edit");
+    watch.next_of("run-finished");
+    let second: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("the report")).expect("json");
+    assert_eq!(second["tests"][0]["outcome"], "failed", "{second:#}");
+    watch.stop();
+}

@@ -22,6 +22,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use clnrm_core::executor::RunSettings;
+use clnrm_core::report::ReportFiles;
 use clnrm_core::results::{DirStore, InputHasher, ResultStore, SuiteResults, default_location};
 use clnrm_core::runner::{Event, TestFinished, WorkerPool};
 use clnrm_core::scenario::Backend;
@@ -129,6 +130,7 @@ pub fn run(
         store,
         hasher: std::sync::Arc::new(InputHasher::default()),
         recording: HashMap::new(),
+        reported: std::collections::BTreeMap::new(),
         forced: false,
     };
     watch.start(&mut printer, started)?;
@@ -161,6 +163,10 @@ struct Loop<'s> {
     hasher: std::sync::Arc<InputHasher>,
     /// The running tests' inputs, digested when each was handed to the pool.
     recording: HashMap<String, SuiteResults>,
+    /// Each test run in this session, as planned for its last run, with its
+    /// last verdict: the files' `[report]`s are written from them.
+    reported:
+        std::collections::BTreeMap<String, (clnrm_core::suite::SuiteTest, Option<TestFinished>)>,
     /// A key asked for runs: until they settle, every test runs. Otherwise
     /// a test that passed with the same inputs (in an earlier session too)
     /// is not run again.
@@ -288,6 +294,9 @@ impl Loop<'_> {
                         finished.name
                     ))?;
                 }
+                if let Some((_, last)) = self.reported.get_mut(&finished.name) {
+                    *last = Some(finished.clone());
+                }
                 let passed = finished.outcome.is_success();
                 let test = finished.name.clone();
                 // A newer change arrived while it ran: the verdict is for an old state.
@@ -308,6 +317,8 @@ impl Loop<'_> {
                 if self.schedule.is_settled() {
                     self.forced = false;
                     let (passed, failed) = std::mem::take(&mut self.tally);
+                    // Written before the runs are said to be over.
+                    self.write_reports(printer)?;
                     printer.run_finished(passed, failed)?;
                 }
             }
@@ -397,6 +408,21 @@ impl Loop<'_> {
         Ok(())
     }
 
+    /// The `[report]` files of the scenario files run in this session, each
+    /// test's last verdict in them, written once the runs settle.
+    fn write_reports(&self, printer: &mut Printer<'_>) -> Result<(), CliError> {
+        let (tests, finished): (Vec<_>, Vec<_>) = (self.reported.values())
+            .filter_map(|(test, last)| Some((test.clone(), last.clone()?)))
+            .unzip();
+        let files = ReportFiles::new(&tests);
+        if !files.is_empty()
+            && let Err(e) = files.write(&finished)
+        {
+            printer.note(&format!("warning: cannot write a report: {e}"))?;
+        }
+        Ok(())
+    }
+
     /// Hands one test to the pool; its end comes back as a message.
     fn start_run(&mut self, test: String, printer: &mut Printer<'_>) -> Result<(), CliError> {
         let planned = self.session.file_of(&test).and_then(|file| {
@@ -432,7 +458,8 @@ impl Loop<'_> {
         if planned.unchanged_since.is_none() {
             printer.run_started(&test)?;
         }
-        self.recording.insert(test, results);
+        self.recording.insert(test.clone(), results);
+        self.reported.insert(test, (planned.clone(), None));
         self.pool
             .submit(planned, std::sync::Arc::clone(&self.settings));
         Ok(())
