@@ -110,7 +110,6 @@ fn sha256(args: Args<'_>) -> Result<Json> {
     Ok(Json::String(hex::encode(Sha256::digest(text.as_bytes()))))
 }
 
-
 fn uuid_v4(_: Args<'_>) -> Result<Json> {
     let mut bytes = [0u8; 16];
     let seeded = state(|s| match s.rng.as_mut() {

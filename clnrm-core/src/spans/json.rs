@@ -201,7 +201,7 @@ fn any_value(value: &Value) -> String {
                     .decode(b.trim())
                     .ok()
             })
-            .map_or_else(|| plain_value(v), |bytes| hex::encode(bytes));
+            .map_or_else(|| plain_value(v), hex::encode);
     }
     // Not an AnyValue: a plain object as a value.
     kv_text(&plain_map(object))

@@ -91,7 +91,6 @@ impl Status {
 /// `1.5`, `a`; arrays as `[a,b]`), the form expectations compare.
 pub type Attributes = BTreeMap<String, String>;
 
-
 /// A list value as its canonical string: `[a,2]`.
 pub(super) fn list_text(items: impl IntoIterator<Item = String>) -> String {
     let items: Vec<String> = items.into_iter().collect();
