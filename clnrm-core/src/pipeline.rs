@@ -13,7 +13,7 @@ use crate::render::{
     lower_layers, needs_rendering,
 };
 use crate::scenario::{Determinism, ScenarioFile, parse_scenario};
-use crate::source::{Location, SourceFile};
+use crate::source::{Location, ReadError, SourceFile, decode_source, read_source};
 use crate::validate::{ValidateOptions, validate};
 
 /// One matrix combination of a file, rendered and parsed.
@@ -86,19 +86,38 @@ impl Pipeline {
 
     /// Reads and processes one discovered file.
     pub fn process(&self, discovered: &DiscoveredFile) -> FileReport {
-        match std::fs::read_to_string(&discovered.path) {
-            Ok(text) => self.process_text(discovered, text),
-            Err(e) => FileReport {
-                discovered: discovered.clone(),
-                source: SourceFile::new(&discovered.path, ""),
-                variants: Vec::new(),
-                diagnostics: vec![Diagnostic::error(
+        self.process_read(discovered, read_source(&discovered.path))
+    }
+
+    /// Processes what reading `discovered.path` gave: its bytes, or why
+    /// there are none. Bytes that are not text are an error at the first bad
+    /// byte; an unreadable file is one error with the next step to take.
+    pub fn process_read(
+        &self,
+        discovered: &DiscoveredFile,
+        read: Result<Vec<u8>, ReadError>,
+    ) -> FileReport {
+        let error = match read.map(decode_source) {
+            Ok(Ok(text)) => return self.process_text(discovered, text),
+            Ok(Err(not_text)) => {
+                let span = not_text.span();
+                let diagnostic = Diagnostic::error(
                     Code::Io,
-                    format!("cannot read the file: {e}"),
-                )],
-                dependencies: Vec::new(),
-            },
+                    format!("the file is not text: {}", not_text.problem),
+                )
+                .at(span)
+                .with_help(
+                    "scenario files are UTF-8 text without NUL bytes; save the file as UTF-8",
+                );
+                return unread(discovered, not_text.text, diagnostic);
+            }
+            Err(error) => error,
+        };
+        let mut diagnostic = Diagnostic::error(Code::Io, format!("cannot read the file: {error}"));
+        if let Some(step) = error.next_step() {
+            diagnostic = diagnostic.with_help(step);
         }
+        unread(discovered, String::new(), diagnostic)
     }
 
     /// Processes text as if read from `discovered.path`.
@@ -318,6 +337,17 @@ impl Pipeline {
             merged.insert(key.clone(), Json::String(value.clone()));
         }
         Ok(merged)
+    }
+}
+
+/// The report of a file that was not processed, with the one reason why.
+fn unread(discovered: &DiscoveredFile, text: String, diagnostic: Diagnostic) -> FileReport {
+    FileReport {
+        discovered: discovered.clone(),
+        source: SourceFile::new(&discovered.path, text),
+        variants: Vec::new(),
+        diagnostics: vec![diagnostic],
+        dependencies: Vec::new(),
     }
 }
 
