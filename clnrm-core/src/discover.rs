@@ -279,6 +279,46 @@ mod tests {
         assert!(found.issues.iter().any(|i| i.message.contains("loop")));
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn what_is_not_a_file_is_an_issue_with_its_reason_and_never_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("ok.clnrm.toml"), "").unwrap();
+        let mode = nix::sys::stat::Mode::S_IRWXU;
+        nix::unistd::mkfifo(&root.join("x.clnrm.toml"), mode).unwrap();
+        nix::unistd::mkfifo(&root.join("notes.fifo"), mode).unwrap();
+        std::os::unix::fs::symlink("nowhere", root.join("d.clnrm.toml")).unwrap();
+        std::os::unix::fs::symlink("nowhere", root.join("other")).unwrap();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::os::unix::fs::symlink(root, root.join("sub/again")).unwrap();
+        let found = discover(&[], &[root.to_path_buf()]);
+        assert_eq!(found.files.len(), 1);
+        let issues: Vec<(String, &str)> = (found.issues().iter())
+            .map(|i| (test_path_name(&i.path, root), i.message.as_str()))
+            .collect();
+        assert_eq!(
+            issues,
+            [
+                (
+                    "d.clnrm.toml".to_string(),
+                    "a dangling symlink (its target nowhere does not exist)"
+                ),
+                (
+                    "sub/again".to_string(),
+                    &*format!(
+                        "a symlink loop (it leads back to {}); not followed",
+                        root.display()
+                    )
+                ),
+                ("x.clnrm.toml".to_string(), "a FIFO, not a regular file"),
+            ]
+        );
+        // Named on its own, a FIFO is an issue too (whatever its name).
+        let named = discover(&[root.join("notes.fifo")], &[]);
+        assert_eq!(named.issues()[0].message, "a FIFO, not a regular file");
+    }
+
     #[test]
     fn explicit_files_count_whatever_their_name() {
         let dir = tempfile::tempdir().unwrap();

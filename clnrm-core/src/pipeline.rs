@@ -398,3 +398,52 @@ pub(crate) fn process_all(pipeline: &Pipeline, files: &[DiscoveredFile]) -> Vec<
     });
     slots.into_iter().flatten().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discover::discover;
+
+    /// Found, then gone or swapped for a FIFO before it is read: one error
+    /// with the next step, no panic, nothing opened.
+    #[test]
+    fn a_file_that_changes_after_discovery_is_one_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.clnrm.toml");
+        std::fs::write(&path, "[meta]\nname = \"a\"\n").unwrap();
+        let found = discover(&[], &[dir.path().to_path_buf()]).files;
+        assert_eq!(found.len(), 1);
+        let pipeline = Pipeline::default();
+
+        std::fs::remove_file(&path).unwrap();
+        let gone = pipeline.process(&found[0]);
+        assert_eq!(gone.diagnostics.len(), 1);
+        let d = &gone.diagnostics[0];
+        assert_eq!(d.code, Code::Io);
+        assert!(d.message.contains("the file is gone"), "{d:?}");
+        assert!(d.help.is_some(), "{d:?}");
+
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let fifo = pipeline.process(&found[0]);
+        assert_eq!(
+            fifo.diagnostics[0].message,
+            "cannot read the file: a FIFO, not a regular file"
+        );
+    }
+
+    #[test]
+    fn bytes_that_are_not_text_are_an_error_at_the_first_bad_byte() {
+        let found = DiscoveredFile {
+            name: "a.clnrm.toml".into(),
+            path: "a.clnrm.toml".into(),
+            root: ".".into(),
+        };
+        let report = Pipeline::default().process_read(&found, Ok(b"[meta]\nx\xff".to_vec()));
+        let d = &report.diagnostics[0];
+        assert_eq!(
+            report.source.location(d.span.clone().unwrap().start).line,
+            2
+        );
+        assert_eq!(&report.source.text()[d.span.clone().unwrap()], "\u{fffd}");
+    }
+}
