@@ -88,8 +88,7 @@ pub fn discover(paths: &[PathBuf], roots: &[PathBuf]) -> Discovery {
             if !paths.is_empty() {
                 discovery.issues.push(DiscoveryIssue {
                     path: start.clone(),
-                    message: dangling_link(start)
-                        .unwrap_or_else(|| "no such file or directory".into()),
+                    message: dangling_link(start).unwrap_or_else(|| missing(start)),
                 });
             }
             continue;
@@ -225,6 +224,16 @@ fn walk_issue(error: &walkdir::Error, dir: &Path) -> Option<DiscoveryIssue> {
     Some(DiscoveryIssue { path, message })
 }
 
+/// Why `path`, named on the command line, is not there to search.
+fn missing(path: &Path) -> String {
+    match std::fs::metadata(path) {
+        Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32) => {
+            "a symlink loop (too many levels of symbolic links)".into()
+        }
+        _ => "no such file or directory".into(),
+    }
+}
+
 /// "a dangling symlink ..." when `path` is a link whose target does not exist.
 fn dangling_link(path: &Path) -> Option<String> {
     let target = std::fs::read_link(path).ok()?;
@@ -317,6 +326,13 @@ mod tests {
         // Named on its own, a FIFO is an issue too (whatever its name).
         let named = discover(&[root.join("notes.fifo")], &[]);
         assert_eq!(named.issues()[0].message, "a FIFO, not a regular file");
+        std::os::unix::fs::symlink("l2", root.join("l1")).unwrap();
+        std::os::unix::fs::symlink("l1", root.join("l2")).unwrap();
+        let looped = discover(&[root.join("l1")], &[]);
+        assert_eq!(
+            looped.issues()[0].message,
+            "a symlink loop (too many levels of symbolic links)"
+        );
     }
 
     #[test]
