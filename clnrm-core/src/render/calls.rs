@@ -98,13 +98,14 @@ pub(crate) fn check_call_depth(
             }
         }
         for call in calls_in(text, t, &imports) {
-            // Macros do not nest, so at most one body holds the call.
-            match defined
-                .iter()
-                .find(|(body, _)| body.contains(&call.span.start))
-            {
-                Some((_, index)) => bodies[*index].push(call),
-                None => roots.push((t, call)),
+            // Macros do not nest: bodies are in order, and at most the last
+            // one that starts before the call holds it.
+            let before = defined.partition_point(|(body, _)| body.start <= call.span.start);
+            match before.checked_sub(1).map(|i| &defined[i]) {
+                Some((body, index)) if body.contains(&call.span.start) => {
+                    bodies[*index].push(call);
+                }
+                _ => roots.push((t, call)),
             }
         }
     }
@@ -162,4 +163,59 @@ fn chain_lengths(edges: &[Vec<usize>]) -> Vec<usize> {
         }
     }
     chain
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dependency(name: &str, text: &str) -> Dependency {
+        Dependency {
+            name: name.to_string(),
+            path: None,
+            text: text.into(),
+        }
+    }
+
+    /// `n` macros in a file, each calling the next; the last calls `last`.
+    fn chain(n: usize, last: &str) -> String {
+        (0..n)
+            .map(|i| {
+                let call = if i + 1 < n {
+                    format!("{{{{ self::m{}() }}}}", i + 1)
+                } else {
+                    last.to_string()
+                };
+                format!("{{% macro m{i}() %}}{call}{{% endmacro m{i} %}}\n")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn chains_are_followed_through_imports() {
+        let second = dependency("b.tera", &chain(16, "1"));
+        let first = dependency(
+            "a.tera",
+            &format!(
+                "{{% import \"b.tera\" as b %}}{}",
+                chain(16, "{{ b::m0() }}")
+            ),
+        );
+        let scenario = "{% import \"a.tera\" as a %}\nx = {{ a::m0() }}";
+        let deps = [first, second];
+        assert!(check_call_depth(scenario, &deps, 32).is_ok());
+        let d = check_call_depth(scenario, &deps, 31).unwrap_err();
+        assert_eq!(d.span, Some(34..40));
+        assert!(d.message.contains("more than 31 deep"), "{d:?}");
+    }
+
+    #[test]
+    fn calls_outside_macros_start_chains_and_unknown_names_end_them() {
+        let scenario = format!(
+            "{}{{{{ self::m0() }}}} {{{{ other::x() }}}}",
+            chain(3, "{{ nope::y() }}")
+        );
+        assert!(check_call_depth(&scenario, &[], 3).is_ok());
+        assert!(check_call_depth(&scenario, &[], 2).is_err());
+    }
 }
