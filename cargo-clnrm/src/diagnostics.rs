@@ -33,8 +33,15 @@ pub fn render_human(diagnostic: &Diagnostic, source: &SourceFile, color: bool) -
                     .map_or(span.start, |c| span.start + c.len_utf8());
                 span = span.start..end;
             }
+            // Only the lines the span covers: the renderer reads all of the
+            // source it is given, and a file can have thousands of problems.
+            let first = source.location(span.start).line;
+            let last = source.location(span.end).line.max(first);
+            let lines = source.line_range(first).start..source.line_range(last).end;
+            let span = span.start - lines.start..span.end.min(lines.end) - lines.start;
             title.element(
-                Snippet::source(text)
+                Snippet::source(&text[lines])
+                    .line_start(first)
                     .path(path.as_ref())
                     .fold(true)
                     .annotation(AnnotationKind::Primary.span(span)),

@@ -1,8 +1,11 @@
 //! The discover stage: find scenario files under paths or configured roots.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
+
+use crate::source::special_file_kind;
 
 /// File name endings that mark a scenario file.
 pub(crate) const SCENARIO_SUFFIXES: &[&str] = &[".clnrm.toml", ".clnrm.toml.tera"];
@@ -16,9 +19,10 @@ pub struct DiscoveredFile {
     pub root: PathBuf,
 }
 
-/// Something discovery passed over (a symlink loop, an unreadable folder).
+/// Something discovery passed over (a symlink loop, an unreadable folder, a
+/// FIFO named like a scenario file), with the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DiscoveryIssue {
+pub struct DiscoveryIssue {
     pub path: PathBuf,
     pub message: String,
 }
@@ -27,6 +31,13 @@ pub(crate) struct DiscoveryIssue {
 pub struct Discovery {
     pub files: Vec<DiscoveredFile>,
     pub(crate) issues: Vec<DiscoveryIssue>,
+}
+
+impl Discovery {
+    /// What was passed over, and why; drivers say each once.
+    pub fn issues(&self) -> &[DiscoveryIssue] {
+        &self.issues
+    }
 }
 
 pub fn is_scenario_file(path: &Path) -> bool {
@@ -77,7 +88,7 @@ pub fn discover(paths: &[PathBuf], roots: &[PathBuf]) -> Discovery {
             if !paths.is_empty() {
                 discovery.issues.push(DiscoveryIssue {
                     path: start.clone(),
-                    message: "no such file or directory".into(),
+                    message: dangling_link(start).unwrap_or_else(|| missing(start)),
                 });
             }
             continue;
@@ -95,6 +106,8 @@ pub fn discover(paths: &[PathBuf], roots: &[PathBuf]) -> Discovery {
         .files
         .sort_by(|a, b| (root_rank(a), &a.name, &a.path).cmp(&(root_rank(b), &b.name, &b.path)));
     discovery.files.dedup_by(|a, b| a.path == b.path);
+    discovery.issues.sort_by(|a, b| a.path.cmp(&b.path));
+    discovery.issues.dedup();
     discovery
 }
 
@@ -118,38 +131,121 @@ fn root_for(path: &Path, roots: &[PathBuf]) -> Option<PathBuf> {
 
 fn walk(dir: &Path, roots: &[PathBuf], discovery: &mut Discovery) {
     let root = root_for(dir, roots).unwrap_or_else(|| dir.to_path_buf());
+    // Folders searched, by their real path: a link to a folder searched
+    // already (the root's parent, a sibling) would find its files twice.
+    let mut searched: HashSet<PathBuf> = HashSet::new();
+    let mut repeats: Vec<DiscoveryIssue> = Vec::new();
     let walker = WalkDir::new(dir)
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| {
-            e.depth() == 0
-                || !(e.file_type().is_dir() && e.file_name().to_str().is_some_and(is_skipped_dir))
+            if !e.file_type().is_dir() {
+                return true;
+            }
+            if e.depth() > 0 && e.file_name().to_str().is_some_and(is_skipped_dir) {
+                return false;
+            }
+            let Ok(real) = std::fs::canonicalize(e.path()) else {
+                return true;
+            };
+            if searched.insert(real.clone()) {
+                return true;
+            }
+            repeats.push(DiscoveryIssue {
+                path: e.path().to_path_buf(),
+                message: format!(
+                    "a symlink to {}, which is searched already; not followed",
+                    real.display()
+                ),
+            });
+            false
         });
     for entry in walker {
-        match entry {
-            Ok(entry) if entry.file_type().is_file() && is_scenario_file(entry.path()) => {
-                let root = root_for(entry.path(), roots).unwrap_or_else(|| root.clone());
-                discovery.files.push(DiscoveredFile {
-                    name: test_path_name(entry.path(), &root),
-                    path: entry.path().to_path_buf(),
-                    root: root.clone(),
-                });
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(error) => {
+                discovery.issues.extend(walk_issue(&error, dir));
+                continue;
             }
-            Ok(_) => {}
-            Err(error) => discovery.issues.push(DiscoveryIssue {
-                path: error
-                    .path()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|| dir.to_path_buf()),
-                message: if error.loop_ancestor().is_some() {
-                    "symlink loop; not followed".into()
-                } else {
-                    error.to_string()
-                },
-            }),
+        };
+        let file_type = entry.file_type();
+        let named = entry.depth() == 0 || is_scenario_file(entry.path());
+        if file_type.is_file() && named {
+            let root = root_for(entry.path(), roots).unwrap_or_else(|| root.clone());
+            discovery.files.push(DiscoveredFile {
+                name: test_path_name(entry.path(), &root),
+                path: entry.path().to_path_buf(),
+                root: root.clone(),
+            });
+        } else if named && let Some(kind) = special_file_kind(file_type) {
+            // Never opened: a FIFO would block the reader until a writer came.
+            discovery.issues.push(DiscoveryIssue {
+                path: entry.path().to_path_buf(),
+                message: format!("{kind}, not a regular file"),
+            });
         }
     }
+    discovery.issues.extend(repeats);
+}
+
+/// Why the walk passed over a path, when it matters: a folder it could not
+/// enter, or a link named like a scenario file that leads nowhere. Other
+/// broken links are no scenario files and pass silently.
+fn walk_issue(error: &walkdir::Error, dir: &Path) -> Option<DiscoveryIssue> {
+    let path = error.path().unwrap_or(dir).to_path_buf();
+    if let Some(ancestor) = error.loop_ancestor() {
+        return Some(DiscoveryIssue {
+            message: format!(
+                "a symlink loop (it leads back to {}); not followed",
+                ancestor.display()
+            ),
+            path,
+        });
+    }
+    let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+    if !is_dir && !is_scenario_file(&path) && path != dir {
+        return None;
+    }
+    let io = error.io_error();
+    let message = if let Some(dangling) = dangling_link(&path) {
+        dangling
+    } else if io.is_some_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied) {
+        if is_dir {
+            "cannot read this folder: permission denied; make it readable (for example `chmod a+rx`) to have its scenario files checked".into()
+        } else {
+            "permission denied".into()
+        }
+    } else if io.and_then(std::io::Error::raw_os_error) == Some(nix::errno::Errno::ELOOP as i32) {
+        "a symlink loop (too many levels of symbolic links)".into()
+    } else {
+        io.map_or_else(|| error.to_string(), ToString::to_string)
+    };
+    Some(DiscoveryIssue { path, message })
+}
+
+/// Why `path`, named on the command line, is not there to search.
+fn missing(path: &Path) -> String {
+    match std::fs::metadata(path) {
+        Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32) => {
+            "a symlink loop (too many levels of symbolic links)".into()
+        }
+        _ => "no such file or directory".into(),
+    }
+}
+
+/// "a dangling symlink ..." when `path` is a link whose target does not exist.
+fn dangling_link(path: &Path) -> Option<String> {
+    let target = std::fs::read_link(path).ok()?;
+    let gone = std::fs::metadata(path)
+        .err()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+    gone.then(|| {
+        format!(
+            "a dangling symlink (its target {} does not exist)",
+            target.display()
+        )
+    })
 }
 
 #[cfg(test)]
@@ -190,6 +286,53 @@ mod tests {
         );
         #[cfg(unix)]
         assert!(found.issues.iter().any(|i| i.message.contains("loop")));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn what_is_not_a_file_is_an_issue_with_its_reason_and_never_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("ok.clnrm.toml"), "").unwrap();
+        let mode = nix::sys::stat::Mode::S_IRWXU;
+        nix::unistd::mkfifo(&root.join("x.clnrm.toml"), mode).unwrap();
+        nix::unistd::mkfifo(&root.join("notes.fifo"), mode).unwrap();
+        std::os::unix::fs::symlink("nowhere", root.join("d.clnrm.toml")).unwrap();
+        std::os::unix::fs::symlink("nowhere", root.join("other")).unwrap();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::os::unix::fs::symlink(root, root.join("sub/again")).unwrap();
+        let found = discover(&[], &[root.to_path_buf()]);
+        assert_eq!(found.files.len(), 1);
+        let issues: Vec<(String, &str)> = (found.issues().iter())
+            .map(|i| (test_path_name(&i.path, root), i.message.as_str()))
+            .collect();
+        assert_eq!(
+            issues,
+            [
+                (
+                    "d.clnrm.toml".to_string(),
+                    "a dangling symlink (its target nowhere does not exist)"
+                ),
+                (
+                    "sub/again".to_string(),
+                    &*format!(
+                        "a symlink loop (it leads back to {}); not followed",
+                        root.display()
+                    )
+                ),
+                ("x.clnrm.toml".to_string(), "a FIFO, not a regular file"),
+            ]
+        );
+        // Named on its own, a FIFO is an issue too (whatever its name).
+        let named = discover(&[root.join("notes.fifo")], &[]);
+        assert_eq!(named.issues()[0].message, "a FIFO, not a regular file");
+        std::os::unix::fs::symlink("l2", root.join("l1")).unwrap();
+        std::os::unix::fs::symlink("l1", root.join("l2")).unwrap();
+        let looped = discover(&[root.join("l1")], &[]);
+        assert_eq!(
+            looped.issues()[0].message,
+            "a symlink loop (too many levels of symbolic links)"
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::render::{
     lower_layers, needs_rendering,
 };
 use crate::scenario::{Determinism, ScenarioFile, parse_scenario};
-use crate::source::{Location, SourceFile};
+use crate::source::{Location, ReadError, SourceFile, decode_source, read_source};
 use crate::validate::{ValidateOptions, validate};
 
 /// One matrix combination of a file, rendered and parsed.
@@ -86,19 +86,38 @@ impl Pipeline {
 
     /// Reads and processes one discovered file.
     pub fn process(&self, discovered: &DiscoveredFile) -> FileReport {
-        match std::fs::read_to_string(&discovered.path) {
-            Ok(text) => self.process_text(discovered, text),
-            Err(e) => FileReport {
-                discovered: discovered.clone(),
-                source: SourceFile::new(&discovered.path, ""),
-                variants: Vec::new(),
-                diagnostics: vec![Diagnostic::error(
+        self.process_read(discovered, read_source(&discovered.path))
+    }
+
+    /// Processes what reading `discovered.path` gave: its bytes, or why
+    /// there are none. Bytes that are not text are an error at the first bad
+    /// byte; an unreadable file is one error with the next step to take.
+    pub fn process_read(
+        &self,
+        discovered: &DiscoveredFile,
+        read: Result<Vec<u8>, ReadError>,
+    ) -> FileReport {
+        let error = match read.map(decode_source) {
+            Ok(Ok(text)) => return self.process_text(discovered, text),
+            Ok(Err(not_text)) => {
+                let span = not_text.span();
+                let diagnostic = Diagnostic::error(
                     Code::Io,
-                    format!("cannot read the file: {e}"),
-                )],
-                dependencies: Vec::new(),
-            },
+                    format!("the file is not text: {}", not_text.problem),
+                )
+                .at(span)
+                .with_help(
+                    "scenario files are UTF-8 text without NUL bytes; save the file as UTF-8",
+                );
+                return unread(discovered, not_text.text, diagnostic);
+            }
+            Err(error) => error,
+        };
+        let mut diagnostic = Diagnostic::error(Code::Io, format!("cannot read the file: {error}"));
+        if let Some(step) = error.next_step() {
+            diagnostic = diagnostic.with_help(step);
         }
+        unread(discovered, String::new(), diagnostic)
     }
 
     /// Processes text as if read from `discovered.path`.
@@ -321,6 +340,17 @@ impl Pipeline {
     }
 }
 
+/// The report of a file that was not processed, with the one reason why.
+fn unread(discovered: &DiscoveredFile, text: String, diagnostic: Diagnostic) -> FileReport {
+    FileReport {
+        discovered: discovered.clone(),
+        source: SourceFile::new(&discovered.path, text),
+        variants: Vec::new(),
+        diagnostics: vec![diagnostic],
+        dependencies: Vec::new(),
+    }
+}
+
 fn vars_span(text: &str) -> std::ops::Range<usize> {
     text.find("[vars]").map_or(0..0, |i| i..i + "[vars]".len())
 }
@@ -367,4 +397,53 @@ pub(crate) fn process_all(pipeline: &Pipeline, files: &[DiscoveredFile]) -> Vec<
         }
     });
     slots.into_iter().flatten().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discover::discover;
+
+    /// Found, then gone or swapped for a FIFO before it is read: one error
+    /// with the next step, no panic, nothing opened.
+    #[test]
+    fn a_file_that_changes_after_discovery_is_one_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.clnrm.toml");
+        std::fs::write(&path, "[meta]\nname = \"a\"\n").unwrap();
+        let found = discover(&[], &[dir.path().to_path_buf()]).files;
+        assert_eq!(found.len(), 1);
+        let pipeline = Pipeline::default();
+
+        std::fs::remove_file(&path).unwrap();
+        let gone = pipeline.process(&found[0]);
+        assert_eq!(gone.diagnostics.len(), 1);
+        let d = &gone.diagnostics[0];
+        assert_eq!(d.code, Code::Io);
+        assert!(d.message.contains("the file is gone"), "{d:?}");
+        assert!(d.help.is_some(), "{d:?}");
+
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let fifo = pipeline.process(&found[0]);
+        assert_eq!(
+            fifo.diagnostics[0].message,
+            "cannot read the file: a FIFO, not a regular file"
+        );
+    }
+
+    #[test]
+    fn bytes_that_are_not_text_are_an_error_at_the_first_bad_byte() {
+        let found = DiscoveredFile {
+            name: "a.clnrm.toml".into(),
+            path: "a.clnrm.toml".into(),
+            root: ".".into(),
+        };
+        let report = Pipeline::default().process_read(&found, Ok(b"[meta]\nx\xff".to_vec()));
+        let d = &report.diagnostics[0];
+        assert_eq!(
+            report.source.location(d.span.clone().unwrap().start).line,
+            2
+        );
+        assert_eq!(&report.source.text()[d.span.clone().unwrap()], "\u{fffd}");
+    }
 }

@@ -9,7 +9,13 @@ use serde_json::Value as Json;
 use toml::de::{DeTable, DeValue};
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::scenario::{Determinism, Diagnostics, ValueRef, read_determinism};
+use crate::scenario::{
+    Determinism, Diagnostics, NESTING_HELP, ValueRef, long_dotted_key, nesting_message,
+    parser_limit_help, read_determinism, too_deep,
+};
+use crate::scenario::{
+    MAX_RECOVERED_BYTES, MAX_SYNTAX_ERRORS, more_syntax_errors, only_the_first_error, parse_toml,
+};
 
 /// More combinations than this is almost certainly a mistake (and a slow suite).
 pub(crate) const MAX_COMBINATIONS: usize = 256;
@@ -110,8 +116,8 @@ pub fn prepare(raw: &str) -> Prepared {
     let Some(text) = plain_tables_text(raw) else {
         return prepared;
     };
-    let (root, errors) = DeTable::parse_recoverable(&text);
-    for error in &errors {
+    let (root, errors) = parse_toml(&text);
+    for error in errors.iter().take(MAX_SYNTAX_ERRORS) {
         let mut d = Diagnostic::error(
             Code::InvalidVars,
             format!(
@@ -119,13 +125,29 @@ pub fn prepare(raw: &str) -> Prepared {
                 error.message().trim_end()
             ),
         )
-        .with_help(
+        .with_help(parser_limit_help(error.message()).unwrap_or(
             "these tables are read before rendering; keep template syntax inside quoted strings",
-        );
-        if let Some(span) = error.span() {
+        ));
+        if let Some(span) = (error.span()).or_else(|| long_dotted_key(error.message(), &text)) {
             d = d.at(span);
         }
         prepared.diagnostics.push(d);
+    }
+    prepared
+        .diagnostics
+        .extend(more_syntax_errors(errors.len(), text.len()));
+    if let Some(first) =
+        (prepared.diagnostics.first_mut()).filter(|_| text.len() > MAX_RECOVERED_BYTES)
+    {
+        first.notes.push(only_the_first_error());
+    }
+    if let Some(span) = too_deep(root.get_ref()) {
+        prepared.diagnostics.push(
+            Diagnostic::error(Code::InvalidVars, nesting_message())
+                .at(span)
+                .with_help(NESTING_HELP),
+        );
+        return prepared;
     }
     let diags = Diagnostics::default();
     for (key, value) in root.get_ref().iter() {

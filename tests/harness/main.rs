@@ -4,6 +4,7 @@
 
 mod cli;
 mod failures;
+mod hostile;
 mod protocol;
 mod reports;
 mod signals;

@@ -26,6 +26,7 @@ use clnrm_core::report::ReportFiles;
 use clnrm_core::results::{DirStore, InputHasher, ResultStore, SuiteResults, default_location};
 use clnrm_core::runner::{Event, TestFinished, WorkerPool};
 use clnrm_core::scenario::Backend;
+use clnrm_core::source::special_file_kind;
 use clnrm_core::suite::SuiteBuilder;
 
 pub use watcher::WatchError;
@@ -177,6 +178,7 @@ impl Loop<'_> {
     /// Start-up is a round like any other: every file read and validated.
     fn start(&mut self, printer: &mut Printer<'_>, started: Instant) -> Result<(), CliError> {
         let outcome = self.session.rescan();
+        self.say_skipped(&outcome, printer)?;
         let mut with_errors = 0;
         for feedback in &outcome.feedback {
             if let Feedback::Validated(v) = feedback
@@ -248,6 +250,7 @@ impl Loop<'_> {
         match message {
             Message::Fs(at, Ok(event)) => {
                 for signal in classify(&event) {
+                    let signal = completed_at_creation(signal, &event);
                     for path in &event.paths {
                         self.first_seen.entry(path.clone()).or_insert(at);
                     }
@@ -356,6 +359,7 @@ impl Loop<'_> {
         for message in std::mem::take(&mut self.held) {
             self.receive(message, printer)?;
         }
+        self.say_skipped(&outcome, printer)?;
         if outcome.feedback.is_empty() && outcome.deferred.is_empty() {
             for path in &due {
                 self.first_seen.remove(path);
@@ -393,6 +397,20 @@ impl Loop<'_> {
             self.schedule.handle(Input::Known(self.session.tests()));
             let actions = self.schedule.handle(Input::Changed(outcome.changed_tests));
             self.act(actions, printer)?;
+        }
+        Ok(())
+    }
+
+    /// Paths passed over (a FIFO, a symlink loop, a folder that cannot be
+    /// read), each said once.
+    fn say_skipped(
+        &mut self,
+        outcome: &Outcome,
+        printer: &mut Printer<'_>,
+    ) -> Result<(), CliError> {
+        let unwatched = self.watcher.take_skipped();
+        for note in outcome.skipped.iter().chain(&unwatched) {
+            printer.note(&format!("warning: {note}"))?;
         }
         Ok(())
     }
@@ -463,6 +481,22 @@ impl Loop<'_> {
         self.pool
             .submit(planned, std::sync::Arc::clone(&self.settings));
         Ok(())
+    }
+}
+
+/// A FIFO or socket that appears is never written and closed, so nothing
+/// would ever bring it up: it is looked at once it exists, to say that it is
+/// passed over (it is never opened).
+fn completed_at_creation(signal: Signal, event: &notify::Event) -> Signal {
+    match signal {
+        Signal::Partial(path)
+            if matches!(event.kind, notify::EventKind::Create(_))
+                && (std::fs::metadata(&path).ok())
+                    .is_some_and(|m| special_file_kind(m.file_type()).is_some()) =>
+        {
+            Signal::Complete(path)
+        }
+        other => other,
     }
 }
 

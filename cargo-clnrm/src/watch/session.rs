@@ -10,6 +10,7 @@ use std::time::Instant;
 use clnrm_core::diagnostic::Tally;
 use clnrm_core::discover::{DiscoveredFile, discover, is_scenario_file, is_skipped_dir};
 use clnrm_core::pipeline::{FileReport, Pipeline};
+use clnrm_core::source::{ReadError, read_source};
 use clnrm_core::tree::{ExpectationTree, TreeDiff};
 
 use super::gate::{Admit, Gate, Hash};
@@ -61,6 +62,9 @@ pub struct Outcome {
     pub changed_tests: Vec<String>,
     /// Paths caught empty in the middle of a save: look again at the time given.
     pub deferred: Vec<(PathBuf, Instant)>,
+    /// Paths passed over, each with why (`PATH: skipped: a FIFO, ...`); each
+    /// is said once, until the path changes.
+    pub skipped: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -75,6 +79,8 @@ pub struct Session {
     gate: Gate,
     files: BTreeMap<PathBuf, Known>,
     readers: Readers,
+    /// Paths passed over, with the reason last said.
+    skipped: BTreeMap<PathBuf, String>,
 }
 
 impl Session {
@@ -97,6 +103,7 @@ impl Session {
             gate: Gate::default(),
             files: BTreeMap::new(),
             readers: Readers::default(),
+            skipped: BTreeMap::new(),
         }
     }
 
@@ -144,16 +151,16 @@ impl Session {
     pub fn rescan(&mut self) -> Outcome {
         let mut search = self.dirs.clone();
         search.extend(self.explicit.iter().cloned());
-        let found: BTreeSet<PathBuf> = discover(&search, &self.roots)
-            .files
-            .into_iter()
-            .map(|f| f.path)
-            .collect();
+        let discovery = discover(&search, &self.roots);
+        let mut outcome = Outcome::default();
+        for issue in discovery.issues() {
+            self.skip(&issue.path, issue.message.clone(), &mut outcome);
+        }
+        let found: BTreeSet<PathBuf> = discovery.files.into_iter().map(|f| f.path).collect();
         let gone: Vec<PathBuf> = (self.files.keys())
             .filter(|p| !found.contains(*p))
             .cloned()
             .collect();
-        let mut outcome = Outcome::default();
         for path in gone {
             self.remove(&path, &mut outcome);
         }
@@ -185,8 +192,11 @@ impl Session {
     }
 
     fn folder_appeared(&mut self, dir: &Path, outcome: &mut Outcome) {
-        let inside = discover(&[dir.to_path_buf()], &self.roots).files;
-        for file in inside {
+        let discovery = discover(&[dir.to_path_buf()], &self.roots);
+        for issue in discovery.issues() {
+            self.skip(&issue.path, issue.message.clone(), outcome);
+        }
+        for file in discovery.files {
             if self.is_scenario(&file.path) {
                 self.look_at(&file.path, outcome);
             }
@@ -218,13 +228,11 @@ impl Session {
             }
             return;
         }
-        // A FIFO or device named like a scenario would block the loop.
-        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-            return;
-        }
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(_) if !path.exists() => {
+        // Never opened unless a regular file: a FIFO would block the loop.
+        let read = read_source(path);
+        match &read {
+            Err(ReadError::Gone) => {
+                self.skipped.remove(path);
                 if scenario {
                     self.remove(path, outcome);
                 } else {
@@ -232,12 +240,36 @@ impl Session {
                 }
                 return;
             }
-            Err(_) => Vec::new(),
-        };
+            // A folder named like a scenario file is searched, not read.
+            Err(ReadError::Folder) => return,
+            Err(error @ ReadError::NotAFile(_)) => {
+                let reason = error.to_string();
+                if scenario {
+                    self.remove(path, outcome);
+                }
+                self.skip(path, reason, outcome);
+                return;
+            }
+            _ => {}
+        }
         if !settled(path) {
             tracing::debug!(path = %path.display(), "read while a writer had it open; waiting for its close");
             return;
         }
+        self.skipped.remove(path);
+        let bytes = match read {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                // Unreadable (permissions, size): an error of the file, said
+                // again on its next change.
+                tracing::debug!(path = %path.display(), %error, "cannot read");
+                self.gate.forget_bytes(path);
+                if scenario {
+                    self.process(path, Err(error), outcome);
+                }
+                return;
+            }
+        };
         tracing::debug!(path = %path.display(), bytes = bytes.len(), "read");
         let hash = match self.gate.admit(path, &bytes) {
             Admit::Changed(hash) => hash,
@@ -247,12 +279,21 @@ impl Session {
                 return;
             }
         };
-        let text = String::from_utf8_lossy(&bytes).into_owned();
         if scenario {
-            self.process(path, text, outcome);
+            self.process(path, Ok(bytes), outcome);
         }
         if template {
             self.template_changed(path, Some(hash), outcome);
+        }
+    }
+
+    /// Says once why `path` is passed over (again when the reason changes).
+    fn skip(&mut self, path: &Path, reason: String, outcome: &mut Outcome) {
+        if self.skipped.get(path) != Some(&reason) {
+            outcome
+                .skipped
+                .push(format!("{}: skipped: {reason}", path.display()));
+            self.skipped.insert(path.to_path_buf(), reason);
         }
     }
 
@@ -262,8 +303,10 @@ impl Session {
             self.gate.forget_bytes(path);
         }
         for reader in self.readers.of(path) {
-            if let Ok(text) = std::fs::read_to_string(&reader) {
-                self.process(&reader, text, outcome);
+            match read_source(&reader) {
+                // Gone or replaced: its own event says so.
+                Err(ReadError::Gone | ReadError::NotAFile(_) | ReadError::Folder) => {}
+                read => self.process(&reader, read, outcome),
             }
         }
     }
@@ -277,13 +320,13 @@ impl Session {
         })
     }
 
-    fn process(&mut self, path: &Path, text: String, outcome: &mut Outcome) {
+    fn process(&mut self, path: &Path, read: Result<Vec<u8>, ReadError>, outcome: &mut Outcome) {
         let discovered = match self.files.get(path) {
             Some(known) => known.discovered.clone(),
             None => self.discovered(path),
         };
         let lookups = self.pipeline.cache.stats();
-        let report = self.pipeline.process_text(&discovered, text);
+        let report = self.pipeline.process_read(&discovered, read);
         let after = self.pipeline.cache.stats();
         let cache_hit = after.misses == lookups.misses && after.hits > lookups.hits;
         let reads = reads_of(&report, path);

@@ -54,6 +54,10 @@ pub struct DirWatcher {
     watched: BTreeSet<PathBuf>,
     /// Parents watched while a root is missing.
     anchors: BTreeSet<PathBuf>,
+    /// Folders that cannot be watched (no permission), not yet said.
+    skipped: Vec<String>,
+    /// Every folder ever said to be unwatchable, so each is said once.
+    said: BTreeSet<PathBuf>,
 }
 
 impl DirWatcher {
@@ -69,6 +73,8 @@ impl DirWatcher {
             roots,
             watched: BTreeSet::new(),
             anchors: BTreeSet::new(),
+            skipped: Vec::new(),
+            said: BTreeSet::new(),
         };
         this.sync()?;
         Ok(this)
@@ -133,10 +139,25 @@ impl DirWatcher {
                 Err(e) if matches!(e.kind, notify::ErrorKind::PathNotFound) => {}
                 Err(e) if matches!(&e.kind, notify::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound) =>
                     {}
+                // A folder this user may not read: its files cannot be read
+                // either (discovery says so); the others are still watched.
+                Err(e) if matches!(&e.kind, notify::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied) => {
+                    if self.said.insert(path.clone()) {
+                        self.skipped.push(format!(
+                            "{}: not watched: permission denied; changes in it are not seen",
+                            path.display()
+                        ));
+                    }
+                }
                 Err(e) => return Err(WatchError::new(&path, e)),
             }
         }
         Ok(())
+    }
+
+    /// Folders found unwatchable since the last call, as messages.
+    pub fn take_skipped(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.skipped)
     }
 
     /// Whether a folder that appeared at `path` is one to watch.

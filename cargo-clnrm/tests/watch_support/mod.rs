@@ -62,6 +62,16 @@ impl Watch {
         if let Some(target) = target {
             command.env("CARGO_TARGET_DIR", target);
         }
+        Self::start_command(command, dir, extra, lock)
+    }
+
+    /// `command` (the binary, or a wrapper that runs it) as `watch`.
+    pub fn start_command(
+        mut command: Command,
+        dir: &Path,
+        extra: &[&str],
+        lock: std::fs::File,
+    ) -> Watch {
         let mut child = command
             .args([
                 "clnrm",

@@ -1,10 +1,11 @@
 //! Limits that keep a hostile or broken template from hanging or crashing a run.
 //!
 //! Tera has no fuel of its own, so the budget is enforced around it: the source
-//! is checked for size, nesting and recursive macros before parsing, `range` is
-//! counted (see `functions`), the output is capped while it is written, and the
-//! whole rendering runs on a worker thread with a deadline.
+//! is checked for size, nesting, operator chains and recursive macros before
+//! parsing, `range` is counted (see `functions`), the output is capped while it
+//! is written, and the whole rendering runs on a worker thread with a deadline.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -46,7 +47,7 @@ fn block_tag_regex() -> &'static Regex {
     })
 }
 
-fn macro_regex() -> &'static Regex {
+pub(crate) fn macro_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(r"\{%-?\s*macro\s+([A-Za-z_][A-Za-z0-9_]*)|\{%-?\s*endmacro")
@@ -75,7 +76,7 @@ pub fn check_source(source: &str, budget: &RenderBudget) -> Result<(), BudgetVio
     }
     check_block_nesting(source, budget.max_nesting)?;
     check_bracket_nesting(source, budget.max_nesting)?;
-    check_macro_recursion(source)
+    check_macro_recursion(source, budget.max_nesting)
 }
 
 fn check_block_nesting(source: &str, max: usize) -> Result<(), BudgetViolation> {
@@ -130,39 +131,94 @@ fn comment_regex() -> &'static Regex {
     RE.get_or_init(|| Regex::new(r"(?s)\{#.*?#\}").expect("static regex"))
 }
 
-/// Deep brackets inside tags would exhaust the template parser's stack.
+/// Binary operators (`+`, `and`, ...) one tag may chain: each is a level of
+/// the expression tree, which Tera evaluates recursively, so a long enough
+/// chain (`1 + 1 + ...`) overflows the render thread's stack.
+pub(crate) const MAX_OPERATORS: usize = 64;
+
+/// Deep brackets inside tags would exhaust the template parser's stack,
+/// and long operator chains the renderer's. String literals are skipped (a
+/// `}}` inside one does not end the tag), and so are comments.
 fn check_bracket_nesting(source: &str, max: usize) -> Result<(), BudgetViolation> {
     let bytes = source.as_bytes();
-    let mut depth = 0usize;
-    let mut in_tag = false;
-    for (i, pair) in bytes.windows(2).enumerate() {
-        match pair {
-            [b'{', b'{' | b'%'] => in_tag = true,
-            [b'}' | b'%', b'}'] => {
-                in_tag = false;
-                depth = 0;
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        match &bytes[i..i + 2] {
+            b"{#" => {
+                i = source[i..]
+                    .find("#}")
+                    .map_or(bytes.len(), |end| i + end + 2);
             }
-            [b'(' | b'[' | b'{', _] if in_tag => {
+            b"{{" | b"{%" => i = check_tag(source, i + 2, max)?,
+            _ => i += 1,
+        }
+    }
+    Ok(())
+}
+
+/// Checks one tag whose content starts at `start`; returns where it ends.
+fn check_tag(source: &str, start: usize, max: usize) -> Result<usize, BudgetViolation> {
+    let bytes = source.as_bytes();
+    let (mut depth, mut operators) = (0usize, 0usize);
+    let mut i = start;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let next = bytes.get(i + 1).copied();
+        let mut token = i..i + 1;
+        let mut operator = false;
+        match b {
+            b'}' | b'%' if next == Some(b'}') => return Ok(i + 2),
+            b'"' | b'\'' | b'`' => {
+                // Tera strings have no escapes: the next same quote ends one.
+                let close = source[i + 1..].find(b as char);
+                token = i..close.map_or(bytes.len(), |end| i + end + 2);
+            }
+            b'(' | b'[' | b'{' => {
                 depth += 1;
                 if depth > max {
                     return Err(BudgetViolation {
                         message: format!(
                             "render budget: expressions are nested more than {max} deep"
                         ),
-                        span: i..i + 1,
+                        span: token,
                     });
                 }
             }
-            [b')' | b']', _] if in_tag => depth = depth.saturating_sub(1),
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            // `{{-` and `-}}` trim whitespace; they are no operators.
+            b'-' if i == start || matches!(next, Some(b'}' | b'%')) => {}
+            b'+' | b'-' | b'*' | b'/' | b'%' => operator = true,
+            b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
+                let word = source[i..]
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .map_or(bytes.len(), |n| i + n);
+                token = i..word;
+                operator = matches!(&source[token.clone()], "and" | "or");
+            }
             _ => {}
         }
+        if operator {
+            operators += 1;
+            if operators > MAX_OPERATORS {
+                return Err(BudgetViolation {
+                    message: format!(
+                        "render budget: one tag chains more than {MAX_OPERATORS} operators; split the expression with `{{% set %}}`"
+                    ),
+                    span: token,
+                });
+            }
+        }
+        i = token.end;
     }
-    Ok(())
+    Ok(i)
 }
 
 /// A macro that calls itself (directly or through another macro of the same
-/// file) would recurse without end; Tera has no depth limit.
-fn check_macro_recursion(source: &str) -> Result<(), BudgetViolation> {
+/// file) would recurse without end; Tera has no depth limit. A long chain of
+/// macros calling the next one recurses as deep, so chains are limited to
+/// `max` macros. The call graph is walked once, without recursion: a file
+/// may hold thousands of macros.
+fn check_macro_recursion(source: &str, max: usize) -> Result<(), BudgetViolation> {
     let mut macros: Vec<(String, Range<usize>, Vec<String>)> = Vec::new();
     let mut open: Option<(String, usize)> = None;
     for caps in macro_regex().captures_iter(source) {
@@ -180,30 +236,66 @@ fn check_macro_recursion(source: &str) -> Result<(), BudgetViolation> {
             (None, None) => {}
         }
     }
-    for (name, span, _) in &macros {
-        let mut seen = vec![name.as_str()];
-        let mut frontier = vec![name.as_str()];
-        while let Some(current) = frontier.pop() {
-            let Some((_, _, calls)) = macros.iter().find(|(n, _, _)| n == current) else {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (i, (name, _, _)) in macros.iter().enumerate() {
+        index.entry(name.as_str()).or_insert(i);
+    }
+    let calls: Vec<Vec<usize>> = (macros.iter())
+        .map(|(_, _, calls)| {
+            calls
+                .iter()
+                .filter_map(|c| index.get(c.as_str()).copied())
+                .collect()
+        })
+        .collect();
+    let at = |i: usize| macros[i].1.start..macros[i].1.start + 2;
+    // 0: not seen, 1: on the current call path, 2: done (its chain known).
+    let mut state = vec![0u8; macros.len()];
+    let mut chain = vec![0usize; macros.len()];
+    for first in 0..macros.len() {
+        if state[first] != 0 {
+            continue;
+        }
+        state[first] = 1;
+        let mut path = vec![(first, 0usize)];
+        while let Some((current, next)) = path.last_mut() {
+            let current = *current;
+            if let Some(&callee) = calls[current].get(*next) {
+                *next += 1;
+                match state[callee] {
+                    0 => {
+                        state[callee] = 1;
+                        path.push((callee, 0));
+                    }
+                    1 => {
+                        let name = &macros[callee].0;
+                        return Err(BudgetViolation {
+                            message: format!(
+                                "render budget: macro `{name}` calls itself; recursive macros are not allowed"
+                            ),
+                            span: at(callee),
+                        });
+                    }
+                    _ => {}
+                }
                 continue;
-            };
-            for callee in calls {
-                if callee == name {
-                    return Err(BudgetViolation {
-                        message: format!(
-                            "render budget: macro `{name}` calls itself; recursive macros are not allowed"
-                        ),
-                        span: span.start..span.start + 2,
-                    });
-                }
-                if !seen.contains(&callee.as_str()) {
-                    seen.push(callee);
-                    frontier.push(callee);
-                }
             }
+            chain[current] = 1 + calls[current].iter().map(|&c| chain[c]).max().unwrap_or(0);
+            state[current] = 2;
+            path.pop();
         }
     }
-    Ok(())
+    // The first macro in the file that starts too long a chain: the head of it.
+    match chain.iter().position(|&length| length > max) {
+        Some(head) => Err(BudgetViolation {
+            message: format!(
+                "render budget: macro `{}` starts a chain of more than {max} macros calling each other",
+                macros[head].0
+            ),
+            span: at(head),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// A writer that refuses to grow past a limit.
@@ -245,6 +337,67 @@ mod tests {
     fn deep_brackets_are_refused() {
         let source = format!("{{{{ {} }}}}", "(".repeat(100));
         assert!(check_source(&source, &RenderBudget::default()).is_err());
+    }
+
+    #[test]
+    fn brackets_inside_a_string_do_not_hide_deep_ones() {
+        let source = format!("{{{{ \"}}}}\" ~ {}1{} }}}}", "(".repeat(40), ")".repeat(40));
+        let err = check_source(&source, &RenderBudget::default()).unwrap_err();
+        assert!(err.message.contains("nested"), "{err:?}");
+        let quoted = format!("{{{{ \"{}\" }}}}", "(".repeat(40));
+        assert!(check_source(&quoted, &RenderBudget::default()).is_ok());
+        let commented = format!("{{# {{{{ {} #}}", "(".repeat(40));
+        assert!(check_source(&commented, &RenderBudget::default()).is_ok());
+    }
+
+    #[test]
+    fn long_operator_chains_are_refused() {
+        let chain = |op: &str, n: usize| format!("{{{{- 1{} -}}}}", format!(" {op} 1").repeat(n));
+        for op in ["+", "-", "*", "/", "%", "and", "or"] {
+            assert!(check_source(&chain(op, MAX_OPERATORS), &RenderBudget::default()).is_ok());
+            let err =
+                check_source(&chain(op, MAX_OPERATORS + 1), &RenderBudget::default()).unwrap_err();
+            assert!(err.message.contains("operators"), "{op}: {err:?}");
+        }
+        // Counted per tag; names that contain `or` are no operator.
+        let tags = "{{ 1 + 1 }}".repeat(MAX_OPERATORS + 1);
+        assert!(check_source(&tags, &RenderBudget::default()).is_ok());
+        let words = format!("{{{{ {} }}}}", "order ~ ".repeat(100));
+        assert!(check_source(&words, &RenderBudget::default()).is_ok());
+    }
+
+    #[test]
+    fn long_macro_chains_are_refused_and_found_fast() {
+        let chain = |n: usize| {
+            let mut text: String = (0..n)
+                .map(|i| {
+                    format!(
+                        "{{% macro m{i}() %}}{{{{ self::m{}() }}}}{{% endmacro %}}\n",
+                        i + 1
+                    )
+                })
+                .collect();
+            text.push_str(&format!("{{% macro m{n}() %}}1{{% endmacro %}}\n"));
+            text
+        };
+        let budget = RenderBudget::default();
+        assert!(check_source(&chain(budget.max_nesting - 1), &budget).is_ok());
+        let err = check_source(&chain(budget.max_nesting), &budget).unwrap_err();
+        assert!(err.message.contains("macro `m0` starts a chain"), "{err:?}");
+        // Thousands of macros are one walk of the call graph.
+        let many: String = (0..20_000)
+            .map(|i| {
+                format!(
+                    "{{% macro m{i}() %}}{{{{ self::m{}() }}}}{{% endmacro %}}",
+                    i % 16 + 20_000
+                )
+            })
+            .collect();
+        let budget = RenderBudget {
+            max_source_bytes: usize::MAX,
+            ..budget
+        };
+        assert!(check_source(&many, &budget).is_ok());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use regex::Regex;
 use tera::Tera;
 
 use super::budget::{RenderBudget, check_source, unclosed_block};
+use super::calls::check_call_depth;
 use super::context::RenderContext;
 use super::dialect;
 use super::functions::{self, RenderState};
@@ -104,6 +105,11 @@ impl TemplateEngine {
                 "a template may not import, include or extend itself, directly or through others",
             ));
         }
+        check_call_depth(
+            request.template,
+            request.dependencies,
+            self.budget.max_nesting,
+        )?;
         if let Some(text) = substitute::try_render(
             request.template,
             &request.context.context,

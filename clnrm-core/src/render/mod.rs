@@ -2,6 +2,7 @@
 //! macro library and budget of the scenario format.
 
 mod budget;
+mod calls;
 mod context;
 mod dialect;
 mod engine;

@@ -5,6 +5,8 @@
 use std::io;
 use std::path::Path;
 
+use crate::source::{ReadError, decode_source, read_source};
+
 /// Reads the templates found beside a scenario file (`dir.join(name)` for
 /// each import tag; nested imports beside the template that names them).
 /// Set with [`Pipeline::with_template_reader`](crate::pipeline::Pipeline::with_template_reader).
@@ -26,9 +28,13 @@ pub struct FileSystem;
 
 impl TemplateReader for FileSystem {
     fn read(&self, path: &Path) -> io::Result<Option<String>> {
-        if !path.is_file() {
-            return Ok(None);
+        // Read as scenario files are: bounded, never a FIFO, text only.
+        match read_source(path) {
+            Err(ReadError::Gone | ReadError::Folder) => Ok(None),
+            Err(e) => Err(io::Error::other(e)),
+            Ok(bytes) => decode_source(bytes)
+                .map(Some)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)),
         }
-        std::fs::read_to_string(path).map(Some)
     }
 }

@@ -18,7 +18,10 @@ use super::budget::CappedWriter;
 use super::functions::{self, RenderState};
 
 /// Stack for template parsing and rendering (both recurse with nesting).
-const WORKER_STACK: usize = 32 << 20;
+/// The budget's worst case (32 macros calling each other, each call inside
+/// 31 nested blocks and 64 operators, in 8 nested includes) needs about 30
+/// MiB in a debug build; only the pages used are ever backed by memory.
+const WORKER_STACK: usize = 64 << 20;
 
 /// One rendering to do.
 pub(crate) struct Job {
@@ -86,14 +89,46 @@ fn run(tera: &mut Tera, job: Job) -> JobResult {
         ..
     } = job;
     let name = templates.last().map(|(n, _)| n.clone()).unwrap_or_default();
-    tera.add_raw_templates(templates.iter().map(|(n, t)| (n.as_str(), t.as_str())))?;
+    quietly(|| tera.add_raw_templates(templates.iter().map(|(n, t)| (n.as_str(), t.as_str()))))?;
     let mut writer = CappedWriter {
         buffer: Vec::new(),
         limit: output_limit,
     };
-    let (outcome, state) =
-        functions::with_state(state, || tera.render_to(&name, &context, &mut writer));
+    let (outcome, state) = functions::with_state(state, || {
+        quietly(|| tera.render_to(&name, &context, &mut writer))
+    });
     outcome.map(|()| (writer.buffer, state))
+}
+
+thread_local! {
+    /// This thread is inside Tera, where a panic is an answer about the template.
+    static IN_ENGINE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with Tera's panics made errors. Some templates reach an
+/// `unreachable!` in Tera (`{{ 1 + self::m() }}`: arithmetic on a macro
+/// call); that is a template error, not a crash, and prints nothing.
+fn quietly(f: impl FnOnce() -> tera::Result<()>) -> tera::Result<()> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_ENGINE.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    IN_ENGINE.with(|flag| flag.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    IN_ENGINE.with(|flag| flag.set(false));
+    result.unwrap_or_else(|payload| {
+        let reason = (payload.downcast_ref::<String>().map(String::as_str))
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("a panic");
+        Err(tera::Error::msg(format!(
+            "the template engine failed on this template ({reason})"
+        )))
+    })
 }
 
 /// Renders on this thread's worker, waiting at most `deadline`.

@@ -18,6 +18,7 @@ use super::parse_tables::{
 use super::reader::TableReader;
 use super::spanned::Spanned;
 use super::value::ValueRef;
+use super::{NESTING_HELP, long_dotted_key, nesting_message, parser_limit_help, too_deep};
 use crate::diagnostic::{Code, Diagnostic};
 
 const TOP_LEVEL_HINTS: &[(&str, &str)] = &[
@@ -45,9 +46,27 @@ pub struct Parsed {
 
 /// Parses rendered scenario text. Never panics; every problem is a diagnostic.
 pub fn parse_scenario(text: &str) -> Parsed {
-    let (root, errors) = DeTable::parse_recoverable(text);
-    let mut diagnostics: Vec<Diagnostic> = errors.iter().map(syntax_diagnostic).collect();
-    if !errors.is_empty() {
+    let (root, errors) = parse_toml(text);
+    let mut diagnostics: Vec<Diagnostic> = (errors.iter().take(MAX_SYNTAX_ERRORS))
+        .map(|e| syntax_diagnostic(e, text))
+        .collect();
+    diagnostics.extend(more_syntax_errors(errors.len(), text.len()));
+    if let Some(first) = diagnostics
+        .first_mut()
+        .filter(|_| text.len() > MAX_RECOVERED_BYTES)
+    {
+        first.notes.push(only_the_first_error());
+    }
+    if errors.is_empty()
+        && let Some(span) = too_deep(root.get_ref())
+    {
+        diagnostics.push(
+            Diagnostic::error(Code::TomlSyntax, nesting_message())
+                .at(span)
+                .with_help(NESTING_HELP),
+        );
+    }
+    if !diagnostics.is_empty() {
         // What recovery kept of a broken document is cut short: anything found
         // in it (a scenario "missing", a key "absent") would only follow from
         // the syntax error, and could come before it in the file.
@@ -74,11 +93,60 @@ pub fn accepted_keys(text: &str) -> std::collections::BTreeSet<String> {
     diags.take_keys()
 }
 
-fn syntax_diagnostic(error: &toml::de::Error) -> Diagnostic {
+/// Documents up to this size are parsed with recovery, to report every
+/// syntax error at once. Recovery keeps each error it finds, a few hundred
+/// bytes each, and a file that is no TOML has one or more on every line: a
+/// 4 MiB one would take over a gigabyte. A larger document is parsed for its
+/// first error only.
+pub(crate) const MAX_RECOVERED_BYTES: usize = 128 << 10;
+
+/// The document, and its syntax errors (all of them, or the first one of a
+/// document larger than [`MAX_RECOVERED_BYTES`]).
+pub(crate) fn parse_toml(text: &str) -> (toml::Spanned<DeTable<'_>>, Vec<toml::de::Error>) {
+    if text.len() <= MAX_RECOVERED_BYTES {
+        return DeTable::parse_recoverable(text);
+    }
+    match DeTable::parse(text) {
+        Ok(root) => (root, Vec::new()),
+        Err(first) => (toml::Spanned::new(0..0, DeTable::new()), vec![first]),
+    }
+}
+
+pub(crate) fn only_the_first_error() -> String {
+    format!(
+        "only the first syntax error is shown: the text is larger than {} KiB",
+        MAX_RECOVERED_BYTES >> 10
+    )
+}
+
+/// Syntax errors reported of one document. Recovery can find one on every
+/// line of a file that is no TOML at all, and a million diagnostics help no
+/// one (printing them would take minutes).
+pub(crate) const MAX_SYNTAX_ERRORS: usize = 100;
+
+/// "... more syntax errors", at the end of the file, when some were left out.
+pub(crate) fn more_syntax_errors(found: usize, end: usize) -> Option<Diagnostic> {
+    (found > MAX_SYNTAX_ERRORS).then(|| {
+        Diagnostic::error(
+            Code::TomlSyntax,
+            format!(
+                "{} more syntax errors not shown (only the first {MAX_SYNTAX_ERRORS} are)",
+                found - MAX_SYNTAX_ERRORS
+            ),
+        )
+        .at(end..end)
+        .with_help("fix the first ones; the rest may follow from them")
+    })
+}
+
+fn syntax_diagnostic(error: &toml::de::Error, text: &str) -> Diagnostic {
     let message = error.message().trim_end().trim_end_matches('.');
     let mut diagnostic = Diagnostic::error(Code::TomlSyntax, format!("invalid TOML: {message}"));
-    if let Some(span) = error.span() {
+    if let Some(span) = error.span().or_else(|| long_dotted_key(message, text)) {
         diagnostic = diagnostic.at(span);
+    }
+    if let Some(help) = parser_limit_help(message) {
+        diagnostic = diagnostic.with_help(help);
     }
     diagnostic
 }

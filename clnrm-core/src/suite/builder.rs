@@ -233,7 +233,7 @@ impl SuiteBuilder {
         }
         warnings.extend(discovery.issues.iter().map(|issue| SuiteWarning {
             path: Some(issue.path.clone()),
-            message: issue.message.clone(),
+            message: format!("skipped: {}", issue.message),
             no_files: false,
         }));
         if discovery.files.is_empty() {
