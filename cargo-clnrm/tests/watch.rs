@@ -535,7 +535,7 @@ fn watch_run_writes_the_files_reports_when_its_runs_settle() {
     let mut watch = Watch::start_in(dir.path(), &["--run"], store.path());
     watch.next_of("run-finished");
     let report = root.join("out/report.json");
-    let first: serde_json::Value =
+    let first: Value =
         serde_json::from_str(&std::fs::read_to_string(&report).expect("the report")).expect("json");
     assert_eq!(first["tests"][0]["name"], "reported.clnrm.toml::reported");
     assert_eq!(first["tests"][0]["outcome"], "passed");
@@ -546,7 +546,7 @@ fn watch_run_writes_the_files_reports_when_its_runs_settle() {
     )
     .expect("edit");
     watch.next_of("run-finished");
-    let second: serde_json::Value =
+    let second: Value =
         serde_json::from_str(&std::fs::read_to_string(&report).expect("the report")).expect("json");
     assert_eq!(second["tests"][0]["outcome"], "failed", "{second:#}");
     watch.stop();
