@@ -12,7 +12,9 @@ use serde_json::{Map, Value};
 
 use super::model::{Attributes, Event, Kind, Span, Status, kv_text, list_text};
 
-/// The spans of an OTLP JSON document; `None` when it is not one.
+/// The spans of an OTLP JSON document (an `ExportTraceServiceRequest`, as
+/// an OTLP/HTTP exporter posts it, or a `TracesData` line of the file
+/// exporter); `None` when it has no `resourceSpans` list.
 pub fn from_otlp(document: &Value) -> Option<Vec<Span>> {
     let resources = field(document, &["resourceSpans", "resource_spans"])?.as_array()?;
     let mut spans = Vec::new();

@@ -10,7 +10,7 @@ mod proto;
 mod tree;
 
 pub use export::{to_otlp_json_document, to_otlp_json_lines};
-pub(crate) use json::from_otlp as from_otlp_json;
+pub use json::from_otlp as from_otlp_json;
 pub use lines::{SpanLines, spans_in_lines};
 pub use model::{Attributes, Event, Kind, Span, Status};
 pub use proto::from_protobuf;
