@@ -14,19 +14,32 @@ fuzz_target!(|data: &[u8]| {
     match read_span_file(old) {
         Ok(spans) => check_round_trip(&spans),
         Err(error) => {
-            let lines = old.lines().count().max(1);
+            // The place exists in the file: a line it has, and a column on
+            // that line or just past its end.
+            let lines: Vec<&str> = old.lines().collect();
             assert!(
-                (1..=lines).contains(&error.line),
-                "line {} of {lines}: {error}",
-                error.line
+                (1..=lines.len().max(1)).contains(&error.line),
+                "line {} of {}: {error}",
+                error.line,
+                lines.len()
             );
+            let width = lines.get(error.line - 1).map_or(0, |l| l.chars().count());
+            if let Some(column) = error.column {
+                assert!(
+                    (1..=width + 1).contains(&column),
+                    "column {column} of a line of {width}: {error}"
+                );
+            }
             assert!(!error.to_string().is_empty());
         }
     }
     if let (Ok(old_tree), Ok(new_tree)) = read_span_trees(old, new) {
         let changes = diff_with_moves(&old_tree, &new_tree);
         if old == new {
-            assert!(changes.is_empty(), "a file differs from itself: {changes:?}");
+            assert!(
+                changes.is_empty(),
+                "a file differs from itself: {changes:?}"
+            );
         }
     }
 });

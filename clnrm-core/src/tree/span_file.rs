@@ -97,7 +97,7 @@ fn read_lines(text: &str) -> Result<Vec<Span>, SpanFileError> {
         if line.trim().is_empty() {
             continue;
         }
-        let value: Value = serde_json::from_str(line).map_err(|e| not_json(&e, index + 1))?;
+        let value: Value = serde_json::from_str(line).map_err(|e| not_json(&e, line, index + 1))?;
         collect(&value, index + 1, &mut spans)?;
     }
     Ok(spans)
@@ -110,7 +110,7 @@ fn read_values(text: &str) -> Result<Vec<Span>, SpanFileError> {
     loop {
         let before = stream.byte_offset();
         let Some(next) = stream.next() else { break };
-        let value = next.map_err(|e| not_json(&e, 0))?;
+        let value = next.map_err(|e| not_json(&e, text, 0))?;
         let skipped = text[before..].len() - text[before..].trim_start().len();
         let line = 1 + text[..before + skipped].matches('\n').count();
         collect(&value, line, &mut spans)?;
@@ -138,18 +138,43 @@ fn collect(value: &Value, line: usize, spans: &mut Vec<Span>) -> Result<(), Span
     Ok(())
 }
 
-/// serde's error at its place; `line` (when not 0) is the line the parsed
-/// text started on, for a text of one line.
-fn not_json(e: &serde_json::Error, line: usize) -> SpanFileError {
+/// serde's error at its place in `parsed`: the whole text, or (when `line`
+/// is not 0) the one line `line` of the file. serde counts columns in bytes
+/// and puts an end of input after a final newline on a line of its own; the
+/// place is given as the file has it: a line that exists, a column in
+/// characters (an end of input: just past the last line's last character).
+fn not_json(e: &serde_json::Error, parsed: &str, line: usize) -> SpanFileError {
     let text = e.to_string();
     // serde_json appends " at line L column C"; the place is reported apart.
     let message = match text.rfind(" at line ") {
         Some(at) => text[..at].to_owned(),
         None => text,
     };
+    let lines: Vec<&str> = parsed.lines().collect();
+    let (index, column) = match lines.get(e.line().max(1) - 1) {
+        Some(text) => (e.line().max(1) - 1, char_column(text, e.column())),
+        None => {
+            let last = lines.len().saturating_sub(1);
+            let end = lines.get(last).map_or(0, |l| l.chars().count());
+            (last, Some(end + 1))
+        }
+    };
     SpanFileError {
-        line: if line == 0 { e.line().max(1) } else { line },
-        column: (e.column() > 0).then_some(e.column()),
+        line: if line == 0 { index + 1 } else { line },
+        column,
         kind: SpanFileErrorKind::NotJson(message),
     }
+}
+
+/// The 1-based column, in characters, of serde's 1-based byte column on
+/// `line` (a byte inside a character is that character); `None` for 0.
+fn char_column(line: &str, byte_column: usize) -> Option<usize> {
+    if byte_column == 0 {
+        return None;
+    }
+    let mut end = byte_column.min(line.len());
+    while !line.is_char_boundary(end) {
+        end += 1;
+    }
+    Some(line[..end].chars().count())
 }

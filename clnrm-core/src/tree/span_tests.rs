@@ -253,6 +253,19 @@ fn the_first_bad_line_is_an_error_with_its_place() {
 }
 
 #[test]
+fn a_place_in_a_span_file_is_one_the_file_has() {
+    // serde puts an end of input after the final newline on a line 4 the
+    // file does not have: it is reported at the end of line 3.
+    let e = read_span_file("{\n  \"resourceSpans\": [\n  {\"a\": 1}\n").expect_err("cut short");
+    assert_eq!((e.line, e.column), (3, Some(11)), "{e}");
+    // serde counts bytes: `é` is two of them, one character.
+    let e = read_span_file("{\"name\": \"é\", oops}").expect_err("a bare word");
+    assert_eq!((e.line, e.column), (1, Some(15)), "{e}");
+    let e = read_span_file("[\n{\"name\": \"é\", oops}]").expect_err("a bare word");
+    assert_eq!((e.line, e.column), (2, Some(15)), "{e}");
+}
+
+#[test]
 fn span_files_are_told_from_scenario_files_by_their_start() {
     for json in [
         "{\"resourceSpans\":[]}",
