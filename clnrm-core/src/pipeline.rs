@@ -1,6 +1,7 @@
 //! One file through prepare -> render -> parse -> validate, shared by every driver.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use serde_json::{Map, Value as Json};
 
@@ -15,6 +16,10 @@ use crate::render::{
 use crate::scenario::{Determinism, ScenarioFile, parse_scenario};
 use crate::source::{Location, ReadError, SourceFile, decode_source, read_source};
 use crate::validate::{ValidateOptions, validate};
+
+/// A file's renderings (one per matrix combination) may take this many
+/// times the render budget's time together.
+const FILE_RENDER_TIMES: u32 = 4;
 
 /// One matrix combination of a file, rendered and parsed.
 #[derive(Debug, Clone)]
@@ -134,10 +139,27 @@ impl Pipeline {
             diagnostics.extend(resolved.error);
         }
         let blocked = diagnostics.iter().any(Diagnostic::is_error);
-        for combination in &prepared.combinations {
+        let started = Instant::now();
+        let render_time = self.engine.budget().time * FILE_RENDER_TIMES;
+        let combinations = prepared.combinations.len();
+        for (index, combination) in prepared.combinations.iter().enumerate() {
             if blocked {
                 break;
             }
+            if templated && index > 0 && started.elapsed() > render_time {
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::RenderBudget,
+                        format!(
+                            "render budget: rendering the {combinations} matrix combinations took longer than {render_time:?}; {index} were rendered"
+                        ),
+                    )
+                    .at(table_span(source.text(), "[matrix]"))
+                    .with_help("use fewer values, or make the template cheaper"),
+                );
+                break;
+            }
+            let before = diagnostics.len();
             let variant = if templated {
                 self.render_variant(
                     &source,
@@ -158,7 +180,24 @@ impl Pipeline {
                     cache_hit: false,
                 })
             };
-            let Some(variant) = variant else { continue };
+            // A template past its budget in one combination is past it in
+            // the others too, and each would cost as much again.
+            let over = (diagnostics[before..].iter_mut()).find(|d| d.code == Code::RenderBudget);
+            let over_budget = over.is_some();
+            let left = combinations - index - 1;
+            if let Some(over) = over
+                && left > 0
+            {
+                over.notes.push(format!(
+                    "the other {left} matrix combinations were not rendered"
+                ));
+            }
+            let Some(variant) = variant else {
+                if over_budget {
+                    break;
+                }
+                continue;
+            };
             if let Some(file) = &variant.file {
                 let found = validate(file, self.options);
                 diagnostics.extend(match &variant.rendered {
@@ -170,6 +209,9 @@ impl Pipeline {
                 });
             }
             variants.push(variant);
+            if over_budget {
+                break;
+            }
         }
         diagnostics.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
         dedup_unordered(&mut diagnostics);
@@ -352,7 +394,11 @@ fn unread(discovered: &DiscoveredFile, text: String, diagnostic: Diagnostic) -> 
 }
 
 fn vars_span(text: &str) -> std::ops::Range<usize> {
-    text.find("[vars]").map_or(0..0, |i| i..i + "[vars]".len())
+    table_span(text, "[vars]")
+}
+
+fn table_span(text: &str, header: &str) -> std::ops::Range<usize> {
+    text.find(header).map_or(0..0, |i| i..i + header.len())
 }
 
 fn map_to_template(

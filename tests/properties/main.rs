@@ -9,6 +9,7 @@ use clnrm_core::pipeline::Pipeline;
 use clnrm_core::plan::plan;
 use proptest::prelude::*;
 
+mod fuzz_findings;
 mod span_batches;
 
 const SEEDS: &[&str] = &[

@@ -2,8 +2,9 @@
 //!
 //! Tera has no fuel of its own, so the budget is enforced around it: the source
 //! is checked for size, nesting, operator chains and recursive macros before
-//! parsing, `range` is counted (see `functions`), the output is capped while it
-//! is written, and the whole rendering runs on a worker thread with a deadline.
+//! parsing, `range` is counted (see `functions`), loop iterations and macro
+//! calls are counted (see `fuel`), the output is capped while it is written,
+//! and the whole rendering runs on a worker thread with a deadline.
 
 use std::collections::HashMap;
 use std::io::{self, Write};

@@ -173,7 +173,8 @@ fn protect_comment_lines(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-fn find_tag_start(text: &str) -> Option<usize> {
+/// Where the next `{{` or `{%` tag starts; comments are skipped whole.
+pub(super) fn find_tag_start(text: &str) -> Option<usize> {
     let mut from = 0;
     loop {
         let at = from + text[from..].find('{')?;
@@ -192,7 +193,7 @@ fn find_tag_start(text: &str) -> Option<usize> {
 }
 
 /// Position of `needle` outside string literals.
-fn find_unquoted(text: &str, needle: &str) -> Option<usize> {
+pub(super) fn find_unquoted(text: &str, needle: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut quote: Option<u8> = None;
     let mut i = 0;

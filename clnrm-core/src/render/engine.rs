@@ -10,6 +10,7 @@ use super::budget::{RenderBudget, check_source, unclosed_block};
 use super::calls::check_call_depth;
 use super::context::RenderContext;
 use super::dialect;
+use super::fuel::{add_fuel, without_fuel};
 use super::functions::{self, RenderState};
 use super::imports::{self, Dependency, Resolved, find_cycle};
 use super::library::{MACRO_LIBRARY, MACRO_LIBRARY_TEXT};
@@ -121,16 +122,15 @@ impl TemplateEngine {
                 env_reads: Vec::new(),
             });
         }
-        let template = dialect::rewrite(request.template, request.dependencies);
+        let rewrite = |text: &str| {
+            let rewritten = dialect::rewrite(text, request.dependencies);
+            add_fuel(&rewritten).into_owned()
+        };
+        let template = rewrite(request.template);
         let mut templates: Vec<(String, String)> = request
             .dependencies
             .iter()
-            .map(|d| {
-                (
-                    d.name.clone(),
-                    dialect::rewrite(&d.text, request.dependencies),
-                )
-            })
+            .map(|d| (d.name.clone(), rewrite(&d.text)))
             .collect();
         templates.push((SCENARIO.to_string(), template.clone()));
         let job = worker::Job {
@@ -298,11 +298,14 @@ impl RenderFailure {
             return diagnostic;
         }
         if let Some(loc) = self.location {
-            // The dialect rewrite keeps lines, so a line of the rewritten text is a line of the original.
+            // The dialect rewrite keeps lines, so a line of the rewritten text is a
+            // line of the original; fuel calls are the only change on many of them.
             let original_file = SourceFile::new("", original);
             let line = loc.line.min(original_file.line_count());
-            let same_line = rewritten.lines().nth(line - 1) == original.lines().nth(line - 1);
-            let column = if same_line { loc.column } else { 1 };
+            let rewritten_line = rewritten.lines().nth(line - 1).unwrap_or_default();
+            let (unfueled, column) = without_fuel(rewritten_line, loc.column);
+            let same_line = Some(unfueled.as_str()) == original.lines().nth(line - 1);
+            let column = if same_line { column } else { 1 };
             let offset = original_file.offset_of(Location { line, column });
             let at_end = original[offset.min(original.len())..].trim().is_empty();
             if self.parse
@@ -372,6 +375,63 @@ mod tests {
         assert_eq!(err.code, Code::RenderBudget);
         let engine = TemplateEngine::default();
         assert_eq!(render(&engine, "a{{ 1 + 1 }}").expect("renders").text, "a2");
+    }
+
+    #[test]
+    fn loops_that_write_nothing_still_run_out_of_fuel_at_their_tag() {
+        let context = RenderContext::new(
+            serde_json::Map::from_iter([("l".to_string(), serde_json::json!(vec!["x"; 300]))]),
+            &[],
+            &Default::default(),
+        );
+        let nest = "[meta]\n{% for a in l %}{% for b in l %}{% for c in l %}{% endfor %}{% endfor %}{% endfor %}\n";
+        let started = std::time::Instant::now();
+        let err = TemplateEngine::default()
+            .render(RenderRequest {
+                template: nest,
+                dependencies: &[],
+                context: &context,
+                determinism: &Determinism::default(),
+            })
+            .expect_err("27 million iterations");
+        assert_eq!(err.code, Code::RenderBudget, "{err:?}");
+        assert!(err.message.contains("at most 200000 times"), "{err:?}");
+        assert_eq!(err.span, Some(10..13), "at the first `for`: {err:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "before the deadline"
+        );
+    }
+
+    #[test]
+    fn an_error_after_a_loop_tag_keeps_its_column() {
+        let engine = TemplateEngine::default();
+        let looped =
+            render(&engine, "x\n{% for x in [1] %}{{ x | }}{% endfor %}").expect_err("bad");
+        // The same columns, without a loop.
+        let plain = render(&engine, "x\n{% if true %}     {{ x | }}{% endif %}").expect_err("bad");
+        assert!(looped.span.is_some(), "{looped:?}");
+        assert_eq!(looped.span, plain.span, "{looped:?} / {plain:?}");
+    }
+
+    #[test]
+    fn fuel_leaves_the_output_as_it_was() {
+        let engine = TemplateEngine::default();
+        let cases = [
+            ("{%- for x in [1,2] -%}\n  {{ x }}\n{%- endfor %}", "12"),
+            ("{% for x in [1,2] %}\n  {{ x }}{% endfor %}", "\n  1\n  2"),
+            (
+                "{% macro m(x) -%}\n <{{ x }}>{%- endmacro m %}{{ self::m(x=1) }}|{% for x in [] %}a{% else %}none{% endfor %}",
+                "<1>|none",
+            ),
+        ];
+        for (template, expected) in cases {
+            assert_eq!(
+                render(&engine, template).expect("renders").text,
+                expected,
+                "{template}"
+            );
+        }
     }
 
     #[test]

@@ -6,11 +6,15 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use heck::{ToKebabCase, ToLowerCamelCase, ToSnakeCase, ToUpperCamelCase};
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 use tera::{Error, Result, Tera};
+
+use super::fuel::{FUEL, FUEL_FUNCTION};
 
 /// Loop elements `range` may produce in one rendering (all calls together).
 pub const RANGE_BUDGET: usize = 100_000;
@@ -25,6 +29,11 @@ pub(crate) struct RenderState {
     /// Every environment variable read through `env()`, with the value seen.
     pub env_reads: Vec<(String, Option<String>)>,
     pub range_left: usize,
+    /// Loop iterations and macro calls left (see `fuel`).
+    pub fuel_left: usize,
+    /// Set by the caller that stopped waiting at the deadline: the rendering
+    /// ends at its next loop iteration or macro call.
+    pub abandoned: Arc<AtomicBool>,
 }
 
 impl RenderState {
@@ -35,6 +44,8 @@ impl RenderState {
             nondeterministic: false,
             env_reads: Vec::new(),
             range_left: RANGE_BUDGET,
+            fuel_left: FUEL,
+            abandoned: Arc::default(),
         }
     }
 }
@@ -164,6 +175,25 @@ fn dict(args: Args<'_>) -> Result<Json> {
     Ok(Json::Object(map))
 }
 
+/// One loop iteration or macro call (see `fuel`): writes nothing.
+fn fuel(_: Args<'_>) -> Result<Json> {
+    let left = state(|s| {
+        if s.abandoned.load(Ordering::Relaxed) {
+            return Err(Error::msg(
+                "render budget: the rendering was stopped at its deadline",
+            ));
+        }
+        s.fuel_left = s.fuel_left.checked_sub(1).ok_or_else(|| {
+            Error::msg(format!(
+                "render budget: `for` loops and macro calls may run at most {FUEL} times in one file"
+            ))
+        })?;
+        Ok(())
+    });
+    left.unwrap_or(Ok(()))?;
+    Ok(Json::String(String::new()))
+}
+
 /// Tera's `range`, counted against the rendering's loop budget.
 fn range(args: Args<'_>) -> Result<Json> {
     let number = |name: &str, default: Option<i64>| -> Result<i64> {
@@ -223,6 +253,7 @@ pub(crate) fn register(tera: &mut Tera) {
     tera.register_function("toml_encode", toml_encode);
     tera.register_function("dict", dict);
     tera.register_function("range", range);
+    tera.register_function(FUEL_FUNCTION, fuel);
     tera.register_filter("snake", string_filter("snake", |s| s.to_snake_case()));
     tera.register_filter("kebab", string_filter("kebab", |s| s.to_kebab_case()));
     tera.register_filter("camel", string_filter("camel", |s| s.to_lower_camel_case()));

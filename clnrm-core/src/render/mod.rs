@@ -6,6 +6,7 @@ mod calls;
 mod context;
 mod dialect;
 mod engine;
+mod fuel;
 mod functions;
 mod imports;
 mod library;

@@ -3,12 +3,14 @@
 //! thread (and a copy of the template engine) per rendering.
 //!
 //! A worker keeps its own copy of the engine's base `Tera` and only adds the
-//! templates of each job. When a job misses its deadline the caller forgets
-//! that worker; it finishes (or spins) on its own and exits when it sees its
+//! templates of each job. When a job misses its deadline the caller marks it
+//! abandoned and forgets that worker: the rendering stops at its next loop
+//! iteration or macro call (see `fuel`), the worker exits when it sees its
 //! job channel closed, and the next rendering starts a fresh worker.
 
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
@@ -133,6 +135,7 @@ fn quietly(f: impl FnOnce() -> tera::Result<()>) -> tera::Result<()> {
 
 /// Renders on this thread's worker, waiting at most `deadline`.
 pub(crate) fn render(job: Job, deadline: Duration) -> Outcome {
+    let abandoned = Arc::clone(&job.state.abandoned);
     let (reply, result) = mpsc::channel();
     let sent = WORKER.with(|slot| {
         let mut slot = slot.borrow_mut();
@@ -158,6 +161,8 @@ pub(crate) fn render(job: Job, deadline: Duration) -> Outcome {
     match result.recv_timeout(deadline) {
         Ok(done) => Outcome::Done(done),
         Err(RecvTimeoutError::Timeout) => {
+            // The worker stops at its next loop iteration or macro call.
+            abandoned.store(true, Ordering::Relaxed);
             WORKER.with(|slot| slot.borrow_mut().take());
             Outcome::TimedOut
         }
