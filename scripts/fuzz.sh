@@ -63,14 +63,14 @@ mkdir -p "$fuzz/logs"
 for t in "${targets[@]}"; do
     # cargo-fuzz builds one named target a call; the rest is shared.
     if ! cargo fuzz build --fuzz-dir "$fuzz" -O --debug-assertions --sanitizer "$sanitizer" "$t" \
-        >"$fuzz/logs/build.log" 2>&1; then
+        >"$fuzz/logs/build-$t.log" 2>&1; then
         if [ "$sanitizer" = address ]; then
             echo "the address sanitizer does not build here; fuzzing without it" >&2
             sanitizer=none
             cargo fuzz build --fuzz-dir "$fuzz" -O --debug-assertions --sanitizer none "$t" \
-                >"$fuzz/logs/build.log" 2>&1 || { tail -30 "$fuzz/logs/build.log" >&2; exit 2; }
+                >"$fuzz/logs/build-$t.log" 2>&1 || { tail -30 "$fuzz/logs/build-$t.log" >&2; exit 2; }
         else
-            tail -30 "$fuzz/logs/build.log" >&2
+            tail -30 "$fuzz/logs/build-$t.log" >&2
             exit 2
         fi
     fi

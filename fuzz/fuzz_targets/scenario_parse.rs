@@ -14,7 +14,10 @@ fuzz_target!(|data: &[u8]| {
     let source = SourceFile::new("fuzz.clnrm.toml", text.as_ref());
     let prepared = prepare(&text);
     check_diagnostics(&prepared.diagnostics, &source);
-    assert!(!prepared.combinations.is_empty(), "at least the empty combination");
+    assert!(
+        !prepared.combinations.is_empty(),
+        "at least the empty combination"
+    );
     let parsed = parse_scenario(&text);
     check_diagnostics(&parsed.diagnostics, &source);
     if parsed.file.is_none() {

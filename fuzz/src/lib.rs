@@ -46,7 +46,10 @@ pub fn split_input(data: &[u8]) -> (String, MemoryTemplates) {
 /// column: a span past the end, or reversed, would break the reporters.
 pub fn check_diagnostics(diagnostics: &[Diagnostic], source: &SourceFile) {
     for d in diagnostics {
-        assert!(!d.message.is_empty(), "a diagnostic without a message: {d:?}");
+        assert!(
+            !d.message.is_empty(),
+            "a diagnostic without a message: {d:?}"
+        );
         if let Some(span) = &d.span {
             assert!(
                 span.start <= span.end && span.end <= source.text().len(),
@@ -65,5 +68,8 @@ pub fn check_round_trip(spans: &[Span]) {
     let written = to_otlp_json_lines(spans);
     let read = spans_in_lines(&written);
     assert_eq!(read.invalid_lines, 0, "unreadable export:\n{written}");
-    assert_eq!(read.spans, spans, "the export reads back differently:\n{written}");
+    assert_eq!(
+        read.spans, spans,
+        "the export reads back differently:\n{written}"
+    );
 }
