@@ -229,7 +229,10 @@ for t in "${targets[@]}"; do
     status=$?
     set -e
     ran=$(($(date +%s) - started))
-    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    stat() { sed -n "s/^stat::$1: *//p" "$log" | tail -1; }
+    execs=$(stat number_of_executed_units)
+    slowest=$(stat slowest_unit_time_sec)
+    peak=$(stat peak_rss_mb)
     [ -n "$execs" ] || execs=$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#')
     corpus_now=$(find "$corpus" -type f | wc -l)
     new=$(find "$artifacts" -type f -newer "$marker" \
@@ -243,8 +246,8 @@ for t in "${targets[@]}"; do
     else
         findings="nothing"
     fi
-    line=$(printf '%-15s %6ss %12s execs  corpus %5s -> %-5s %s' \
-        "$t" "$ran" "${execs:-?}" "$seeds" "$corpus_now" "$findings")
+    line=$(printf '%-15s %6ss %10s execs  corpus %5s -> %-5s  slowest %3ss  peak %5s MB  %s' \
+        "$t" "$ran" "${execs:-?}" "$seeds" "$corpus_now" "${slowest:-?}" "${peak:-?}" "$findings")
     echo "$line"
     summary+=("$line")
 done

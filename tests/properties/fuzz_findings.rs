@@ -170,3 +170,71 @@ fn every_pipeline_finding_is_located_and_planned() {
         assert!(!clnrm_core::plan::plan(std::slice::from_ref(&report)).is_empty());
     }
 }
+
+/// Nesting the fuzzers' inputs are too short for: each is refused with a
+/// located error (TOML's own depth limit, which says where a dotted key is
+/// too long only through `scenario::toml_error`; the render budget's nesting
+/// limits), on a test thread's small stack, instead of overflowing it.
+#[test]
+fn deep_nesting_is_refused_at_its_place() {
+    let deep = 100_000;
+    let cases = [
+        (
+            "arrays",
+            format!(
+                "[meta]\nname = \"n\"\nx = {}{}\n",
+                "[".repeat(deep),
+                "]".repeat(deep)
+            ),
+        ),
+        (
+            "inline tables",
+            format!(
+                "[meta]\nname = \"n\"\nx = {}1{}\n",
+                "{a = ".repeat(deep),
+                "}".repeat(deep)
+            ),
+        ),
+        (
+            "dotted keys",
+            format!("[meta]\nname = \"n\"\n[vars]\n{}b = 1\n", "a.".repeat(deep)),
+        ),
+        (
+            "a dotted table header",
+            format!("[meta]\nname = \"n\"\n[{}b]\n", "a.".repeat(deep)),
+        ),
+        (
+            "arrays in [vars]",
+            format!(
+                "[vars]\nx = {}{}\n[meta]\nname = \"n\"\n",
+                "[".repeat(deep),
+                "]".repeat(deep)
+            ),
+        ),
+        (
+            "`not` in a tag",
+            format!("[meta]\nname = \"{{{{ {}true }}}}\"\n", "not ".repeat(deep)),
+        ),
+        (
+            "blocks",
+            format!("[meta]\nname = \"n\"\n{}\n", "{% if true %}".repeat(1_000)),
+        ),
+        (
+            "brackets in a tag",
+            format!("[meta]\nname = \"{{{{ {}1 }}}}\"\n", "(".repeat(deep)),
+        ),
+    ];
+    for (what, text) in cases {
+        let discovered = DiscoveredFile {
+            name: "deep.clnrm.toml".into(),
+            path: PathBuf::from("deep.clnrm.toml"),
+            root: PathBuf::new(),
+        };
+        let report = Pipeline::default().process_text(&discovered, text);
+        let error = report.diagnostics.iter().find(|d| d.is_error());
+        let Some(error) = error else {
+            panic!("{what}: no error");
+        };
+        assert!(error.span.is_some(), "{what}: {error:?} has no place");
+    }
+}
