@@ -228,7 +228,9 @@ for t in "${targets[@]}"; do
         $(dict_of "$t") >"$log" 2>&1
     status=$?
     set -e
-    ran=$(($(date +%s) - started))
+    # libFuzzer's own count of its running time (the build before it is not).
+    ran=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
+    [ -n "$ran" ] || ran=$(($(date +%s) - started))
     stat() { sed -n "s/^stat::$1: *//p" "$log" | tail -1; }
     execs=$(stat number_of_executed_units)
     slowest=$(stat slowest_unit_time_sec)

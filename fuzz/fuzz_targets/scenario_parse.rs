@@ -20,6 +20,10 @@ fuzz_target!(|data: &[u8]| {
     );
     let parsed = parse_scenario(&text);
     check_diagnostics(&parsed.diagnostics, &source);
+    // Everything these two stages report is about a place in the text.
+    for d in prepared.diagnostics.iter().chain(&parsed.diagnostics) {
+        assert!(d.span.is_some(), "a diagnostic without a place: {d:?}");
+    }
     if parsed.file.is_none() {
         assert!(
             parsed.diagnostics.iter().any(|d| d.is_error()),

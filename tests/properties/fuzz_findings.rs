@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use clnrm_core::diagnostic::Code;
 use clnrm_core::discover::DiscoveredFile;
 use clnrm_core::pipeline::{FileReport, Pipeline};
+use clnrm_core::prepare::prepare;
 use clnrm_core::render::TemplateReader;
+use clnrm_core::scenario::parse_scenario;
 use clnrm_core::tree::{SpanFileErrorKind, read_span_file};
 
 fn finding(target: &str, name: &str) -> Vec<u8> {
@@ -78,6 +80,38 @@ fn every_span_file_finding_ends_at_a_place_the_file_has() {
             path.display(),
             e.column
         );
+    }
+}
+
+/// A key of 87 empty dotted parts (`.......name`): the TOML parser says
+/// "recursion limit" and gives no place, so the diagnostic had none.
+#[test]
+fn a_key_of_empty_dotted_parts_is_too_deep_at_its_place() {
+    let bytes = finding("scenario_parse", "key-of-empty-dotted-parts.clnrm.toml");
+    let text = String::from_utf8_lossy(&bytes);
+    let parsed = parse_scenario(&text);
+    let deep = (parsed.diagnostics.iter())
+        .find(|d| d.message.contains("more than 80 deep"))
+        .expect("the nesting error");
+    assert_eq!(deep.code, Code::TomlSyntax);
+    let span = deep.span.clone().expect("a place");
+    assert!(text[span].starts_with(&".".repeat(87)), "{deep:?}");
+}
+
+#[test]
+fn every_scenario_parse_finding_is_reported_in_place() {
+    for (path, bytes) in findings("scenario_parse") {
+        let text = String::from_utf8_lossy(&bytes);
+        let prepared = prepare(&text);
+        let parsed = parse_scenario(&text);
+        for d in prepared.diagnostics.iter().chain(&parsed.diagnostics) {
+            let span = d.span.clone();
+            assert!(
+                span.is_some_and(|s| s.start <= s.end && s.end <= text.len()),
+                "{}: {d:?}",
+                path.display()
+            );
+        }
     }
 }
 
