@@ -242,7 +242,9 @@ for t in "${targets[@]}"; do
     rm -f "$marker"
     if [ -n "$new" ] || [ $status -ne 0 ]; then
         found_any=1
-        what=$(grep -m1 -E 'ERROR: libFuzzer|ERROR: AddressSanitizer|^thread .* panicked|SUMMARY: libFuzzer' "$log" || true)
+        # The first report, and for a panic its message on the next line.
+        what=$(grep -m1 -A1 -E 'ERROR: libFuzzer|ERROR: AddressSanitizer|^thread .* panicked' "$log" |
+            tr '\n' ' ' | cut -c1-300 || true)
         [ -n "$what" ] || what="exit status $status"
         findings="FOUND: ${what}; input: $(echo "$new" | tr '\n' ' ')"
     else
