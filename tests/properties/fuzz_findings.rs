@@ -207,7 +207,7 @@ fn every_pipeline_finding_is_located_and_planned() {
 
 /// Nesting the fuzzers' inputs are too short for: each is refused with a
 /// located error (TOML's own depth limit, which says where a dotted key is
-/// too long only through `scenario::toml_error`; the render budget's nesting
+/// too long only through `scenario::nesting`; the render budget's nesting
 /// limits), on a test thread's small stack, instead of overflowing it.
 #[test]
 fn deep_nesting_is_refused_at_its_place() {
