@@ -263,8 +263,17 @@ fn docker_out(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// `clean` takes every dead run's objects, kept ones included: the tests
+/// that keep containers past their run, and those that clean, one at a time.
+static KEPT_OR_CLEANING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn kept_or_cleaning() -> std::sync::MutexGuard<'static, ()> {
+    KEPT_OR_CLEANING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn clean_removes_a_killed_runs_leftovers_and_never_a_live_one() {
+    let _one_at_a_time = kept_or_cleaning();
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
     let host = host.trim();
     // A run that was killed: its pid no longer exists (above any pid in use).
@@ -419,6 +428,7 @@ fn a_killed_runs_containers_and_network_go_with_the_next_run_and_a_live_run_keep
 
 #[test]
 fn keep_on_failure_leaves_the_containers_and_says_how_to_reach_them() {
+    let _one_at_a_time = kept_or_cleaning();
     let dir = tempfile::tempdir().expect("tempdir");
     write(
         dir.path(),
@@ -453,6 +463,7 @@ fn keep_on_failure_leaves_the_containers_and_says_how_to_reach_them() {
 
 #[test]
 fn keep_on_failure_says_a_service_was_stopped_for_its_spans() {
+    let _one_at_a_time = kept_or_cleaning();
     let dir = tempfile::tempdir().expect("tempdir");
     write(
         dir.path(),
