@@ -3,16 +3,11 @@
 //! a broken file is one failing test whose message says where, and what is
 //! not a file is skipped with a warning said once.
 
-use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use crate::support::{Example, example_binaries};
-
-/// Only a hang reaches it.
-const DEADLINE: Duration = Duration::from_secs(120);
 
 const OK: &str =
     "[meta]\nname = \"ok\"\nbackend = \"local\"\n[[steps]]\nname = \"s\"\ncommand = [\"true\"]\n";
@@ -62,37 +57,8 @@ fn harness(program: &Path, prefix: &[String], dir: &Path, args: &[&str]) -> Outp
         .env_remove("CLNRM_TRACE_DIR")
         .env_remove("NEXTEST")
         .env_remove("NEXTEST_EXECUTION_MODE")
-        .env_remove("NEXTEST_TEST_NAME")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("start the test binary");
-    let pipe = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = r.read_to_end(&mut bytes);
-            bytes
-        })
-    };
-    let stdout = pipe(Box::new(child.stdout.take().expect("stdout")));
-    let stderr = pipe(Box::new(child.stderr.take().expect("stderr")));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the test binary did not finish within {DEADLINE:?} ({args:?})");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: stdout.join().expect("stdout"),
-        stderr: stderr.join().expect("stderr"),
-    }
+        .env_remove("NEXTEST_TEST_NAME");
+    clnrm_tests::run_with_deadline(command)
 }
 
 fn said(output: &Output) -> String {

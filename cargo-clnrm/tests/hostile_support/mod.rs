@@ -6,56 +6,18 @@
 #![allow(dead_code)]
 
 use std::ffi::OsString;
-use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-/// Longer than any run takes on a loaded machine; only a hang reaches it.
-pub const DEADLINE: Duration = Duration::from_secs(120);
 
 /// `nobody`, on Debian and most others.
 pub const NOBODY: u32 = 65534;
 
 pub const VALID: &str = "[meta]\nname = \"ok\"\n[[steps]]\nname = \"s\"\ncommand = [\"true\"]\n";
 
-/// Runs `command` to its end, or kills it at [`DEADLINE`] and panics: the
-/// input made it hang.
-pub fn run_with_deadline(mut command: Command) -> Output {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start");
-    let pipe = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = r.read_to_end(&mut bytes);
-            bytes
-        })
-    };
-    let stdout = pipe(Box::new(child.stdout.take().expect("stdout")));
-    let stderr = pipe(Box::new(child.stderr.take().expect("stderr")));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{command:?} did not finish within {DEADLINE:?}: it hangs on this input");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: stdout.join().expect("stdout"),
-        stderr: stderr.join().expect("stderr"),
-    }
-}
+// Not every test binary that includes this module runs commands.
+#[allow(unused_imports)]
+pub use clnrm_tests::run_with_deadline;
 
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
