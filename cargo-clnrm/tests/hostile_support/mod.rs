@@ -98,6 +98,19 @@ impl Unprivileged {
         std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
     }
 
+    /// [`find`](Self::find), or `None` after printing why the test that
+    /// asked does not run (where the test's output is shown).
+    pub fn find_or_skip() -> Option<Self> {
+        Self::find()
+            .map_err(|reason| {
+                let _ = std::io::Write::write_all(
+                    &mut std::io::stderr(),
+                    format!("skipped: {reason}\n").as_bytes(),
+                );
+            })
+            .ok()
+    }
+
     /// `setpriv` or `runuser`, whichever works; `None` (with the reason)
     /// when running as root and neither can drop privileges.
     pub fn find() -> Result<Self, String> {
