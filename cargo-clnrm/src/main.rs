@@ -48,8 +48,9 @@ fn main() -> ExitCode {
             commands::test::run(args, &mut err)
         }
     };
-    // A run's sweep of killed runs' leftovers is not cut short by its exit.
-    clnrm_core::backend::finish_sweep();
+    // Background work (the sweep of killed runs' leftovers, the folding of
+    // the result store's logs) is not cut short by the exit.
+    clnrm_core::background::finish();
     let _ = out.flush();
     match result {
         Ok(code) => ExitCode::from(code),

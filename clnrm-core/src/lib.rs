@@ -36,6 +36,7 @@
 //! ```
 
 pub mod backend;
+pub mod background;
 pub mod binaries;
 pub mod cache;
 pub mod config;

@@ -103,7 +103,8 @@ pub fn run_with(args: &libtest_mimic::Arguments, manifest_dir: &Path) -> ExitCod
         }
     }
     collected.forget_tests();
-    // A run's sweep of killed runs' leftovers is not cut short by its exit.
-    clnrm_core::backend::finish_sweep();
+    // Background work (the sweep of killed runs' leftovers, the folding of
+    // the result store's logs) is not cut short by the exit.
+    clnrm_core::background::finish();
     conclusion.exit_code()
 }

@@ -96,3 +96,32 @@ fn the_harness_fills_the_store_and_never_skips_by_it() {
     assert_eq!(runs(dir.path()), 3, "skipped, not run");
     assert!(dir.path().join("target/clnrm/results").is_dir());
 }
+
+#[test]
+fn runs_that_only_write_leave_a_bounded_store() {
+    // `cargo test` and nextest never read the store; their logs are folded
+    // into the snapshot as later runs open theirs, not left to pile up.
+    let dir = tempfile::tempdir().expect("tempdir");
+    package(dir.path());
+    let runs_made = 40;
+    for n in 0..runs_made {
+        let out = harness(dir.path(), n % 2 == 0);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let store = dir.path().join("target/clnrm/results");
+    let names: Vec<String> = (std::fs::read_dir(&store).expect("the store").flatten())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let logs = names.iter().filter(|n| n.starts_with("log-")).count();
+    assert!(
+        logs <= 17 && names.iter().any(|n| n == "snapshot.jsonl"),
+        "{runs_made} runs left {logs} logs: {names:?}"
+    );
+    // What they kept is all there: `run --changed` skips the test.
+    let out = run_changed(dir.path());
+    assert!(
+        text(&out).contains("0 passed, 0 failed, 1 skipped"),
+        "{}",
+        text(&out)
+    );
+}

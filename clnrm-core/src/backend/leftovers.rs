@@ -8,9 +8,7 @@
 //! (labelled [`KEEP_LABEL`]), which the sweep leaves for the user.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
 
 use bollard::Docker;
 use bollard::query_parameters::{
@@ -22,9 +20,6 @@ use super::error::BackendError;
 
 /// On what a `--keep-on-failure` run creates: the sweep leaves it.
 pub(crate) const KEEP_LABEL: &str = "clnrm.keep-on-failure";
-
-/// How long a process waits at its end for its sweep to finish.
-const SWEEP_WAIT: Duration = Duration::from_secs(10);
 
 /// What `clean` removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -116,47 +111,23 @@ pub fn clean_leftovers() -> Result<Removed, BackendError> {
 }
 
 /// Starts this process's sweep, once: what dead runs left, except what they
-/// kept on purpose, is removed in the background.
+/// kept on purpose, is removed in the background (waited for by
+/// [`crate::background::finish`]).
 pub(crate) fn sweep_once() {
     static STARTED: OnceLock<()> = OnceLock::new();
     STARTED.get_or_init(|| {
-        let sweep = std::thread::Builder::new()
-            .name("clnrm-sweep".into())
-            .spawn(|| match remove_dead(Take::NotKept) {
-                Ok(removed) if !removed.containers.is_empty() || !removed.networks.is_empty() => {
-                    tracing::info!(
-                        containers = removed.containers.len(),
-                        networks = removed.networks.len(),
-                        "removed what killed runs left"
-                    );
-                }
-                Ok(_) => {}
-                Err(e) => tracing::debug!(error = %e, "no sweep of killed runs' leftovers"),
-            });
-        if let Ok(handle) = sweep {
-            *sweeps().lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
-        }
+        crate::background::spawn("clnrm-sweep", || match remove_dead(Take::NotKept) {
+            Ok(removed) if !removed.containers.is_empty() || !removed.networks.is_empty() => {
+                tracing::info!(
+                    containers = removed.containers.len(),
+                    networks = removed.networks.len(),
+                    "removed what killed runs left"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "no sweep of killed runs' leftovers"),
+        });
     });
-}
-
-fn sweeps() -> &'static Mutex<Option<JoinHandle<()>>> {
-    static SWEEP: Mutex<Option<JoinHandle<()>>> = Mutex::new(None);
-    &SWEEP
-}
-
-/// Waits (a bounded while) for this process's sweep, if it started one:
-/// a driver calls it before it exits, so the sweep is not cut short.
-pub fn finish_sweep() {
-    let Some(handle) = sweeps().lock().unwrap_or_else(|e| e.into_inner()).take() else {
-        return;
-    };
-    let deadline = Instant::now() + SWEEP_WAIT;
-    while !handle.is_finished() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    if handle.is_finished() {
-        let _ = handle.join();
-    }
 }
 
 fn remove_dead(take: Take) -> Result<Removed, BackendError> {

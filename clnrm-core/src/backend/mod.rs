@@ -25,7 +25,7 @@ mod world_tests;
 
 pub use cancel::CancelToken;
 pub use image::{PullPolicy, image_ids};
-pub use leftovers::{Removed, clean_leftovers, finish_sweep};
+pub use leftovers::{Removed, clean_leftovers};
 pub use step::{StepEnd, StepOutput};
 
 pub(crate) use engine::engine_status;

@@ -7,9 +7,16 @@
 //! meet, and a crash mid-write leaves at most a cut last line. A reader takes
 //! the snapshot and every log, the latest result of each test winning. Each
 //! line carries a checksum of itself: a line that does not parse or does not
-//! match is damaged, never trusted, and said once as a warning. A reader
-//! that finds many logs of processes that have ended folds them into the
-//! snapshot (written aside and renamed, under a lock file) and removes them.
+//! match is damaged, never trusted, and said once as a warning.
+//!
+//! A writer holds a lock (`flock`) on its log while it lives, so a log
+//! whose lock can be taken is finished: its writer ended, however it ended,
+//! and its pid may be another process's by now. Once many logs are there,
+//! the finished ones are folded into the snapshot (written aside and
+//! renamed, under a lock file) and removed: by a reader that read them
+//! anyway, and in the background by a writer as it opens its log (drivers
+//! that never read, `cargo test` and nextest, would otherwise pile up a log
+//! a run, or a log a test).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -29,7 +36,7 @@ const SNAPSHOT: &str = "snapshot.jsonl";
 const LOG_PREFIX: &str = "log-";
 const LOG_SUFFIX: &str = ".jsonl";
 const LOCK: &str = "compact.lock";
-/// Ended processes' logs a reader leaves before folding them in.
+/// Finished logs left before they are folded in.
 const LOGS_BEFORE_COMPACTING: usize = 16;
 /// A lock file older than this was left by a compaction that died.
 const STALE_LOCK: std::time::Duration = std::time::Duration::from_secs(60);
@@ -97,18 +104,143 @@ fn read_line(line: &str) -> Result<StoredResult, String> {
     serde_json::from_str(record.result.get()).map_err(|e| format!("not a result ({e})"))
 }
 
-/// The writer's pid in a log's name, `log-<pid>-<nanos>-<n>.jsonl`.
-fn writer_of(name: &str) -> Option<i32> {
-    let rest = name.strip_prefix(LOG_PREFIX)?.strip_suffix(LOG_SUFFIX)?;
-    rest.split('-').next()?.parse().ok()
+fn is_log(path: &Path) -> bool {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    name.starts_with(LOG_PREFIX) && name.ends_with(LOG_SUFFIX)
 }
 
-fn is_running(pid: i32) -> bool {
-    use nix::errno::Errno;
-    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
-        Ok(()) => true,
-        Err(e) => e != Errno::ESRCH,
+/// The files of a store folder, read: the snapshot first, then the logs in
+/// name order, a later result of a test winning over an earlier one. The
+/// logs whose lock could be taken (finished) come back with it held.
+struct Read {
+    index: Index,
+    finished: Vec<(PathBuf, std::fs::File)>,
+}
+
+fn read_folder(dir: &Path) -> Read {
+    // A log that goes between the listing and its reading was folded into
+    // the snapshot by another process: read again, the new snapshot first.
+    for _ in 0..4 {
+        if let Some(read) = read_files(&files_of(dir)) {
+            return read;
+        }
     }
+    read_files(&files_of(dir)).unwrap_or(Read {
+        index: Index::default(),
+        finished: Vec::new(),
+    })
+}
+
+/// `None` when a log was gone.
+fn read_files(files: &[PathBuf]) -> Option<Read> {
+    let mut read = Read {
+        index: Index::default(),
+        finished: Vec::new(),
+    };
+    for path in files {
+        let mut file = match std::fs::File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && is_log(path) => return None,
+            Err(_) => continue,
+        };
+        let mut text = String::new();
+        if std::io::Read::read_to_string(&mut file, &mut text).is_err() {
+            continue;
+        }
+        for (n, line) in (text.lines().enumerate()).filter(|(_, l)| !l.trim().is_empty()) {
+            match read_line(line) {
+                Ok(result) => {
+                    let newer = (read.index.results.get(&result.key))
+                        .is_none_or(|old| old.finished_unix_ms <= result.finished_unix_ms);
+                    if newer {
+                        read.index.results.insert(result.key.clone(), result);
+                    }
+                }
+                Err(why) => {
+                    (read.index.damage).push(format!("{}:{}: {why}", path.display(), n + 1))
+                }
+            }
+        }
+        // A writer (this process's own stores too) holds its log's lock.
+        if is_log(path) && file.try_lock().is_ok() {
+            read.finished.push((path.clone(), file));
+        }
+    }
+    Some(read)
+}
+
+/// Writes `index` as the snapshot and removes the `finished` logs, under
+/// the folder's lock file; a folder another process is folding is left to
+/// it. Temporary files of a fold that was cut short go too.
+fn fold(dir: &Path, index: &Index, finished: Vec<(PathBuf, std::fs::File)>) {
+    let lock = dir.join(LOCK);
+    let stale = |path: &Path| {
+        std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().unwrap_or_default() > STALE_LOCK)
+    };
+    if stale(&lock) {
+        let _ = std::fs::remove_file(&lock);
+    }
+    let Ok(_held) = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&lock)
+    else {
+        return;
+    };
+    let mut text = Vec::new();
+    let mut results: Vec<&StoredResult> = index.results.values().collect();
+    results.sort_by(|a, b| a.key.cmp(&b.key));
+    for result in results {
+        if let Ok(line) = line_of(result) {
+            text.extend(line);
+        }
+    }
+    let written = tempfile::NamedTempFile::new_in(dir).and_then(|mut partial| {
+        partial.write_all(&text)?;
+        partial.persist(dir.join(SNAPSHOT)).map_err(|e| e.error)?;
+        Ok(())
+    });
+    if written.is_ok() {
+        for (log, _locked) in finished {
+            let _ = std::fs::remove_file(log);
+        }
+    }
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with(".tmp") && stale(&path) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    let _ = std::fs::remove_file(&lock);
+}
+
+/// Folds the folder's finished logs into its snapshot if there are many.
+fn fold_if_many(dir: &Path) {
+    if files_of(dir).iter().filter(|p| is_log(p)).count() <= LOGS_BEFORE_COMPACTING {
+        return;
+    }
+    let read = read_folder(dir);
+    if read.finished.len() >= LOGS_BEFORE_COMPACTING {
+        fold(dir, &read.index, read.finished);
+    }
+}
+
+/// The snapshot, then the logs in name order.
+fn files_of(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut logs: Vec<PathBuf> = (entries.filter_map(Result::ok))
+        .map(|e| e.path())
+        .filter(|p| is_log(p))
+        .collect();
+    logs.sort();
+    let snapshot = dir.join(SNAPSHOT);
+    (snapshot.is_file().then_some(snapshot).into_iter())
+        .chain(logs)
+        .collect()
 }
 
 impl DirStore {
@@ -130,108 +262,19 @@ impl DirStore {
         &self.dir
     }
 
-    /// The snapshot first, then the logs in name order; a later result of
-    /// a test wins over an earlier one.
     fn files(&self) -> Vec<PathBuf> {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        let mut logs: Vec<PathBuf> = (entries.filter_map(Result::ok))
-            .map(|e| e.path())
-            .filter(|p| {
-                let name = p.file_name().unwrap_or_default().to_string_lossy();
-                name.starts_with(LOG_PREFIX) && name.ends_with(LOG_SUFFIX)
-            })
-            .collect();
-        logs.sort();
-        let snapshot = self.dir.join(SNAPSHOT);
-        snapshot
-            .is_file()
-            .then_some(snapshot)
-            .into_iter()
-            .chain(logs)
-            .collect()
+        files_of(&self.dir)
     }
 
+    /// Everything in the folder; folds the finished logs in when there are
+    /// many, or when something was damaged (so damage is said once, and
+    /// the store rebuilt without it).
     fn read_index(&self) -> Index {
-        let mut index = Index::default();
-        let files = self.files();
-        for path in &files {
-            let Ok(text) = std::fs::read_to_string(path) else {
-                continue;
-            };
-            for (n, line) in text
-                .lines()
-                .enumerate()
-                .filter(|(_, l)| !l.trim().is_empty())
-            {
-                match read_line(line) {
-                    Ok(result) => {
-                        let newer = (index.results.get(&result.key))
-                            .is_none_or(|old| old.finished_unix_ms <= result.finished_unix_ms);
-                        if newer {
-                            index.results.insert(result.key.clone(), result);
-                        }
-                    }
-                    Err(why) => index
-                        .damage
-                        .push(format!("{}:{}: {why}", path.display(), n + 1)),
-                }
-            }
+        let read = read_folder(&self.dir);
+        if read.finished.len() >= LOGS_BEFORE_COMPACTING || !read.index.damage.is_empty() {
+            fold(&self.dir, &read.index, read.finished);
         }
-        self.compact(&files, &index);
-        index
-    }
-
-    /// Folds the logs of ended processes into the snapshot once there are
-    /// many, or when something was damaged (so damage is said once, and the
-    /// store rebuilt without it); a store another reader is compacting is
-    /// left to it.
-    fn compact(&self, files: &[PathBuf], index: &Index) {
-        let ended: Vec<&PathBuf> = (files.iter())
-            .filter(|p| {
-                let name = p.file_name().unwrap_or_default().to_string_lossy();
-                writer_of(&name).is_some_and(|pid| !is_running(pid))
-            })
-            .collect();
-        if ended.len() < LOGS_BEFORE_COMPACTING && index.damage.is_empty() {
-            return;
-        }
-        let lock = self.dir.join(LOCK);
-        let stale = std::fs::metadata(&lock)
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| t.elapsed().unwrap_or_default() > STALE_LOCK);
-        if stale {
-            let _ = std::fs::remove_file(&lock);
-        }
-        let Ok(_held) = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&lock)
-        else {
-            return;
-        };
-        let mut text = Vec::new();
-        let mut results: Vec<&StoredResult> = index.results.values().collect();
-        results.sort_by(|a, b| a.key.cmp(&b.key));
-        for result in results {
-            if let Ok(line) = line_of(result) {
-                text.extend(line);
-            }
-        }
-        let written = tempfile::NamedTempFile::new_in(&self.dir).and_then(|mut partial| {
-            partial.write_all(&text)?;
-            partial
-                .persist(self.dir.join(SNAPSHOT))
-                .map_err(|e| e.error)?;
-            Ok(())
-        });
-        if written.is_ok() {
-            for log in ended {
-                let _ = std::fs::remove_file(log);
-            }
-        }
-        let _ = std::fs::remove_file(&lock);
+        read.index
     }
 
     fn index(&self) -> std::sync::MutexGuard<'_, Index> {
@@ -258,7 +301,16 @@ impl ResultStore for DirStore {
                 .create(true)
                 .append(true)
                 .open(self.dir.join(&self.log_name))?;
+            // Held while this store lives: the log is being written. A file
+            // system without locks leaves the log unlocked, and it may be
+            // folded in early; what is written after is lost, and its tests
+            // run again next time.
+            if let Err(e) = file.try_lock() {
+                tracing::debug!(error = %e, "the result log is not locked");
+            }
             *log = Some(file);
+            let dir = self.dir.clone();
+            crate::background::spawn("clnrm-results-fold", move || fold_if_many(&dir));
         }
         if let Some(file) = log.as_mut() {
             // One write per line: a reader sees whole lines, or a cut last one.

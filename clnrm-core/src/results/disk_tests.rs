@@ -139,11 +139,13 @@ fn ended_writers_logs_fold_into_the_snapshot() {
     writer
         .save(&result("live", StoredOutcome::Failed, 99))
         .expect("save");
+    // The writer's own fold, in the background, and a reader's, at once.
     let later = reader(dir.path());
     assert!(matches!(
         later.load(&result("t3", StoredOutcome::Passed, 3).key),
         Lookup::Found(_)
     ));
+    crate::background::finish();
     let files = reader(dir.path()).files();
     // The snapshot and the live writer's log are left.
     assert_eq!(files.len(), 2, "{files:?}");
@@ -154,5 +156,78 @@ fn ended_writers_logs_fold_into_the_snapshot() {
     }
     assert!(
         matches!(again.load(&result("live", StoredOutcome::Failed, 0).key), Lookup::Found(r) if r.outcome == StoredOutcome::Failed)
+    );
+}
+
+/// Logs as finished writers leave them: unlocked.
+fn finished_logs(dir: &Path, count: u64) {
+    for n in 0..count {
+        let line = line_of(&result(&format!("t{n}"), StoredOutcome::Passed, n)).expect("line");
+        let name = format!("{LOG_PREFIX}{}-{n}-0{LOG_SUFFIX}", std::process::id());
+        std::fs::write(dir.join(name), line).expect("write");
+    }
+}
+
+#[test]
+fn a_writer_folds_finished_logs_as_it_opens_its_own() {
+    // `cargo test` and nextest only write: their logs must not pile up.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let count = LOGS_BEFORE_COMPACTING as u64 + 4;
+    finished_logs(dir.path(), count);
+    let writer = DirStore::new(dir.path());
+    writer
+        .save(&result("live", StoredOutcome::Passed, 99))
+        .expect("save");
+    crate::background::finish();
+    let files = files_of(dir.path());
+    let names: Vec<_> = files
+        .iter()
+        .map(|p| p.file_name().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        files.len(),
+        2,
+        "the snapshot and the writer's own log: {names:?}"
+    );
+    assert!(files[0].ends_with(SNAPSHOT), "{names:?}");
+    let later = reader(dir.path());
+    for n in 0..count {
+        let key = result(&format!("t{n}"), StoredOutcome::Passed, n).key;
+        assert!(matches!(later.load(&key), Lookup::Found(_)), "t{n}");
+    }
+    assert!(matches!(
+        later.load(&result("live", StoredOutcome::Passed, 0).key),
+        Lookup::Found(_)
+    ));
+}
+
+#[test]
+fn a_live_writers_log_is_never_folded_away_whatever_its_name_says() {
+    // The pid in a log's name may belong to another process by now (or to
+    // this one, as here): only the writer's lock says whether it is live.
+    let dir = tempfile::tempdir().expect("tempdir");
+    finished_logs(dir.path(), LOGS_BEFORE_COMPACTING as u64 + 1);
+    let live = DirStore::new(dir.path().join("elsewhere"));
+    live.save(&result("live", StoredOutcome::Failed, 50))
+        .expect("save");
+    let own = files_of(&dir.path().join("elsewhere"))
+        .pop()
+        .expect("its log");
+    let moved = dir.path().join(format!("{LOG_PREFIX}1-1-0{LOG_SUFFIX}"));
+    std::fs::rename(&own, &moved).expect("move the live log in");
+    let later = reader(dir.path());
+    assert!(matches!(
+        later.load(&result("live", StoredOutcome::Failed, 0).key),
+        Lookup::Found(_)
+    ));
+    assert!(moved.exists(), "the live log was folded away");
+    assert!(
+        dir.path().join(SNAPSHOT).exists(),
+        "the finished logs were not folded"
+    );
+    assert_eq!(
+        files_of(dir.path()).len(),
+        2,
+        "the snapshot and the live log"
     );
 }

@@ -29,7 +29,11 @@ fn traces_url(endpoint: &str) -> String {
 }
 
 /// Posts `spans` to `endpoint` as OTLP JSON, one request per resource.
-pub fn forward(endpoint: &str, headers: &[(String, String)], spans: &[Span]) -> Result<(), String> {
+pub fn forward<S: std::borrow::Borrow<Span>>(
+    endpoint: &str,
+    headers: &[(String, String)],
+    spans: &[S],
+) -> Result<(), String> {
     let url = traces_url(endpoint);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -10,7 +10,7 @@ mod forward;
 mod record;
 mod sink;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::SystemTime;
 
 pub use forward::forward;
@@ -88,15 +88,19 @@ pub(crate) fn file_name(test: &str, extension: &str) -> String {
     format!("{safe}.{extension}")
 }
 
-/// The resource of clnrm's own spans.
+/// The resource of clnrm's own spans: one per process, shared, so that
+/// writing a trace finds its spans' common resource by pointer.
 pub(crate) fn own_resource() -> Arc<Attributes> {
-    Arc::new(Attributes::from([
-        ("service.name".to_string(), "clnrm".to_string()),
-        (
-            "service.version".to_string(),
-            env!("CARGO_PKG_VERSION").to_string(),
-        ),
-    ]))
+    static OWN: LazyLock<Arc<Attributes>> = LazyLock::new(|| {
+        Arc::new(Attributes::from([
+            ("service.name".to_string(), "clnrm".to_string()),
+            (
+                "service.version".to_string(),
+                env!("CARGO_PKG_VERSION").to_string(),
+            ),
+        ]))
+    });
+    Arc::clone(&OWN)
 }
 
 /// Nanoseconds since the epoch.
@@ -139,26 +143,44 @@ impl RunTrace {
 }
 
 /// Writes `spans` to `path` as one OTLP JSON document, creating its folder.
-pub fn write_trace(path: &std::path::Path, spans: &[Span]) -> std::io::Result<()> {
+pub fn write_trace<S: std::borrow::Borrow<Span>>(
+    path: &std::path::Path,
+    spans: &[S],
+) -> std::io::Result<()> {
     write_creating_folders(path, &crate::spans::to_otlp_json_document(spans))
 }
 
-/// Writes `text` to `path`, creating the folders above it.
+/// Writes `text` to `path`, creating the folders above it when they are
+/// missing (asked only then: a harness writes a trace after every test).
 ///
 /// A file that is there already is overwritten in place and then cut to
-/// length, not truncated first: truncating frees its blocks, which on a
-/// file system that discards freed blocks (ext4 mounted with `discard`, as
-/// cloud disks often are) waits on the disk, longer than the test it traces.
+/// length only if it was longer, not truncated first: truncating frees its
+/// blocks, which on a file system that discards freed blocks (ext4 mounted
+/// with `discard`, as cloud disks often are) waits on the disk, longer than
+/// the test it traces; and even a cut to the same length is a journalled
+/// change of the file.
 pub(crate) fn write_creating_folders(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     use std::io::Write as _;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)?;
+    let open = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+    };
+    let mut file = match open() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            open()?
+        }
+        opened => opened?,
+    };
+    let was = file.metadata()?.len();
     file.write_all(text.as_bytes())?;
-    file.set_len(text.len() as u64)
+    if was > text.len() as u64 {
+        file.set_len(text.len() as u64)?;
+    }
+    Ok(())
 }

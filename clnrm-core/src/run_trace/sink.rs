@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use super::{RunTrace, TraceParent, forward, write_trace};
 use crate::outcome::TestFinished;
+use crate::spans::Span;
 
 /// The outputs a driver's trace is written to; none by default.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,9 +46,9 @@ impl TraceOutputs {
         if self.dir.is_none() && self.endpoint.is_none() {
             return problems;
         }
-        let mut trace = RunTrace::new(parent);
-        trace.add(test);
-        let spans = trace.finish();
+        // Borrowed, not gathered into a `RunTrace`: this runs after every test.
+        let run = parent.run_span(!test.outcome.is_success());
+        let spans: Vec<&Span> = std::iter::once(&run).chain(&test.spans).collect();
         if let Some(dir) = &self.dir {
             let path = dir.join(super::file_name(&test.name, "json"));
             if let Err(e) = write_trace(&path, &spans) {

@@ -4,13 +4,16 @@
 //! what a run collected. Normalised: attribute values are their canonical
 //! strings, ids lowercase hex, enums integers, times decimal strings.
 
+use std::borrow::Borrow;
+use std::sync::Arc;
+
 use serde::{Serialize, Serializer};
 
 use super::model::{Attributes, Event, Kind, Span, Status};
 
 /// `spans` as OTLP JSON lines, each ending in a newline; consecutive spans
 /// of one resource share a line.
-pub fn to_otlp_json_lines(spans: &[Span]) -> String {
+pub fn to_otlp_json_lines<S: Borrow<Span>>(spans: &[S]) -> String {
     let mut out = String::new();
     for resource_spans in resource_groups(spans) {
         let line = TracesData {
@@ -25,15 +28,21 @@ pub fn to_otlp_json_lines(spans: &[Span]) -> String {
 /// `spans` as one OTLP JSON document (an `ExportTraceServiceRequest`, which
 /// is also a `TracesData`), one `resourceSpans` entry per run of spans of one
 /// resource.
-pub fn to_otlp_json_document(spans: &[Span]) -> String {
+pub fn to_otlp_json_document<S: Borrow<Span>>(spans: &[S]) -> String {
     to_json(&TracesData {
         resource_spans: &resource_groups(spans),
     })
 }
 
 fn to_json(value: &impl Serialize) -> String {
-    // Borrowed strings and integers only: serialising cannot fail.
-    serde_json::to_string(value).unwrap_or_default()
+    // Sized for a test's run trace (a few kilobytes), grown by doubling past it.
+    let mut out = Vec::with_capacity(4096);
+    // Borrowed strings and integers only: serialising cannot fail, and
+    // serde_json writes UTF-8.
+    match serde_json::to_writer(&mut out, value) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(_) => String::new(),
+    }
 }
 
 // The OTLP JSON shapes, borrowing from the span model: a run trace is
@@ -131,26 +140,32 @@ fn decimal<S: Serializer>(value: &Option<u64>, serializer: S) -> Result<S::Ok, S
 }
 
 /// One `ResourceSpans` per run of consecutive spans sharing a resource.
-fn resource_groups(spans: &[Span]) -> Vec<ResourceSpans<'_>> {
+fn resource_groups<S: Borrow<Span>>(spans: &[S]) -> Vec<ResourceSpans<'_>> {
     let mut groups = Vec::new();
     let mut rest = spans;
     while let Some(first) = rest.first() {
-        let same = rest
-            .iter()
-            .take_while(|s| s.resource == first.resource)
+        let first = &first.borrow().resource;
+        let same = (rest.iter())
+            .take_while(|s| same_resource(&Borrow::<Span>::borrow(*s).resource, first))
             .count();
         let (batch, after) = rest.split_at(same);
         groups.push(ResourceSpans {
             resource: Resource {
-                attributes: KeyValues(&first.resource),
+                attributes: KeyValues(first),
             },
             scope_spans: [ScopeSpans {
-                spans: batch.iter().map(span_json).collect(),
+                spans: batch.iter().map(|s| span_json(s.borrow())).collect(),
             }],
         });
         rest = after;
     }
     groups
+}
+
+/// Spans of one process share one resource: compare the pointers before
+/// the attributes.
+fn same_resource(a: &Arc<Attributes>, b: &Arc<Attributes>) -> bool {
+    Arc::ptr_eq(a, b) || a == b
 }
 
 fn span_json(span: &Span) -> SpanJson<'_> {
