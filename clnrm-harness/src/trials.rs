@@ -176,26 +176,28 @@ impl TrialRun {
         for problem in self.traces.test_finished(&self.settings.trace, &finished) {
             let _ = writeln!(std::io::stderr().lock(), "warning: {problem}");
         }
-        if let Ok(mut all) = self.finished.lock() {
-            all.push(finished.clone());
-        }
         // Warnings (unverified claims, deprecated keys) go with the test's result.
         let report = &test.report;
         let warnings: Vec<String> = (report.diagnostics.iter())
             .filter(|d| !d.is_error())
             .map(|d| LocatedDiagnostic::new(d, &report.source).to_string())
             .collect();
-        let message = match &finished.outcome {
-            Outcome::Failed(failures) | Outcome::NotRun(failures) => render_failures(failures),
-            _ => {
-                let mut stderr = std::io::stderr().lock();
-                for warning in &warnings {
-                    let _ = writeln!(stderr, "{}: {warning}", test.name());
-                }
-                return Ok(());
+        let failures = match &finished.outcome {
+            Outcome::Failed(failures) | Outcome::NotRun(failures) => {
+                Some(render_failures(failures))
             }
+            _ => None,
         };
-        let mut message = message;
+        if let Ok(mut all) = self.finished.lock() {
+            all.push(finished);
+        }
+        let Some(mut message) = failures else {
+            let mut stderr = std::io::stderr().lock();
+            for warning in &warnings {
+                let _ = writeln!(stderr, "{}: {warning}", test.name());
+            }
+            return Ok(());
+        };
         if !warnings.is_empty() {
             message.push_str(&format!("\n{}", warnings.join("\n")));
         }

@@ -7,157 +7,48 @@
 use std::borrow::Borrow;
 use std::sync::Arc;
 
-use serde::{Serialize, Serializer};
-
 use super::model::{Attributes, Event, Kind, Span, Status};
 
 /// `spans` as OTLP JSON lines, each ending in a newline; consecutive spans
 /// of one resource share a line.
 pub fn to_otlp_json_lines<S: Borrow<Span>>(spans: &[S]) -> String {
-    let mut out = String::new();
-    for resource_spans in resource_groups(spans) {
-        let line = TracesData {
-            resource_spans: std::slice::from_ref(&resource_spans),
-        };
-        out.push_str(&to_json(&line));
-        out.push('\n');
+    let mut out = Json::with_capacity(spans);
+    for group in resource_groups(spans) {
+        out.traces_data(std::slice::from_ref(&group));
+        out.0.push('\n');
     }
-    out
+    out.0
 }
 
 /// `spans` as one OTLP JSON document (an `ExportTraceServiceRequest`, which
 /// is also a `TracesData`), one `resourceSpans` entry per run of spans of one
 /// resource.
 pub fn to_otlp_json_document<S: Borrow<Span>>(spans: &[S]) -> String {
-    to_json(&TracesData {
-        resource_spans: &resource_groups(spans),
-    })
+    let mut out = Json::with_capacity(spans);
+    out.traces_data(&resource_groups(spans));
+    out.0
 }
 
-fn to_json(value: &impl Serialize) -> String {
-    // Sized for a test's run trace (a few kilobytes), grown by doubling past it.
-    let mut out = Vec::with_capacity(4096);
-    // Borrowed strings and integers only: serialising cannot fail, and
-    // serde_json writes UTF-8.
-    match serde_json::to_writer(&mut out, value) {
-        Ok(()) => String::from_utf8(out).unwrap_or_default(),
-        Err(_) => String::new(),
-    }
+/// Spans of one resource, in order.
+struct Group<'a> {
+    resource: &'a Attributes,
+    spans: Vec<&'a Span>,
 }
 
-// The OTLP JSON shapes, borrowing from the span model: a run trace is
-// written after every test, so no intermediate `serde_json::Value` is
-// built. Fields are in name order, as the keys of a `Value` were.
-
-#[derive(Serialize)]
-struct TracesData<'a> {
-    #[serde(rename = "resourceSpans")]
-    resource_spans: &'a [ResourceSpans<'a>],
-}
-
-#[derive(Serialize)]
-struct ResourceSpans<'a> {
-    resource: Resource<'a>,
-    #[serde(rename = "scopeSpans")]
-    scope_spans: [ScopeSpans<'a>; 1],
-}
-
-#[derive(Serialize)]
-struct Resource<'a> {
-    attributes: KeyValues<'a>,
-}
-
-#[derive(Serialize)]
-struct ScopeSpans<'a> {
-    spans: Vec<SpanJson<'a>>,
-}
-
-#[derive(Serialize)]
-struct SpanJson<'a> {
-    attributes: KeyValues<'a>,
-    #[serde(rename = "endTimeUnixNano", skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "decimal")]
-    end_time_unix_nano: Option<u64>,
-    events: Vec<EventJson<'a>>,
-    kind: u8,
-    name: &'a str,
-    #[serde(rename = "parentSpanId", skip_serializing_if = "Option::is_none")]
-    parent_span_id: Option<&'a str>,
-    #[serde(rename = "spanId")]
-    span_id: &'a str,
-    #[serde(rename = "startTimeUnixNano", skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "decimal")]
-    start_time_unix_nano: Option<u64>,
-    status: StatusJson,
-    #[serde(rename = "traceId")]
-    trace_id: &'a str,
-}
-
-#[derive(Serialize)]
-struct EventJson<'a> {
-    attributes: KeyValues<'a>,
-    name: &'a str,
-    #[serde(rename = "timeUnixNano", skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "decimal")]
-    time_unix_nano: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct StatusJson {
-    code: u8,
-}
-
-/// Attributes as OTLP `KeyValue`s, every value a `stringValue`.
-struct KeyValues<'a>(&'a Attributes);
-
-impl Serialize for KeyValues<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct KeyValue<'a> {
-            key: &'a str,
-            value: AnyValue<'a>,
+fn resource_groups<S: Borrow<Span>>(spans: &[S]) -> Vec<Group<'_>> {
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    let mut last: Option<&Arc<Attributes>> = None;
+    for span in spans.iter().map(Borrow::borrow) {
+        match (last, groups.last_mut()) {
+            (Some(resource), Some(group)) if same_resource(resource, &span.resource) => {
+                group.spans.push(span);
+            }
+            _ => groups.push(Group {
+                resource: &span.resource,
+                spans: vec![span],
+            }),
         }
-        #[derive(Serialize)]
-        struct AnyValue<'a> {
-            #[serde(rename = "stringValue")]
-            string_value: &'a str,
-        }
-        serializer.collect_seq(self.0.iter().map(|(key, value)| KeyValue {
-            key,
-            value: AnyValue {
-                string_value: value,
-            },
-        }))
-    }
-}
-
-/// OTLP JSON writes 64-bit integers as decimal strings.
-fn decimal<S: Serializer>(value: &Option<u64>, serializer: S) -> Result<S::Ok, S::Error> {
-    match value {
-        Some(n) => serializer.collect_str(n),
-        None => serializer.serialize_none(),
-    }
-}
-
-/// One `ResourceSpans` per run of consecutive spans sharing a resource.
-fn resource_groups<S: Borrow<Span>>(spans: &[S]) -> Vec<ResourceSpans<'_>> {
-    let mut groups = Vec::new();
-    let mut rest = spans;
-    while let Some(first) = rest.first() {
-        let first = &first.borrow().resource;
-        let same = (rest.iter())
-            .take_while(|s| same_resource(&Borrow::<Span>::borrow(*s).resource, first))
-            .count();
-        let (batch, after) = rest.split_at(same);
-        groups.push(ResourceSpans {
-            resource: Resource {
-                attributes: KeyValues(first),
-            },
-            scope_spans: [ScopeSpans {
-                spans: batch.iter().map(|s| span_json(s.borrow())).collect(),
-            }],
-        });
-        rest = after;
+        last = Some(&span.resource);
     }
     groups
 }
@@ -168,29 +59,143 @@ fn same_resource(a: &Arc<Attributes>, b: &Arc<Attributes>) -> bool {
     Arc::ptr_eq(a, b) || a == b
 }
 
-fn span_json(span: &Span) -> SpanJson<'_> {
-    SpanJson {
-        attributes: KeyValues(&span.attributes),
-        end_time_unix_nano: span.end_unix_nano,
-        events: span.events.iter().map(event_json).collect(),
-        kind: kind_number(span.kind),
-        name: &span.name,
-        parent_span_id: span.parent_span_id.as_deref(),
-        span_id: &span.span_id,
-        start_time_unix_nano: span.start_unix_nano,
-        status: StatusJson {
-            code: status_number(span.status),
-        },
-        trace_id: &span.trace_id,
+/// The OTLP JSON writer: compact, keys in name order (as `serde_json`
+/// writes a `Value`'s), optional fields left out.
+///
+/// Written out by hand rather than derived: a harness writes a run trace
+/// after every test, in the dev profile (`cargo test`'s), where derived
+/// serialisation cost ~100 µs a test's trace against a budget of a few µs.
+/// Strings are escaped by `serde_json` whenever they need it; a test holds
+/// the output equal to `serde_json`'s for the same value.
+struct Json(String);
+
+impl Json {
+    fn with_capacity<S>(spans: &[S]) -> Self {
+        Self(String::with_capacity(512 + 512 * spans.len()))
+    }
+
+    fn raw(&mut self, text: &str) {
+        self.0.push_str(text);
+    }
+
+    /// A JSON string; only strings with quotes, backslashes or control
+    /// characters take the escaping path.
+    fn string(&mut self, text: &str) {
+        if is_plain(text.as_bytes()) {
+            self.0.push('"');
+            self.0.push_str(text);
+            self.0.push('"');
+        } else {
+            // Serialising a `str` cannot fail.
+            self.0
+                .push_str(&serde_json::to_string(text).unwrap_or_default());
+        }
+    }
+
+    /// A 64-bit integer as OTLP JSON writes it: a decimal string.
+    fn decimal(&mut self, n: u64) {
+        self.0.push('"');
+        self.0.push_str(itoa::Buffer::new().format(n));
+        self.0.push('"');
+    }
+
+    fn small(&mut self, n: u8) {
+        self.0.push_str(itoa::Buffer::new().format(n));
+    }
+
+    /// `items`, comma-separated, in brackets.
+    fn array<T>(&mut self, items: impl IntoIterator<Item = T>, mut each: impl FnMut(&mut Self, T)) {
+        self.0.push('[');
+        for (n, item) in items.into_iter().enumerate() {
+            if n > 0 {
+                self.0.push(',');
+            }
+            each(self, item);
+        }
+        self.0.push(']');
+    }
+
+    fn traces_data(&mut self, groups: &[Group<'_>]) {
+        self.raw("{\"resourceSpans\":");
+        self.array(groups, |out, group| {
+            out.raw("{\"resource\":{\"attributes\":");
+            out.key_values(group.resource);
+            out.raw("},\"scopeSpans\":[{\"spans\":");
+            out.array(&group.spans, |out, span| out.span(span));
+            out.raw("}]}");
+        });
+        self.0.push('}');
+    }
+
+    fn key_values(&mut self, attributes: &Attributes) {
+        self.array(attributes, |out, (key, value)| {
+            out.raw("{\"key\":");
+            out.string(key);
+            out.raw(",\"value\":{\"stringValue\":");
+            out.string(value);
+            out.raw("}}");
+        });
+    }
+
+    fn span(&mut self, span: &Span) {
+        self.raw("{\"attributes\":");
+        self.key_values(&span.attributes);
+        if let Some(end) = span.end_unix_nano {
+            self.raw(",\"endTimeUnixNano\":");
+            self.decimal(end);
+        }
+        self.raw(",\"events\":");
+        self.array(&span.events, |out, event| out.event(event));
+        self.raw(",\"kind\":");
+        self.small(kind_number(span.kind));
+        self.raw(",\"name\":");
+        self.string(&span.name);
+        if let Some(parent) = &span.parent_span_id {
+            self.raw(",\"parentSpanId\":");
+            self.string(parent);
+        }
+        self.raw(",\"spanId\":");
+        self.string(&span.span_id);
+        if let Some(start) = span.start_unix_nano {
+            self.raw(",\"startTimeUnixNano\":");
+            self.decimal(start);
+        }
+        self.raw(",\"status\":{\"code\":");
+        self.small(status_number(span.status));
+        self.raw("},\"traceId\":");
+        self.string(&span.trace_id);
+        self.0.push('}');
+    }
+
+    fn event(&mut self, event: &Event) {
+        self.raw("{\"attributes\":");
+        self.key_values(&event.attributes);
+        self.raw(",\"name\":");
+        self.string(&event.name);
+        if let Some(time) = event.time_unix_nano {
+            self.raw(",\"timeUnixNano\":");
+            self.decimal(time);
+        }
+        self.0.push('}');
     }
 }
 
-fn event_json(event: &Event) -> EventJson<'_> {
-    EventJson {
-        attributes: KeyValues(&event.attributes),
-        name: &event.name,
-        time_unix_nano: event.time_unix_nano,
-    }
+/// Whether `bytes` go between quotes as they are: no quote, no backslash,
+/// no control character. Eight bytes at a time, with the word tests of
+/// "Bit Twiddling Hacks" (a byte below `n`, a zero byte), which answer
+/// exactly whether some byte matches; byte by byte, this loop was most of
+/// the writer's time in the dev profile.
+fn is_plain(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let has_below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS != 0;
+    let has_byte = |word: u64, b: u8| has_below(word ^ (ONES * u64::from(b)), 1);
+    let (words, rest) = bytes.as_chunks::<8>();
+    let words_plain = (words.iter()).all(|w| {
+        let word = u64::from_ne_bytes(*w);
+        !(has_below(word, 0x20) || has_byte(word, b'"') || has_byte(word, b'\\'))
+    });
+    words_plain && (rest.iter()).all(|&b| b >= 0x20 && b != b'"' && b != b'\\')
 }
 
 fn kind_number(kind: Kind) -> u8 {
@@ -256,5 +261,126 @@ mod tests {
             spans,
             "one document, the same spans"
         );
+    }
+
+    /// What `serde_json` writes for the document as a `Value` (keys in name
+    /// order), optional fields left out where the span has none.
+    fn as_serde_json_writes_it(groups: &[(&Attributes, Vec<&Span>)]) -> String {
+        use serde_json::{Value, json};
+        let key_values = |a: &Attributes| -> Value {
+            (a.iter())
+                .map(|(k, v)| json!({"key": k, "value": {"stringValue": v}}))
+                .collect()
+        };
+        let span = |s: &Span| {
+            let mut v = json!({
+                "attributes": key_values(&s.attributes),
+                "events": s.events.iter().map(|e| {
+                    let mut v = json!({"attributes": key_values(&e.attributes), "name": e.name});
+                    if let Some(t) = e.time_unix_nano {
+                        v["timeUnixNano"] = t.to_string().into();
+                    }
+                    v
+                }).collect::<Value>(),
+                "kind": kind_number(s.kind),
+                "name": s.name,
+                "spanId": s.span_id,
+                "status": {"code": status_number(s.status)},
+                "traceId": s.trace_id,
+            });
+            if let Some(t) = s.end_unix_nano {
+                v["endTimeUnixNano"] = t.to_string().into();
+            }
+            if let Some(t) = s.start_unix_nano {
+                v["startTimeUnixNano"] = t.to_string().into();
+            }
+            if let Some(p) = &s.parent_span_id {
+                v["parentSpanId"] = p.clone().into();
+            }
+            v
+        };
+        let resource_spans: Value = (groups.iter())
+            .map(|(resource, spans)| {
+                json!({
+                    "resource": {"attributes": key_values(resource)},
+                    "scopeSpans": [{"spans": spans.iter().map(|s| span(s)).collect::<Value>()}],
+                })
+            })
+            .collect();
+        json!({ "resourceSpans": resource_spans }).to_string()
+    }
+
+    #[test]
+    fn plain_is_exactly_no_quote_backslash_or_control_character() {
+        let plain_byte = |b: u8| b >= 0x20 && b != b'"' && b != b'\\';
+        // Every byte value, at every place of a word and in the tail.
+        for b in 0..=u8::MAX {
+            for at in 0..19 {
+                let mut bytes = vec![b'a'; 19];
+                bytes[at] = b;
+                assert_eq!(is_plain(&bytes), plain_byte(b), "byte {b:#04x} at {at}");
+                // High bytes around it (UTF-8) change nothing.
+                let mut high = vec![0xff; 19];
+                high[at] = b;
+                assert_eq!(
+                    is_plain(&high),
+                    plain_byte(b),
+                    "byte {b:#04x} at {at} among 0xff"
+                );
+            }
+        }
+        assert!(is_plain(b""));
+    }
+
+    #[test]
+    fn the_writer_writes_what_serde_json_writes() {
+        let odd = "quote \" backslash \\ newline \n tab \t nul \u{0} bell \u{7} ünï 日本 \u{2028}";
+        let resource = Arc::new(Attributes::from([
+            ("service.name".into(), odd.into()),
+            (odd.into(), "v".into()),
+        ]));
+        let full = Span {
+            trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
+            span_id: "b7ad6b7169203331".into(),
+            parent_span_id: Some(odd.into()),
+            name: odd.into(),
+            kind: Kind::Consumer,
+            status: Status::Unset,
+            start_unix_nano: Some(u64::MAX),
+            end_unix_nano: Some(0),
+            attributes: Attributes::from([("a".into(), odd.into()), ("b".into(), String::new())]),
+            events: vec![
+                Event {
+                    name: odd.into(),
+                    time_unix_nano: Some(7),
+                    attributes: Attributes::from([("k".into(), "v".into())]),
+                },
+                Event::default(),
+            ],
+            resource: Arc::clone(&resource),
+        };
+        let bare = Span {
+            resource: Arc::new(Attributes::new()),
+            ..Span::default()
+        };
+        let spans = vec![full.clone(), bare.clone(), full.clone()];
+        let groups = [
+            (&*resource, vec![&full]),
+            (&*bare.resource, vec![&bare]),
+            (&*resource, vec![&full]),
+        ];
+        assert_eq!(
+            to_otlp_json_document(&spans),
+            as_serde_json_writes_it(&groups)
+        );
+        let lines: Vec<String> = (groups.iter())
+            .map(|g| as_serde_json_writes_it(std::slice::from_ref(g)))
+            .collect();
+        assert_eq!(to_otlp_json_lines(&spans), lines.join("\n") + "\n");
+        assert_eq!(
+            to_otlp_json_document::<Span>(&[]),
+            r#"{"resourceSpans":[]}"#
+        );
+        assert_eq!(to_otlp_json_lines::<Span>(&[]), "");
     }
 }
