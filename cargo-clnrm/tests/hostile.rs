@@ -521,3 +521,33 @@ fn unreadable_files_and_folders_are_reported_to_an_unprivileged_user() {
     let finished = lines.last().expect("a last line");
     assert_eq!(finished["reason"], "validate-finished", "{finished:#}");
 }
+
+#[test]
+fn diff_refuses_a_fifo_and_locates_invalid_utf8_without_blocking() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = dir.path().join("a.clnrm.toml");
+    std::fs::write(&good, "[meta]\nname = \"a\"\n").expect("write");
+    nix::unistd::mkfifo(&dir.path().join("pipe.json"), nix::sys::stat::Mode::S_IRWXU)
+        .expect("mkfifo");
+    std::fs::write(
+        dir.path().join("bad.json"),
+        b"{\"resourceSpans\": [\n\xff]}\n",
+    )
+    .expect("write");
+    let diff = |a: &str, b: &str| {
+        let mut command = cli_support::binary(dir.path());
+        command.args(["clnrm", "diff", a, b]);
+        run_with_deadline(command)
+    };
+    let out = diff("pipe.json", "a.clnrm.toml");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot read `pipe.json`: a FIFO, not a regular file"),
+        "{stderr}"
+    );
+    let out = diff("a.clnrm.toml", "bad.json");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bad.json:2:1: invalid UTF-8"), "{stderr}");
+}

@@ -199,13 +199,17 @@ fn regular_file(metadata: &std::fs::Metadata) -> Result<(), ReadError> {
 /// [`MAX_FILE_BYTES`] of them. Anything but a regular file is refused
 /// before it is opened.
 pub fn read_source(path: &Path) -> Result<Vec<u8>, ReadError> {
+    read_bounded(path, MAX_FILE_BYTES)
+}
+
+/// The bytes of the file at `path`, at most `limit` of them, as
+/// [`read_source`] reads them (for files that are not scenarios: saved
+/// traces run larger).
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     let metadata = std::fs::metadata(path).map_err(ReadError::from_io)?;
     regular_file(&metadata)?;
-    let too_large = |size| ReadError::TooLarge {
-        size,
-        limit: MAX_FILE_BYTES,
-    };
-    if metadata.len() > MAX_FILE_BYTES {
+    let too_large = |size| ReadError::TooLarge { size, limit };
+    if metadata.len() > limit {
         return Err(too_large(metadata.len()));
     }
     let mut options = std::fs::OpenOptions::new();
@@ -219,12 +223,12 @@ pub fn read_source(path: &Path) -> Result<Vec<u8>, ReadError> {
     let file = options.open(path).map_err(ReadError::from_io)?;
     let metadata = file.metadata().map_err(ReadError::from_io)?;
     regular_file(&metadata)?;
-    let mut bytes = Vec::with_capacity(metadata.len().min(MAX_FILE_BYTES) as usize);
+    let mut bytes = Vec::with_capacity(metadata.len().min(limit) as usize);
     // A file that grows while it is read stops at the limit.
-    (file.take(MAX_FILE_BYTES + 1))
+    (file.take(limit + 1))
         .read_to_end(&mut bytes)
         .map_err(ReadError::from_io)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
+    if bytes.len() as u64 > limit {
         return Err(too_large(bytes.len() as u64));
     }
     Ok(bytes)

@@ -80,7 +80,8 @@ pub fn collect_trials(
         builder = builder.binaries_in(folder);
     }
     let exact = args.filter.as_deref().filter(|_| args.exact);
-    if let Some(name) = exact.filter(|name| NextestEnv::from_process().runs_only(name)) {
+    let nextest_test = exact.filter(|name| NextestEnv::from_process().runs_only(name));
+    if let Some(name) = nextest_test {
         builder = builder.only_file_of(name);
     }
     let suite = builder.build().map_err(|e| with_causes(&e))?;
@@ -103,7 +104,7 @@ pub fn collect_trials(
     let results = (switches.result_dir.as_deref())
         .map(|dir| Arc::new(ResultDir::for_package(dir, manifest_dir)));
     let output = FailureOutput::for_args(args);
-    let trials = (suite.tests.iter())
+    let mut trials: Vec<Trial> = (suite.tests.iter())
         .map(|test| {
             let run = TrialRun {
                 test: test.clone(),
@@ -119,12 +120,29 @@ pub fn collect_trials(
                 .with_ignored_flag(test.ignored.is_some())
         })
         .collect();
+    // nextest listed the test, then started this process for it: running
+    // nothing would pass it.
+    if let Some(name) = nextest_test.filter(|_| !args.list)
+        && !suite.tests.iter().any(|t| t.name() == name)
+    {
+        trials.push(vanished(name));
+    }
     Ok(Collected {
         trials,
         finished,
         reports,
         tests: suite.tests,
     })
+}
+
+/// The failing trial of a test nextest listed that is not there now.
+fn vanished(name: &str) -> Trial {
+    let file = name.split_once("::").map_or(name, |(file, _)| file);
+    let message = format!(
+        "the test `{name}` was listed, but its scenario file `{file}` is gone or no longer defines it \
+         (it was changed, renamed or removed after the tests were listed); run the tests again"
+    );
+    Trial::test(name.to_string(), move || Err(Failed::from(message)))
 }
 
 /// What one trial needs to run its test and record it.

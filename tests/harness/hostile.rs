@@ -259,3 +259,39 @@ fn unreadable_files_and_folders_are_failing_tests_and_warnings_for_an_unprivileg
     }
     assert_eq!(all.matches("closed: skipped").count(), 1, "{all}");
 }
+
+#[test]
+fn a_test_nextest_listed_whose_file_went_fails_instead_of_passing_unrun() {
+    let Example { test, .. } = example_binaries();
+    let (dir, root) = package(&[("ok.clnrm.toml", OK.as_bytes())]);
+    let one_test = |name: &str| {
+        let mut command = Command::new(&test);
+        command
+            .args(["--exact", name])
+            .current_dir(dir.path())
+            .env("CARGO_MANIFEST_DIR", dir.path())
+            .env("CARGO_TARGET_DIR", dir.path().join("target"))
+            .env_remove("CLNRM_ROOTS")
+            .env_remove("CLNRM_TRACE_DIR")
+            .env("NEXTEST", "1")
+            .env("NEXTEST_EXECUTION_MODE", "process-per-test")
+            .env("NEXTEST_TEST_NAME", name);
+        clnrm_tests::run_with_deadline(command)
+    };
+    let out = one_test("ok.clnrm.toml::ok");
+    assert!(out.status.success(), "{}", said(&out));
+    // Listed, then removed (or renamed) before nextest started its process.
+    std::fs::remove_file(root.join("ok.clnrm.toml")).expect("remove");
+    let out = one_test("ok.clnrm.toml::ok");
+    let all = said(&out);
+    assert_eq!(out.status.code(), Some(101), "{all}");
+    assert!(reported(&all, "ok.clnrm.toml::ok", "FAILED"), "{all}");
+    assert!(
+        all.contains("its scenario file `ok.clnrm.toml` is gone or no longer defines it"),
+        "{all}"
+    );
+    // By hand, `--exact` naming nothing runs nothing, as libtest does.
+    let by_hand = harness(&test, &[], dir.path(), &["--exact", "ok.clnrm.toml::ok"]);
+    assert!(by_hand.status.success(), "{}", said(&by_hand));
+    assert!(said(&by_hand).contains("0 passed"), "{}", said(&by_hand));
+}

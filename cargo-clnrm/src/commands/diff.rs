@@ -13,7 +13,7 @@ use clnrm_core::diagnostic::Tally;
 use clnrm_core::discover::DiscoveredFile;
 use clnrm_core::pipeline::{FileReport, Pipeline};
 use clnrm_core::render::{FileSystem, TemplateReader};
-use clnrm_core::source::SourceFile;
+use clnrm_core::source::{SourceFile, decode_source, read_bounded};
 use clnrm_core::suite::SuiteBuilder;
 use clnrm_core::tree::{
     ExpectationTree, Mark, Node, NodeChange, NodeId, NodeKind, SpanFileError, TreeDiff, diff,
@@ -134,11 +134,28 @@ pub fn run(
     Ok(if equal { exit::SUCCESS } else { exit::PROBLEMS })
 }
 
+/// The largest file `diff` reads: traces of many thousand spans run to
+/// megabytes.
+const MAX_DIFF_INPUT_BYTES: u64 = 256 * 1024 * 1024;
+
 /// The two sides: A and B, or A at `--rev` and A.
 fn sides(args: &DiffArgs) -> Result<(Side, Side), CliError> {
     let working = |path: &Path| -> Result<Side, CliError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| CliError::Usage(format!("cannot read `{}`: {e}", path.display())))?;
+        let cannot = |e: &dyn std::fmt::Display| {
+            CliError::Usage(format!("cannot read `{}`: {e}", path.display()))
+        };
+        // Never opened if it is a FIFO or a device: a diff must not block.
+        let bytes = read_bounded(path, MAX_DIFF_INPUT_BYTES).map_err(|e| cannot(&e))?;
+        let text = decode_source(bytes).map_err(|e| {
+            let at = e.location;
+            CliError::Usage(format!(
+                "{}:{}:{}: {}",
+                path.display(),
+                at.line,
+                at.column,
+                e.problem
+            ))
+        })?;
         Ok(Side {
             shown: shown(path),
             path: path.to_path_buf(),
