@@ -390,11 +390,8 @@ fn a_killed_runs_containers_and_network_go_with_the_next_run_and_a_live_run_keep
     let (killed_pid, live_pid) = (killed.id(), live.id());
     killed.kill().expect("SIGKILL");
     killed.wait().expect("wait");
-    assert_eq!(
-        (clnrm_containers(killed_pid), clnrm_networks(killed_pid)),
-        (2, 1),
-        "no teardown ran"
-    );
+    // No teardown ran (SIGKILL). Not asserted that its containers are still
+    // there: another test's run, starting now, may sweep them first.
     write(
         next_dir.path(),
         "quick.clnrm.toml",
