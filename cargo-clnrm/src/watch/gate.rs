@@ -1,9 +1,10 @@
 //! The content-hash gate: a path is looked at again only when its bytes
-//! changed, and an empty read is believed only once it stayed empty a while.
+//! changed, and an empty read is believed only once it stayed empty a while
+//! with nothing writing it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use sha2::{Digest, Sha256};
 
@@ -28,20 +29,31 @@ pub enum Admit {
 #[derive(Debug, Default)]
 pub struct Gate {
     hashes: HashMap<PathBuf, Hash>,
-    /// Files read empty, since when (believed once empty for `EMPTY_GRACE`).
-    empty_since: HashMap<PathBuf, Instant>,
+    /// Files read empty, since when, and their modification time then
+    /// (believed once empty for `EMPTY_GRACE` with that time unchanged).
+    empty_since: HashMap<PathBuf, (Instant, Option<SystemTime>)>,
 }
 
 impl Gate {
-    /// Passes the bytes just read from `path` through the gate.
-    pub fn admit(&mut self, path: &Path, bytes: &[u8]) -> Admit {
+    /// Passes the bytes just read from `path` through the gate; `modified`
+    /// is the file's modification time, asked when `bytes` are empty.
+    pub fn admit(&mut self, path: &Path, bytes: &[u8], modified: Option<SystemTime>) -> Admit {
         // An editor that truncates, then writes, shows an empty file between
-        // the two: an empty file is believed once it stayed empty a while.
-        if bytes.is_empty() && self.hashes.contains_key(path) {
-            let since = *self
+        // the two: an empty file is believed once it stayed empty a while,
+        // unwritten. (A burst of saves can be caught empty twice, at two
+        // truncations: the modification time tells them apart.)
+        let was_not_empty = |h: &Hash| *h != <Hash>::from(Sha256::digest([]));
+        if bytes.is_empty() && self.hashes.get(path).is_some_and(was_not_empty) {
+            let now = Instant::now();
+            let (since, _) = *self
                 .empty_since
                 .entry(path.to_path_buf())
-                .or_insert_with(Instant::now);
+                .and_modify(|seen| {
+                    if seen.1 != modified {
+                        *seen = (now, modified);
+                    }
+                })
+                .or_insert((now, modified));
             if since.elapsed() < EMPTY_GRACE {
                 return Admit::Deferred(since + EMPTY_GRACE);
             }
@@ -71,5 +83,31 @@ impl Gate {
     pub fn forget(&mut self, path: &Path) {
         self.hashes.remove(path);
         self.empty_since.remove(path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_read_is_believed_only_after_the_grace_with_no_write_between() {
+        let path = Path::new("a.clnrm.toml");
+        let at = |ms| Some(SystemTime::UNIX_EPOCH + Duration::from_millis(ms));
+        let mut gate = Gate::default();
+        assert!(matches!(gate.admit(path, b"x", at(1)), Admit::Changed(_)));
+        assert!(matches!(gate.admit(path, b"", at(2)), Admit::Deferred(_)));
+        std::thread::sleep(EMPTY_GRACE);
+        // Empty again after the grace, but written since (a later save's
+        // truncation): not believed yet.
+        assert!(matches!(gate.admit(path, b"", at(3)), Admit::Deferred(_)));
+        std::thread::sleep(EMPTY_GRACE);
+        assert!(matches!(gate.admit(path, b"", at(3)), Admit::Changed(_)));
+        assert_eq!(gate.admit(path, b"", at(3)), Admit::Unchanged);
+        // A file first seen empty is believed at once.
+        assert!(matches!(
+            gate.admit(Path::new("new"), b"", at(4)),
+            Admit::Changed(_)
+        ));
     }
 }

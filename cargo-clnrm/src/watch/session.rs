@@ -271,7 +271,11 @@ impl Session {
             }
         };
         tracing::debug!(path = %path.display(), bytes = bytes.len(), "read");
-        let hash = match self.gate.admit(path, &bytes) {
+        // Asked only of an empty read: was it written since it was last seen empty?
+        let modified = (bytes.is_empty())
+            .then(|| std::fs::metadata(path).and_then(|m| m.modified()).ok())
+            .flatten();
+        let hash = match self.gate.admit(path, &bytes, modified) {
             Admit::Changed(hash) => hash,
             Admit::Unchanged => return,
             Admit::Deferred(at) => {
