@@ -250,42 +250,17 @@ fn check_macro_recursion(source: &str, max: usize) -> Result<(), BudgetViolation
         })
         .collect();
     let at = |i: usize| macros[i].1.start..macros[i].1.start + 2;
-    // 0: not seen, 1: on the current call path, 2: done (its chain known).
-    let mut state = vec![0u8; macros.len()];
-    let mut chain = vec![0usize; macros.len()];
-    for first in 0..macros.len() {
-        if state[first] != 0 {
-            continue;
-        }
-        state[first] = 1;
-        let mut path = vec![(first, 0usize)];
-        while let Some((current, next)) = path.last_mut() {
-            let current = *current;
-            if let Some(&callee) = calls[current].get(*next) {
-                *next += 1;
-                match state[callee] {
-                    0 => {
-                        state[callee] = 1;
-                        path.push((callee, 0));
-                    }
-                    1 => {
-                        let name = &macros[callee].0;
-                        return Err(BudgetViolation {
-                            message: format!(
-                                "render budget: macro `{name}` calls itself; recursive macros are not allowed"
-                            ),
-                            span: at(callee),
-                        });
-                    }
-                    _ => {}
-                }
-                continue;
-            }
-            chain[current] = 1 + calls[current].iter().map(|&c| chain[c]).max().unwrap_or(0);
-            state[current] = 2;
-            path.pop();
-        }
+    let chains = super::calls::chain_lengths(&calls);
+    if let Some(callee) = chains.first_cycle {
+        let name = &macros[callee].0;
+        return Err(BudgetViolation {
+            message: format!(
+                "render budget: macro `{name}` calls itself; recursive macros are not allowed"
+            ),
+            span: at(callee),
+        });
     }
+    let chain = chains.lengths;
     // The first macro in the file that starts too long a chain: the head of it.
     match chain.iter().position(|&length| length > max) {
         Some(head) => Err(BudgetViolation {

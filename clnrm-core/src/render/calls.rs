@@ -113,7 +113,7 @@ pub(crate) fn check_call_depth(
     let edges: Vec<Vec<usize>> = (bodies.iter())
         .map(|calls| calls.iter().filter_map(target).collect())
         .collect();
-    let chain = chain_lengths(&edges);
+    let chain = chain_lengths(&edges).lengths;
     let too_deep = (roots.iter()).find(|(_, call)| target(call).is_some_and(|m| chain[m] > max));
     let Some((t, call)) = too_deep else {
         return Ok(());
@@ -130,12 +130,22 @@ pub(crate) fn check_call_depth(
     })
 }
 
-/// For each macro, how many macros its longest chain of calls holds (itself
-/// included); a cycle counts as endless. Walked without recursion.
-fn chain_lengths(edges: &[Vec<usize>]) -> Vec<usize> {
+/// What a walk of the macros' calls found.
+pub(super) struct Chains {
+    /// For each macro, how many macros its longest chain of calls holds
+    /// (itself included); a cycle counts as endless.
+    pub lengths: Vec<usize>,
+    /// The first macro the walk found calling itself (through others or not).
+    pub first_cycle: Option<usize>,
+}
+
+/// Walks the calls (`edges[m]`: the macros that macro `m` calls), without
+/// recursion: a template may nest deeper than a stack.
+pub(super) fn chain_lengths(edges: &[Vec<usize>]) -> Chains {
     // 0: not seen, 1: on the current path, 2: done.
     let mut state = vec![0u8; edges.len()];
     let mut chain = vec![0usize; edges.len()];
+    let mut first_cycle = None;
     for first in 0..edges.len() {
         if state[first] != 0 {
             continue;
@@ -151,7 +161,10 @@ fn chain_lengths(edges: &[Vec<usize>]) -> Vec<usize> {
                         state[callee] = 1;
                         path.push((callee, 0));
                     }
-                    1 => chain[current] = usize::MAX,
+                    1 => {
+                        first_cycle.get_or_insert(callee);
+                        chain[current] = usize::MAX;
+                    }
                     _ => {}
                 }
                 continue;
@@ -162,7 +175,10 @@ fn chain_lengths(edges: &[Vec<usize>]) -> Vec<usize> {
             path.pop();
         }
     }
-    chain
+    Chains {
+        lengths: chain,
+        first_cycle,
+    }
 }
 
 #[cfg(test)]
