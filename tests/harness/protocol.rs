@@ -108,11 +108,14 @@ fn under_nextest_an_exact_name_reads_only_its_file() {
         said.contains("1 passed; 0 failed; 0 ignored; 0 measured; 1 filtered out"),
         "{said}"
     );
-    // A name that is not a file reads nothing and runs nothing.
+    // A name that is not a file reads nothing else, and fails: nextest
+    // names only tests it listed, so that file went after the listing.
     let none = example_as_nextest(&binary, "nope.clnrm.toml::x");
+    let said = String::from_utf8_lossy(&none.stdout).into_owned();
+    assert_eq!(none.status.code(), Some(101), "{said}");
     assert!(
-        String::from_utf8_lossy(&none.stdout)
-            .contains("0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out")
+        said.contains("0 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out"),
+        "{said}"
     );
     if !nextest_available() {
         panic!("cargo-nextest is not installed; the project's test command needs it");
