@@ -2,8 +2,8 @@
 //! file names in `# fails-with:` comments, once, where the runner shows it.
 
 use crate::support::{
-    cargo, example_binaries, example_command, failing_expectations, nextest_available, sections,
-    text, workspace,
+    cargo, example_binaries, example_command, failing_expectations, nextest_of_failing_fixtures,
+    sections, text,
 };
 
 /// What the summary says in place of a report printed as the test failed.
@@ -60,20 +60,10 @@ fn failing_scenarios_fail_with_their_message_under_cargo_test() {
 
 #[test]
 fn failing_scenarios_fail_with_their_message_under_nextest() {
-    if !nextest_available() {
-        panic!("cargo-nextest is not installed; the project's test command needs it");
-    }
-    let out = cargo(&[
-        "nextest",
-        "run",
-        "-p",
-        "clnrm-failing-fixtures",
-        "--test",
-        "clnrm",
-        "--no-fail-fast",
-        "--color",
-        "never",
-    ]);
+    let out = nextest_of_failing_fixtures()
+        .arg("--no-fail-fast")
+        .output()
+        .expect("run cargo nextest");
     assert!(!out.status.success());
     let output = text(&out);
     let count = failing_expectations().len();
@@ -117,28 +107,9 @@ fn failing_scenarios_fail_with_their_message_under_nextest() {
 /// event of each test carries its report in `stdout`.
 #[test]
 fn failing_scenarios_carry_their_report_in_nextest_libtest_json() {
-    if !nextest_available() {
-        panic!("cargo-nextest is not installed; the project's test command needs it");
-    }
-    let mut command =
-        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    let out = command
-        .args([
-            "nextest",
-            "run",
-            "-p",
-            "clnrm-failing-fixtures",
-            "--test",
-            "clnrm",
-            "--no-fail-fast",
-            "--color",
-            "never",
-            "--message-format",
-            "libtest-json",
-        ])
-        .current_dir(workspace())
+    let out = nextest_of_failing_fixtures()
+        .args(["--no-fail-fast", "--message-format", "libtest-json"])
         .env("NEXTEST_EXPERIMENTAL_LIBTEST_JSON", "1")
-        .env_remove("CLNRM_JUNIT")
         .output()
         .expect("run cargo nextest");
     assert!(!out.status.success());

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::support::{failing_fixtures_binary, nextest_available, workspace};
+use crate::support::{failing_fixtures_binary, nextest_of_failing_fixtures, workspace};
 
 #[test]
 fn a_signalled_test_process_kills_its_steps() {
@@ -126,34 +126,13 @@ fn a_killed_test_process_leaves_containers_that_the_next_run_removes() {
 fn killing_nextest_with_its_test_process_leaves_containers_that_the_next_run_removes() {
     // As a cancelled CI job goes: `cargo nextest run` and every process
     // under it killed at once (SIGKILL), no teardown anywhere.
-    assert!(
-        nextest_available(),
-        "cargo-nextest is not installed; the project's test command needs it"
-    );
     let binary = failing_fixtures_binary();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut nextest = Command::new(cargo)
-        .args([
-            "nextest",
-            "run",
-            "-p",
-            "clnrm-failing-fixtures",
-            "--test",
-            "clnrm",
-        ])
-        .args([
-            "--run-ignored",
-            "all",
-            "--no-tests",
-            "fail",
-            "--color",
-            "never",
-        ])
+    let mut nextest = nextest_of_failing_fixtures()
+        .args(["--run-ignored", "all", "--no-tests", "fail"])
         .args([
             "-E",
             "test(=signalled-container.clnrm.toml::signalled_container)",
         ])
-        .current_dir(workspace())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

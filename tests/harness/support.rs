@@ -12,13 +12,31 @@ pub fn workspace() -> PathBuf {
 }
 
 /// Cargo as the test runner gave it to us, in the workspace, sharing its target dir.
-pub fn cargo(args: &[&str]) -> Output {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+/// `cargo ARGS` in the workspace, to add to before it runs.
+pub fn cargo_command(args: &[&str]) -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command
         .args(args)
         .current_dir(workspace())
-        .env_remove("CLNRM_JUNIT")
-        .output()
-        .expect("run cargo")
+        .env_remove("CLNRM_JUNIT");
+    command
+}
+
+pub fn cargo(args: &[&str]) -> Output {
+    cargo_command(args).output().expect("run cargo")
+}
+
+/// `cargo nextest run` of the failing fixtures' `clnrm` target, colourless,
+/// to add flags to. nextest is part of the project's test command: its
+/// absence is a failure, not a skip.
+pub fn nextest_of_failing_fixtures() -> Command {
+    assert!(
+        nextest_available(),
+        "cargo-nextest is not installed; the project's test command needs it"
+    );
+    let mut command = cargo_command(&["nextest", "run", "-p", "clnrm-failing-fixtures"]);
+    command.args(["--test", "clnrm", "--color", "never"]);
+    command
 }
 
 pub fn text(output: &Output) -> String {

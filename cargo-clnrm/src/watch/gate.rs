@@ -11,6 +11,12 @@ use sha2::{Digest, Sha256};
 /// The SHA-256 of a file's bytes.
 pub type Hash = [u8; 32];
 
+/// The SHA-256 of no bytes: a file already known to be empty.
+const OF_NOTHING: Hash = [
+    0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+    0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
+];
+
 /// How long a file must stay empty before an empty read is believed.
 pub const EMPTY_GRACE: Duration = Duration::from_millis(50);
 
@@ -42,8 +48,7 @@ impl Gate {
         // the two: an empty file is believed once it stayed empty a while,
         // unwritten. (A burst of saves can be caught empty twice, at two
         // truncations: the modification time tells them apart.)
-        let was_not_empty = |h: &Hash| *h != <Hash>::from(Sha256::digest([]));
-        if bytes.is_empty() && self.hashes.get(path).is_some_and(was_not_empty) {
+        if bytes.is_empty() && self.hashes.get(path).is_some_and(|h| *h != OF_NOTHING) {
             let now = Instant::now();
             let (since, _) = *self
                 .empty_since
@@ -89,6 +94,11 @@ impl Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hash_of_nothing_is_sha256s() {
+        assert_eq!(OF_NOTHING, <Hash>::from(Sha256::digest([])));
+    }
 
     #[test]
     fn an_empty_read_is_believed_only_after_the_grace_with_no_write_between() {

@@ -216,11 +216,13 @@ fn fold(dir: &Path, index: &Index, finished: Vec<(PathBuf, std::fs::File)>) {
     let _ = std::fs::remove_file(&lock);
 }
 
-/// Folds the folder's finished logs into its snapshot if there are many.
-fn fold_if_many(dir: &Path) {
-    if files_of(dir).iter().filter(|p| is_log(p)).count() <= LOGS_BEFORE_COMPACTING {
-        return;
-    }
+/// Whether the folder holds more logs than are left before folding.
+fn many_logs(dir: &Path) -> bool {
+    files_of(dir).iter().filter(|p| is_log(p)).count() > LOGS_BEFORE_COMPACTING
+}
+
+/// Folds the folder's finished logs into its snapshot if many are finished.
+fn fold_finished(dir: &Path) {
     let read = read_folder(dir);
     if read.finished.len() >= LOGS_BEFORE_COMPACTING {
         fold(dir, &read.index, read.finished);
@@ -309,8 +311,12 @@ impl ResultStore for DirStore {
                 tracing::debug!(error = %e, "the result log is not locked");
             }
             *log = Some(file);
-            let dir = self.dir.clone();
-            crate::background::spawn("clnrm-results-fold", move || fold_if_many(&dir));
+            // Listed here, so that a process per test (nextest) starts no
+            // thread in the common case of a small store.
+            if many_logs(&self.dir) {
+                let dir = self.dir.clone();
+                crate::background::spawn("clnrm-results-fold", move || fold_finished(&dir));
+            }
         }
         if let Some(file) = log.as_mut() {
             // One write per line: a reader sees whole lines, or a cut last one.
