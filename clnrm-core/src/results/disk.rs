@@ -112,6 +112,7 @@ fn is_log(path: &Path) -> bool {
 /// The files of a store folder, read: the snapshot first, then the logs in
 /// name order, a later result of a test winning over an earlier one. The
 /// logs whose lock could be taken (finished) come back with it held.
+#[derive(Default)]
 struct Read {
     index: Index,
     finished: Vec<(PathBuf, std::fs::File)>,
@@ -120,23 +121,15 @@ struct Read {
 fn read_folder(dir: &Path) -> Read {
     // A log that goes between the listing and its reading was folded into
     // the snapshot by another process: read again, the new snapshot first.
-    for _ in 0..4 {
-        if let Some(read) = read_files(&files_of(dir)) {
-            return read;
-        }
-    }
-    read_files(&files_of(dir)).unwrap_or(Read {
-        index: Index::default(),
-        finished: Vec::new(),
-    })
+    // (Past a few tries, nothing: a store is a cache, its tests just run.)
+    (0..5)
+        .find_map(|_| read_files(&files_of(dir)))
+        .unwrap_or_default()
 }
 
 /// `None` when a log was gone.
 fn read_files(files: &[PathBuf]) -> Option<Read> {
-    let mut read = Read {
-        index: Index::default(),
-        finished: Vec::new(),
-    };
+    let mut read = Read::default();
     for path in files {
         let mut file = match std::fs::File::open(path) {
             Ok(file) => file,
