@@ -9,6 +9,8 @@ use clnrm_core::plan::plan;
 use clnrm_core::scenario::{KnownClaim, ScenarioFile, SpanStatus};
 use clnrm_tests::process_fixture;
 
+mod template_functions;
+
 fn errors(report: &FileReport) -> Vec<String> {
     report
         .diagnostics

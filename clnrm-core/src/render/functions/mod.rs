@@ -4,14 +4,22 @@
 //! (`freeze_clock`, `seed`) makes a rendering reproducible, and a rendering that
 //! used the real clock or real randomness is marked as not cacheable.
 
+mod clock;
+mod draw;
+mod fake_data;
+mod ids;
+mod lists;
+#[cfg(test)]
+mod tests;
+mod text;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::SystemTime;
 
-use heck::{ToKebabCase, ToLowerCamelCase, ToSnakeCase, ToUpperCamelCase};
 use serde_json::Value as Json;
-use sha2::{Digest, Sha256};
 use tera::{Error, Result, Tera};
 
 use super::fuel::{FUEL, FUEL_FUNCTION};
@@ -22,8 +30,14 @@ pub const RANGE_BUDGET: usize = 100_000;
 /// What one rendering may use and what it did use.
 #[derive(Debug)]
 pub(crate) struct RenderState {
+    /// `[determinism] freeze_clock` as written (what `now_rfc3339` returns)
+    /// and as a time (what the other time functions start from).
     pub freeze_clock: Option<String>,
-    pub rng: Option<fastrand::Rng>,
+    pub frozen_at: Option<SystemTime>,
+    /// `[determinism] seed`'s generator, which calls without `seed=` draw from.
+    pub rng: Option<draw::Draw>,
+    /// `seq(name=...)`'s counters, by name: the next value and the step.
+    pub sequences: HashMap<String, (i64, i64)>,
     /// Set when the output depends on the real clock or real randomness.
     pub nondeterministic: bool,
     /// Every environment variable read through `env()`, with the value seen.
@@ -39,8 +53,11 @@ pub(crate) struct RenderState {
 impl RenderState {
     pub(crate) fn new(freeze_clock: Option<String>, seed: Option<u64>) -> Self {
         Self {
+            frozen_at: (freeze_clock.as_deref())
+                .and_then(|t| humantime::parse_rfc3339_weak(t).ok()),
             freeze_clock,
-            rng: seed.map(fastrand::Rng::with_seed),
+            rng: seed.map(draw::seeded),
+            sequences: HashMap::new(),
             nondeterministic: false,
             env_reads: Vec::new(),
             range_left: RANGE_BUDGET,
@@ -80,6 +97,62 @@ fn string_arg(args: Args<'_>, function: &str, name: &str) -> Result<Option<Strin
     }
 }
 
+/// A required argument, or an error that shows the call to write.
+fn required<'a>(args: Args<'a>, function: &str, name: &str, example: &str) -> Result<&'a Json> {
+    match args.get(name) {
+        None | Some(Json::Null) => Err(Error::msg(format!(
+            "`{function}` needs a `{name}` argument: {example}"
+        ))),
+        Some(value) => Ok(value),
+    }
+}
+
+/// An integer argument; `None` when it is not given.
+fn int_arg(args: Args<'_>, function: &str, name: &str) -> Result<Option<i64>> {
+    match args.get(name) {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::Number(n)) if n.is_i64() => Ok(n.as_i64()),
+        Some(other) => Err(Error::msg(format!(
+            "`{function}`: `{name}` must be an integer, found `{other}`"
+        ))),
+    }
+}
+
+/// A count (a non-negative integer), `default` when it is not given, at most
+/// `limit` (a rendering's output is bounded anyway; this says why early).
+fn count_arg(
+    args: Args<'_>,
+    function: &str,
+    name: &str,
+    default: u64,
+    limit: u64,
+) -> Result<usize> {
+    let count = match int_arg(args, function, name)? {
+        None => default,
+        Some(n) => u64::try_from(n).map_err(|_| {
+            Error::msg(format!(
+                "`{function}`: `{name}` must not be negative, found `{n}`"
+            ))
+        })?,
+    };
+    if count > limit {
+        return Err(Error::msg(format!(
+            "`{function}`: `{name}` may be at most {limit}, found `{count}`"
+        )));
+    }
+    Ok(count as usize)
+}
+
+/// A list argument.
+fn list_arg<'a>(args: Args<'a>, function: &str, name: &str, example: &str) -> Result<&'a [Json]> {
+    match required(args, function, name, example)? {
+        Json::Array(items) => Ok(items),
+        other => Err(Error::msg(format!(
+            "`{function}`: `{name}` must be a list, found `{other}`"
+        ))),
+    }
+}
+
 fn env(args: Args<'_>) -> Result<Json> {
     let name = string_arg(args, "env", "name")?
         .ok_or_else(|| Error::msg("`env` needs a `name` argument: env(name=\"VAR\")"))?;
@@ -92,65 +165,6 @@ fn env(args: Args<'_>) -> Result<Json> {
             "environment variable `{name}` is not set and `env(name=\"{name}\")` has no `default=`"
         ))),
     }
-}
-
-fn now_rfc3339(_: Args<'_>) -> Result<Json> {
-    let frozen = state(|s| {
-        let frozen = s.freeze_clock.clone();
-        if frozen.is_none() {
-            s.nondeterministic = true;
-        }
-        frozen
-    })
-    .flatten();
-    Ok(Json::String(frozen.unwrap_or_else(|| {
-        humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
-    })))
-}
-
-fn sha256(args: Args<'_>) -> Result<Json> {
-    let text = match args.get("s") {
-        Some(Json::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-        None => {
-            return Err(Error::msg(
-                "`sha256` needs an `s` argument: sha256(s=\"text\")",
-            ));
-        }
-    };
-    Ok(Json::String(hex::encode(Sha256::digest(text.as_bytes()))))
-}
-
-fn uuid_v4(_: Args<'_>) -> Result<Json> {
-    let mut bytes = [0u8; 16];
-    let seeded = state(|s| match s.rng.as_mut() {
-        Some(rng) => {
-            rng.fill(&mut bytes);
-            true
-        }
-        None => {
-            s.nondeterministic = true;
-            false
-        }
-    })
-    .unwrap_or(false);
-    if !seeded {
-        fastrand::fill(&mut bytes);
-    }
-    Ok(Json::String(
-        uuid::Builder::from_random_bytes(bytes)
-            .into_uuid()
-            .to_string(),
-    ))
-}
-
-fn toml_encode(args: Args<'_>) -> Result<Json> {
-    let value = args
-        .get("value")
-        .ok_or_else(|| Error::msg("`toml_encode` needs a `value` argument"))?;
-    let toml_value =
-        toml::Value::try_from(value).map_err(|e| Error::msg(format!("`toml_encode`: {e}")))?;
-    Ok(Json::String(toml_value.to_string()))
 }
 
 /// `dict(pairs=[k1, v1, k2, v2])`: a map from a flat list; map literals in the
@@ -232,34 +246,16 @@ fn range(args: Args<'_>) -> Result<Json> {
     ))
 }
 
-fn string_filter(name: &'static str, f: fn(&str) -> String) -> impl tera::Filter {
-    move |value: &Json, _: &HashMap<String, Json>| -> Result<Json> {
-        match value {
-            Json::String(s) => Ok(Json::String(f(s))),
-            other => Err(Error::msg(format!(
-                "filter `{name}` needs a string, found `{other}`"
-            ))),
-        }
-    }
-}
-
 pub(crate) fn register(tera: &mut Tera) {
     tera.register_function("env", env);
     // Tera's own `get_env` would bypass the tracking the render cache relies on.
     tera.register_function("get_env", env);
-    tera.register_function("now_rfc3339", now_rfc3339);
-    tera.register_function("sha256", sha256);
-    tera.register_function("uuid_v4", uuid_v4);
-    tera.register_function("toml_encode", toml_encode);
     tera.register_function("dict", dict);
     tera.register_function("range", range);
     tera.register_function(FUEL_FUNCTION, fuel);
-    tera.register_filter("snake", string_filter("snake", |s| s.to_snake_case()));
-    tera.register_filter("kebab", string_filter("kebab", |s| s.to_kebab_case()));
-    tera.register_filter("camel", string_filter("camel", |s| s.to_lower_camel_case()));
-    tera.register_filter(
-        "pascal",
-        string_filter("pascal", |s| s.to_upper_camel_case()),
-    );
-    tera.register_filter("slug", string_filter("slug", |s| slug::slugify(s)));
+    text::register(tera);
+    clock::register(tera);
+    ids::register(tera);
+    lists::register(tera);
+    fake_data::register(tera);
 }
