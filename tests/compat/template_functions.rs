@@ -88,6 +88,14 @@ fn call(function: &str, args: &[&str]) -> String {
 /// shared with another rendering), under `[determinism] seed = seed` with a
 /// frozen clock.
 fn render(call: &str, seed: u64) -> Result<String, String> {
+    render_json(call, seed).map(|json| match serde_json::from_str(&json) {
+        Ok(serde_json::Value::String(text)) => text,
+        _ => json,
+    })
+}
+
+/// `render`, the value as JSON text.
+fn render_json(call: &str, seed: u64) -> Result<String, String> {
     let text = format!(
         "[meta]\nname = \"f\"\n\n[determinism]\nseed = {seed}\nfreeze_clock = \"2025-06-01T12:00:00Z\"\n\n\
          [vars]\npairs = [[\"a\", 1], [\"b\", 3]]\n\n\
@@ -176,4 +184,45 @@ fn a_seeded_frozen_file_renders_the_same_every_time_and_its_seed_decides() {
         changed * 10 >= random * 9,
         "another [determinism] seed changed only {changed} of {random}"
     );
+}
+
+/// The example tables of docs/format.md (after `<!-- examples: ... -->`):
+/// each row's call and what it gives.
+fn documented_examples() -> Vec<(String, String)> {
+    let doc = include_str!("../../docs/format.md");
+    let mut examples = Vec::new();
+    for table in doc.split("<!-- examples: ").skip(1) {
+        let rows = table.lines().skip(3).take_while(|l| l.starts_with('|'));
+        for row in rows {
+            let row = row.replace("\\|", "\u{1}");
+            let cells: Vec<String> = (row.split('|'))
+                .map(|c| c.trim().trim_matches('`').replace('\u{1}', "|"))
+                .collect();
+            examples.push((cells[1].clone(), cells[2].clone()));
+        }
+    }
+    examples
+}
+
+#[test]
+fn the_examples_in_the_format_docs_render_as_shown() {
+    let examples = documented_examples();
+    assert!(examples.len() >= 40, "{} examples", examples.len());
+    let wrong: Vec<String> = (examples.iter())
+        .filter_map(|(call, shown)| match render(call, 1) {
+            Ok(given) if given == *shown => None,
+            given => Some(format!("{call}: shown `{shown}`, gives {given:?}")),
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn every_function_of_the_original_is_in_the_format_docs() {
+    let doc = include_str!("../../docs/format.md");
+    let missing: Vec<&str> = (functions().into_iter())
+        .map(|(name, _)| name)
+        .filter(|name| !doc.contains(&format!("`{name}")))
+        .collect();
+    assert!(missing.is_empty(), "not documented: {missing:?}");
 }

@@ -35,7 +35,8 @@ pub(crate) struct RenderState {
     pub freeze_clock: Option<String>,
     pub frozen_at: Option<SystemTime>,
     /// `[determinism] seed`'s generator, which calls without `seed=` draw from.
-    pub rng: Option<draw::Draw>,
+    /// (Boxed: the generator is large, and the state travels in a channel.)
+    pub rng: Option<Box<draw::Draw>>,
     /// `seq(name=...)`'s counters, by name: the next value and the step.
     pub sequences: HashMap<String, (i64, i64)>,
     /// Set when the output depends on the real clock or real randomness.
@@ -56,7 +57,7 @@ impl RenderState {
             frozen_at: (freeze_clock.as_deref())
                 .and_then(|t| humantime::parse_rfc3339_weak(t).ok()),
             freeze_clock,
-            rng: seed.map(draw::seeded),
+            rng: seed.map(|seed| Box::new(draw::seeded(seed))),
             sequences: HashMap::new(),
             nondeterministic: false,
             env_reads: Vec::new(),

@@ -26,8 +26,10 @@ fn toml_encode(args: Args<'_>) -> Result<Json> {
     Ok(Json::String(toml_value.to_string()))
 }
 
+type Conversion = fn(&str) -> String;
+
 /// The case conversions, by name: the same for the filter and the function.
-const CONVERSIONS: [(&str, fn(&str) -> String); 5] = [
+const CONVERSIONS: [(&str, Conversion); 5] = [
     ("snake", |s| s.to_snake_case()),
     ("kebab", |s| s.to_kebab_case()),
     ("camel", |s| s.to_lower_camel_case()),
@@ -37,7 +39,7 @@ const CONVERSIONS: [(&str, fn(&str) -> String); 5] = [
 
 /// The original's functions among the conversions (it had no `camel()` or
 /// `pascal()` function, only filters; they are here too, for symmetry).
-fn conversion_function(name: &'static str, f: fn(&str) -> String) -> impl tera::Function {
+fn conversion_function(name: &'static str, f: Conversion) -> impl tera::Function {
     move |args: &HashMap<String, Json>| -> Result<Json> {
         let example = format!("{name}(s=\"My Name\")");
         match required(args, name, "s", &example)? {
@@ -49,7 +51,7 @@ fn conversion_function(name: &'static str, f: fn(&str) -> String) -> impl tera::
     }
 }
 
-fn conversion_filter(name: &'static str, f: fn(&str) -> String) -> impl tera::Filter {
+fn conversion_filter(name: &'static str, f: Conversion) -> impl tera::Filter {
     move |value: &Json, _: &HashMap<String, Json>| -> Result<Json> {
         match value {
             Json::String(s) => Ok(Json::String(f(s))),
