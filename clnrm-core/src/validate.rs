@@ -163,7 +163,13 @@ fn check_regexes(file: &ScenarioFile, out: &mut Vec<Diagnostic>) {
         .scenarios
         .iter()
         .flat_map(|s| &s.steps)
-        .flat_map(|step| [&step.expected_output_regex, &step.expected_stderr_regex])
+        .flat_map(|step| {
+            [
+                &step.expected_output_regex,
+                &step.expected_output_regex_not,
+                &step.expected_stderr_regex,
+            ]
+        })
         .flatten();
     for pattern in regexes {
         // Syntax only: compiling every pattern just to check it costs far more.

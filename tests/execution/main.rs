@@ -9,6 +9,7 @@ use clnrm_core::pipeline::Pipeline;
 use clnrm_core::scenario::ScenarioFile;
 use clnrm_tests::count_processes;
 
+mod original_keys;
 mod outcomes;
 mod receiver;
 mod recorded;

@@ -18,6 +18,9 @@ pub struct StepRun {
     pub span: Range<usize>,
     pub output: Option<StepOutput>,
     pub(crate) mismatches: Vec<Mismatch>,
+    /// The attempts before this one that failed (`retry_on_failure`), first
+    /// first; empty when the step ran once.
+    pub earlier_attempts: Vec<StepRun>,
 }
 
 impl StepRun {
@@ -28,7 +31,34 @@ impl StepRun {
             span: step.span.clone(),
             output: None,
             mismatches: Vec::new(),
+            earlier_attempts: Vec::new(),
         }
+    }
+
+    /// This attempt, the last, after the failed `earlier` ones.
+    pub(crate) fn after(mut self, earlier: Vec<StepRun>) -> Self {
+        self.earlier_attempts = earlier;
+        self
+    }
+
+    /// How many times the step ran.
+    pub fn attempts(&self) -> usize {
+        self.earlier_attempts.len() + 1
+    }
+
+    /// What went wrong in each earlier attempt, for the report of the last.
+    fn earlier_summary(&self) -> String {
+        let earlier: Vec<String> = (self.earlier_attempts.iter().enumerate())
+            .map(|(i, attempt)| {
+                let why: Vec<String> = attempt.mismatches.iter().map(ToString::to_string).collect();
+                format!("attempt {}: {}", i + 1, why.join("; "))
+            })
+            .collect();
+        format!(
+            " (attempt {n} of {n}, `retry_on_failure`; {})",
+            earlier.join("; "),
+            n = self.attempts()
+        )
     }
 
     pub fn passed(&self) -> bool {
@@ -47,10 +77,15 @@ impl StepRun {
             .output
             .as_ref()
             .map(|o| OutputExcerpt::new(o.stdout.clone(), o.stderr.clone()));
+        let retried = if self.earlier_attempts.is_empty() {
+            String::new()
+        } else {
+            self.earlier_summary()
+        };
         self.mismatches.iter().map(move |mismatch| {
             let (expected, actual) = mismatch.expected_actual();
-            let mut failure =
-                Failure::new(mismatch.kind(), mismatch.to_string()).at(location.clone());
+            let message = format!("{mismatch}{retried}");
+            let mut failure = Failure::new(mismatch.kind(), message).at(location.clone());
             failure.step = Some(self.name.clone());
             failure.command = Some(self.argv.clone());
             failure.expected = expected;

@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime};
 use crate::backend::{BackendError, StepEnd, StepRequest};
 use crate::expect::{Mismatch, judge_step, names_own_spans};
 use crate::outcome::{Failure, FailureKind};
-use crate::scenario::{KnownClaim, Scenario, ScenarioFile};
+use crate::scenario::{KnownClaim, Scenario, ScenarioFile, Step};
 
 use super::place::{Place, keep_for_debugging};
 use super::record::{ScenarioRun, StepRun};
@@ -86,61 +86,27 @@ pub(crate) fn run_scenario_observed(
             ));
             break;
         }
-        let step_limit = step
-            .timeout
-            .as_ref()
-            .map_or(settings.step_timeout, |t| t.value);
-        let left = deadline.saturating_duration_since(Instant::now());
-        let (timeout, scenario_limited) = if left < step_limit {
-            (left, true)
-        } else {
-            (step_limit, false)
-        };
-        let span_id = ScenarioTrace::new_span_id();
-        let mut env = place.environment(step, settings);
-        env.extend(spans.environment(file, step, &place, trace.traceparent(&span_id)));
-        let request = StepRequest {
-            argv: step.command.value.clone(),
-            env,
-            workdir: place.workdir(step),
-            stdin: step.stdin.clone(),
-            timeout,
-            service: step.service.as_ref().map(|s| s.value.clone()),
-        };
-        let mut step_run = StepRun::new(step);
-        let _step = tracing::debug_span!("step", name = %step.name.value).entered();
-        let step_started = Instant::now();
-        let step_wall = SystemTime::now();
-        let result = place.backend_for(step).run_step(&request, &settings.cancel);
-        tracing::debug!(
-            exit_code = ?result.as_ref().ok().and_then(|o| o.exit_code),
-            elapsed_ms = step_started.elapsed().as_millis() as u64,
-            "step finished"
-        );
-        match result {
-            Ok(output) => {
-                let limit = if scenario_limited {
-                    scenario_timeout
-                } else {
-                    step_limit
-                };
-                step_run.mismatches = judge_step(step, &output, limit);
-                if output.end == StepEnd::TimedOut && scenario_limited {
-                    run.problems.push(Failure::new(
-                        FailureKind::ScenarioTimedOut,
-                        format!(
-                            "the scenario timed out after {}",
-                            humantime::format_duration(scenario_timeout)
-                        ),
-                    ));
-                }
-                step_run.output = Some(output);
+        let attempts = step.attempts();
+        let mut earlier = Vec::new();
+        let step_run = loop {
+            let attempt = Attempt {
+                file,
+                step,
+                settings,
+                deadline,
+                scenario_timeout,
+                number: earlier.len() as u32 + 1,
+            };
+            let step_run = run_attempt(&attempt, &mut place, &spans, &mut trace, &mut run);
+            let last = step_run.passed()
+                || step_run.stops_scenario()
+                || attempt.number >= attempts
+                || settings.cancel.is_cancelled();
+            if last {
+                break step_run.after(earlier);
             }
-            Err(e) => step_run
-                .mismatches
-                .push(Mismatch::NotStarted(not_started(e, settings))),
-        }
-        trace.step(span_id, &step_run, step_wall, place.in_container(step));
+            earlier.push(step_run);
+        };
         on_step(&step_run);
         let stop = step_run.stops_scenario();
         let failed = !step_run.mismatches.is_empty();
@@ -175,6 +141,99 @@ pub(crate) fn run_scenario_observed(
         "scenario finished"
     );
     run
+}
+
+/// One attempt at a step: what `run_attempt` needs besides the scenario's
+/// place, span collection, trace and record.
+struct Attempt<'a> {
+    file: &'a ScenarioFile,
+    step: &'a Step,
+    settings: &'a RunSettings,
+    deadline: Instant,
+    scenario_timeout: std::time::Duration,
+    /// 1 for the first.
+    number: u32,
+}
+
+/// Runs `attempt` once and judges it; its span goes to `trace`, a scenario
+/// timeout to `run`'s problems.
+fn run_attempt(
+    attempt: &Attempt<'_>,
+    place: &mut Place,
+    spans: &Collection,
+    trace: &mut ScenarioTrace,
+    run: &mut ScenarioRun,
+) -> StepRun {
+    let Attempt {
+        file,
+        step,
+        settings,
+        deadline,
+        scenario_timeout,
+        number,
+    } = *attempt;
+    let step_limit = step
+        .timeout
+        .as_ref()
+        .map_or(settings.step_timeout, |t| t.value);
+    let left = deadline.saturating_duration_since(Instant::now());
+    let (timeout, scenario_limited) = if left < step_limit {
+        (left, true)
+    } else {
+        (step_limit, false)
+    };
+    let span_id = ScenarioTrace::new_span_id();
+    let mut env = place.environment(step, settings);
+    env.extend(spans.environment(file, step, place, trace.traceparent(&span_id)));
+    let request = StepRequest {
+        argv: step.command.value.clone(),
+        env,
+        workdir: place.workdir(step),
+        stdin: step.stdin.clone(),
+        timeout,
+        service: step.service.as_ref().map(|s| s.value.clone()),
+    };
+    let mut step_run = StepRun::new(step);
+    let _step = tracing::debug_span!("step", name = %step.name.value).entered();
+    let step_started = Instant::now();
+    let step_wall = SystemTime::now();
+    let result = place.backend_for(step).run_step(&request, &settings.cancel);
+    tracing::debug!(
+        exit_code = ?result.as_ref().ok().and_then(|o| o.exit_code),
+        elapsed_ms = step_started.elapsed().as_millis() as u64,
+        "step finished"
+    );
+    match result {
+        Ok(output) => {
+            let limit = if scenario_limited {
+                scenario_timeout
+            } else {
+                step_limit
+            };
+            step_run.mismatches = judge_step(step, &output, limit);
+            if output.end == StepEnd::TimedOut && scenario_limited {
+                run.problems.push(Failure::new(
+                    FailureKind::ScenarioTimedOut,
+                    format!(
+                        "the scenario timed out after {}",
+                        humantime::format_duration(scenario_timeout)
+                    ),
+                ));
+            }
+            step_run.output = Some(output);
+        }
+        Err(e) => step_run
+            .mismatches
+            .push(Mismatch::NotStarted(not_started(e, settings))),
+    }
+    trace.step(
+        span_id,
+        &step_run,
+        step_wall,
+        place.in_container(step),
+        number,
+    );
+    step_run
 }
 
 /// Lines of each service's output shown with a failure.

@@ -23,6 +23,8 @@ pub enum Mismatch {
         killed_for_memory: Option<u32>,
     },
     StdoutRegex(String),
+    /// Stdout matched a regex it must not match.
+    StdoutRegexMatched(String),
     StderrRegex(String),
     MissingText(String),
     UnwantedText(String),
@@ -37,6 +39,7 @@ impl Mismatch {
             Mismatch::Cancelled => FailureKind::Cancelled,
             Mismatch::ExitCode { .. } => FailureKind::ExitCode,
             Mismatch::StdoutRegex(_)
+            | Mismatch::StdoutRegexMatched(_)
             | Mismatch::StderrRegex(_)
             | Mismatch::MissingText(_)
             | Mismatch::UnwantedText(_) => FailureKind::Output,
@@ -60,6 +63,7 @@ impl Mismatch {
                 (Some(expected.to_string()), Some(actual))
             }
             Mismatch::StdoutRegex(p) | Mismatch::StderrRegex(p) => (Some(p.clone()), None),
+            Mismatch::StdoutRegexMatched(p) => (Some(format!("does not match {p}")), None),
             Mismatch::MissingText(t) => (Some(format!("contains {t:?}")), None),
             Mismatch::UnwantedText(t) => (Some(format!("does not contain {t:?}")), None),
             Mismatch::TimedOut(limit) => (
@@ -109,6 +113,9 @@ impl fmt::Display for Mismatch {
             Mismatch::StdoutRegex(pattern) => {
                 write!(f, "expected stdout to match regex `{pattern}`; it did not")
             }
+            Mismatch::StdoutRegexMatched(pattern) => {
+                write!(f, "expected stdout not to match regex `{pattern}`; it did")
+            }
             Mismatch::StderrRegex(pattern) => {
                 write!(f, "expected stderr to match regex `{pattern}`; it did not")
             }
@@ -152,6 +159,11 @@ pub fn judge_step(step: &Step, output: &StepOutput, timeout: Duration) -> Vec<Mi
         && !matches(pattern, &output.stdout)
     {
         found.push(Mismatch::StdoutRegex(pattern.value.clone()));
+    }
+    if let Some(pattern) = &step.expected_output_regex_not
+        && matches(pattern, &output.stdout)
+    {
+        found.push(Mismatch::StdoutRegexMatched(pattern.value.clone()));
     }
     if let Some(pattern) = &step.expected_stderr_regex
         && !matches(pattern, &output.stderr)

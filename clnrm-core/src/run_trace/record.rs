@@ -120,6 +120,7 @@ impl ScenarioTrace {
         step: &StepRun,
         started: SystemTime,
         in_container: bool,
+        attempt: u32,
     ) {
         if !self.recording {
             return;
@@ -127,6 +128,10 @@ impl ScenarioTrace {
         let mut span = self.span(id, format!("clnrm.step:{}", step.name), started);
         let attributes = &mut span.attributes;
         attributes.insert("clnrm.step.name".into(), step.name.clone());
+        // A retry (`retry_on_failure`): each attempt is a span of its own.
+        if attempt > 1 {
+            attributes.insert("clnrm.step.attempt".into(), attempt.to_string());
+        }
         attributes.insert(
             "clnrm.step.argv".into(),
             serde_json::to_string(&step.argv).unwrap_or_default(),

@@ -160,12 +160,23 @@ pub struct Step {
     pub stdin: Option<String>,
     pub expected_exit_code: i32,
     pub expected_output_regex: Option<Spanned<String>>,
+    /// A regex stdout must not match (the original's `expected_output_regex_not`).
+    pub expected_output_regex_not: Option<Spanned<String>>,
     pub expected_stderr_regex: Option<Spanned<String>>,
     pub stdout_contains: Vec<String>,
     pub stdout_not_contains: Vec<String>,
     pub continue_on_failure: bool,
+    /// Runs after a failed one (`retry_on_failure` with `max_retries`).
+    pub retries: u32,
     pub timeout: Option<Spanned<Duration>>,
     pub span: Range<usize>,
+}
+
+impl Step {
+    /// How many times the step may run: once, and once more per retry.
+    pub fn attempts(&self) -> u32 {
+        self.retries.saturating_add(1)
+    }
 }
 
 /// An `[assertions]` entry; only the claims in [`KnownClaim`] are checked.

@@ -145,6 +145,30 @@ fn read_artifacts(value: &ValueRef<'_, '_>) -> Option<Vec<Spanned<String>>> {
     Some(collect)
 }
 
+/// The retries a failed step gets: `retry_on_failure = true` with
+/// `max_retries` (default 3, at most 100); `max_retries` alone counts too.
+fn read_retries(t: &mut TableReader<'_, '_>) -> u32 {
+    const DEFAULT: u32 = 3;
+    const MOST: u32 = 100;
+    let enabled = t.bool("retry_on_failure");
+    let max = t.get("max_retries").and_then(|v| {
+        let n = v.unsigned::<u32>()?;
+        if n > MOST {
+            v.diags.push(v.invalid(
+                Code::InvalidValue,
+                format!("`max_retries` is {n}; at most {MOST} retries are allowed"),
+            ));
+            return None;
+        }
+        Some(n)
+    });
+    match (enabled, max) {
+        (Some(false), _) => 0,
+        (Some(true), max) => max.unwrap_or(DEFAULT),
+        (None, max) => max.unwrap_or(0),
+    }
+}
+
 /// `timeout` (duration), `timeout_seconds` (older), or `timeout_ms` (milliseconds).
 fn read_timeout(t: &mut TableReader<'_, '_>) -> Option<Spanned<Duration>> {
     let timeout = t
@@ -209,10 +233,12 @@ impl Step {
             stdin: None,
             expected_exit_code: 0,
             expected_output_regex: None,
+            expected_output_regex_not: None,
             expected_stderr_regex: None,
             stdout_contains: Vec::new(),
             stdout_not_contains: Vec::new(),
             continue_on_failure: false,
+            retries: 0,
             timeout: None,
             span,
         }
@@ -287,6 +313,7 @@ fn read_step(
         })
         .unwrap_or(0);
     step.expected_output_regex = t.string("expected_output_regex");
+    step.expected_output_regex_not = t.string("expected_output_regex_not");
     step.expected_stderr_regex = t.string("expected_stderr_regex");
     step.stdout_contains = t
         .get_or_deprecated("stdout_contains", "expected_output_contains")
@@ -303,6 +330,7 @@ fn read_step(
         .map(|s| s.value)
         .collect();
     step.continue_on_failure = t.bool("continue_on_failure").unwrap_or(false);
+    step.retries = read_retries(&mut t);
     step.timeout = read_timeout(&mut t);
     t.finish();
     // A step with a missing name or a bad command stays in the model (its

@@ -228,6 +228,10 @@ impl Builder {
             .opt_text("stdin", s.stdin.as_ref())
             .raw("expected_exit_code", s.expected_exit_code)
             .opt_text("expected_output_regex", val(&s.expected_output_regex))
+            .opt_text(
+                "expected_output_regex_not",
+                val(&s.expected_output_regex_not),
+            )
             .opt_text("expected_stderr_regex", val(&s.expected_stderr_regex))
             .list("stdout_contains", &s.stdout_contains)
             .list("stdout_not_contains", &s.stdout_not_contains)

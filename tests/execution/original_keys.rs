@@ -1,0 +1,64 @@
+//! Keys the original's own suites use on steps, honoured: retries
+//! (`retry_on_failure`, `max_retries`) and `expected_output_regex_not`.
+
+use clnrm_core::outcome::Outcome;
+
+use super::{run, run_file};
+
+/// A step that fails until its third run (it counts its runs in a file of
+/// the scenario's working directory).
+const FLAKY: &str = r#"command = ["sh", "-c", "n=$(cat runs 2>/dev/null || echo 0); n=$((n + 1)); echo $n > runs; echo run $n; [ $n -ge 3 ]"]"#;
+
+#[test]
+fn a_retried_step_passes_on_a_later_attempt_and_each_attempt_ran() {
+    let r = run(&format!(
+        "[[steps]]\nname = \"flaky\"\n{FLAKY}\nretry_on_failure = true\nmax_retries = 2\n"
+    ));
+    assert!(!r.failed(), "{:?}", r.steps[0].earlier_attempts);
+    assert_eq!(r.steps[0].attempts(), 3);
+    let outputs: Vec<String> = (r.steps[0].earlier_attempts.iter())
+        .map(|a| a.output.as_ref().expect("ran").stdout.clone())
+        .collect();
+    assert_eq!(outputs, ["run 1\n", "run 2\n"]);
+}
+
+#[test]
+fn a_step_out_of_retries_fails_and_its_report_says_every_attempt() {
+    let toml = format!(
+        "[meta]\nname = \"t\"\nbackend = \"local\"\n\n[[steps]]\nname = \"flaky\"\n{FLAKY}\nretry_on_failure = true\nmax_retries = 1\n"
+    );
+    let (finished, _) = run_file(&toml, false);
+    let Outcome::Failed(failures) = &finished[0].outcome else {
+        panic!("{:?}", finished[0].outcome);
+    };
+    assert_eq!(
+        failures.list[0].message,
+        "expected exit code 0, was 1 (attempt 2 of 2, `retry_on_failure`; attempt 1: expected exit code 0, was 1)"
+    );
+}
+
+#[test]
+fn without_retry_on_failure_a_step_runs_once() {
+    for keys in ["", "retry_on_failure = false\nmax_retries = 5\n"] {
+        let r = run(&format!("[[steps]]\nname = \"flaky\"\n{FLAKY}\n{keys}"));
+        assert!(r.failed());
+        assert_eq!(r.steps[0].attempts(), 1, "{keys}");
+    }
+}
+
+#[test]
+fn expected_output_regex_not_fails_a_step_whose_output_matches() {
+    let step = |regex: &str| {
+        format!(
+            "[[steps]]\nname = \"s\"\ncommand = [\"echo\", \"all good\"]\nexpected_output_regex_not = \"{regex}\"\n"
+        )
+    };
+    assert!(!run(&step("(?i)error")).failed());
+    let r = run(&step("good$"));
+    assert!(r.failed());
+    let failures = r.failures(&|_| None);
+    assert_eq!(
+        failures.list[0].message,
+        "expected stdout not to match regex `good$`; it did"
+    );
+}
