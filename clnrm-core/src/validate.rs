@@ -48,6 +48,7 @@ pub fn validate(file: &ScenarioFile, options: ValidateOptions) -> Vec<Diagnostic
         );
     }
     check_service_references(file, &mut out);
+    check_service_dependencies(file, &mut out);
     check_duplicates(file, &mut out);
     check_regexes(file, &mut out);
     check_claims(file, strict, &mut out);
@@ -114,6 +115,61 @@ fn check_service_references(file: &ScenarioFile, out: &mut Vec<Diagnostic>) {
                 check(service, who);
             }
         }
+    }
+}
+
+/// `depends_on` names other services, and never in a cycle.
+fn check_service_dependencies(file: &ScenarioFile, out: &mut Vec<Diagnostic>) {
+    let ids: Vec<&str> = file.services.iter().map(|s| s.id.value.as_str()).collect();
+    for service in &file.services {
+        for dependency in &service.depends_on {
+            if dependency.value == service.id.value {
+                out.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!("service `{}` depends on itself", service.id.value),
+                    )
+                    .at(dependency.span.clone())
+                    .with_help("`depends_on` names the services to start before this one"),
+                );
+            } else if !ids.contains(&dependency.value.as_str()) {
+                let help = match closest(&dependency.value, &ids) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("defined services: {}", ids.join(", ")),
+                };
+                out.push(
+                    Diagnostic::error(
+                        Code::UndefinedService,
+                        format!(
+                            "service `{}` depends on service `{}`, which is not defined",
+                            service.id.value, dependency.value
+                        ),
+                    )
+                    .at(dependency.span.clone())
+                    .with_help(help),
+                );
+            }
+        }
+    }
+    if let Err(cycle) = crate::scenario::start_order(&file.services)
+        && cycle.len() > 2
+    {
+        let first = (file.services.iter()).find(|s| s.id.value == cycle[0]);
+        let at = first
+            .and_then(|s| s.depends_on.iter().find(|d| d.value == cycle[1]))
+            .map(|d| d.span.clone());
+        let mut d = Diagnostic::error(
+            Code::InvalidValue,
+            format!(
+                "services depend on each other in a cycle: {}",
+                cycle.join(" -> ")
+            ),
+        )
+        .with_help("one of them must start without the other: remove one `depends_on`");
+        if let Some(at) = at {
+            d = d.at(at);
+        }
+        out.push(d);
     }
 }
 
@@ -236,6 +292,47 @@ mod tests {
         }
         found.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
         found.into_iter().map(|d| d.code).collect()
+    }
+
+    fn messages(text: &str) -> Vec<String> {
+        let parsed = parse_scenario(text);
+        let mut found = parsed.diagnostics;
+        if let Some(file) = &parsed.file {
+            found.extend(validate(file, ValidateOptions::default()));
+        }
+        found.into_iter().map(|d| d.message).collect()
+    }
+
+    #[test]
+    fn depends_on_names_defined_services_without_a_cycle() {
+        let file = |services: &str| {
+            format!(
+                "[meta]\nname = \"x\"\n{services}[[steps]]\nname = \"a\"\ncommand = [\"true\"]\n"
+            )
+        };
+        let service = |id: &str, deps: &str| {
+            format!("[services.{id}]\nimage = \"i\"\ndepends_on = [{deps}]\n")
+        };
+        let ok = file(&(service("a", "\"b\"") + &service("b", "")));
+        assert!(messages(&ok).is_empty(), "{:?}", messages(&ok));
+        assert_eq!(
+            messages(&file(&service("a", "\"c\""))),
+            ["service `a` depends on service `c`, which is not defined"]
+        );
+        assert_eq!(
+            messages(&file(&service("a", "\"a\""))),
+            ["service `a` depends on itself"]
+        );
+        let cycle = file(&(service("a", "\"b\"") + &service("b", "\"a\"")));
+        assert_eq!(
+            messages(&cycle),
+            ["services depend on each other in a cycle: a -> b -> a"]
+        );
+        let relative = file("[services.a]\nimage = \"i\"\nworking_dir = \"app\"\n");
+        assert_eq!(
+            messages(&relative),
+            ["`working_dir` is `app`, not an absolute path"]
+        );
     }
 
     #[test]

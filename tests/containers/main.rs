@@ -421,3 +421,30 @@ command = ["true"]
     assert!(text.contains("bye"), "its last output is shown: {text}");
     assert_eq!((our_containers(), our_networks()), (0, 0));
 }
+
+/// `api` is declared first but `depends_on` `db`, which serves only after a
+/// second: `api` fetches from `db` as it starts, so it sees the page only
+/// if `db` was started and healthy before it.
+#[test]
+fn services_start_after_what_they_depend_on_is_healthy_in_their_working_dir() {
+    let _serial = serial();
+    let r = run(r#"[service.api]
+image = "clnrm-busybox:latest"
+depends_on = ["db"]
+working_dir = "/tmp"
+args = ["sh", "-c", "wget -q -O seen http://db:8080/; exec sleep 600"]
+
+[service.db]
+image = "clnrm-busybox:latest"
+args = ["sh", "-c", "sleep 1; echo ready > /srv/index.html && exec httpd -f -p 8080 -h /srv"]
+health_check = { cmd = ["wget", "-q", "-O", "-", "http://127.0.0.1:8080/"], interval = "100ms", retries = 50 }
+
+[[steps]]
+name = "what_api_saw"
+service = "api"
+command = ["sh", "-c", "pwd; cat seen"]
+"#);
+    assert!(!r.failed(), "{}", report(&r));
+    assert_eq!(stdout(&r, 0), "/tmp\nready\n");
+    assert_eq!((our_containers(), our_networks()), (0, 0));
+}

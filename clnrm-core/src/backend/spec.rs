@@ -22,6 +22,11 @@ pub struct ServiceSpec {
     pub volumes: Vec<BindMount>,
     /// Start-up is complete when the service has printed a span of this name.
     pub wait_for_span: Option<String>,
+    /// The container's working directory, else the image's.
+    pub working_dir: Option<String>,
+    /// Services started, and waited for by their health checks, before
+    /// this one is created; the list of services is in start order.
+    pub depends_on: Vec<String>,
 }
 
 /// A command run in a service until it exits 0, before the first step.

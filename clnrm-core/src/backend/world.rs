@@ -35,6 +35,7 @@ struct NewContainer<'a> {
     alias: Option<&'a str>,
     ports: &'a [u16],
     mounts: Vec<bollard::models::Mount>,
+    working_dir: Option<&'a str>,
 }
 
 /// One scenario's world: its network (only with services), its services and
@@ -190,7 +191,20 @@ impl ContainerBackend {
             world.route_spans(route)?;
         }
         if !spec.services.is_empty() {
+            // Services whose health checks were waited for already.
+            let mut healthy: Vec<&str> = Vec::new();
             for (service, image) in spec.services.iter().zip(&service_images) {
+                for dependency in &service.depends_on {
+                    let check = (spec.services.iter())
+                        .find(|s| s.id == *dependency)
+                        .and_then(|s| s.health_check.as_ref());
+                    if let Some(check) = check
+                        && !healthy.contains(&dependency.as_str())
+                    {
+                        world.wait_healthy(dependency, check, cancel)?;
+                        healthy.push(dependency);
+                    }
+                }
                 let env = match spans {
                     Some(route) => world.with_span_env(&service.env, route),
                     None => service.env.clone(),
@@ -208,6 +222,7 @@ impl ContainerBackend {
                     alias: Some(&service.id),
                     ports,
                     mounts: service.volumes.iter().map(BindMount::to_engine).collect(),
+                    working_dir: service.working_dir.as_deref(),
                 })?;
                 tracing::debug!(service = %service.id, %image, "service started");
                 world.services.push((service.id.clone(), id.clone()));
@@ -218,7 +233,9 @@ impl ContainerBackend {
                 }
             }
             for service in &spec.services {
-                if let Some(check) = &service.health_check {
+                if let Some(check) = &service.health_check
+                    && !healthy.contains(&service.id.as_str())
+                {
                     world.wait_healthy(&service.id, check, cancel)?;
                 }
             }
@@ -257,6 +274,7 @@ impl ContainerBackend {
                 alias: None,
                 ports: &[],
                 mounts,
+                working_dir: None,
             })?;
             world.runner = Some(id);
         }
@@ -293,6 +311,7 @@ impl ContainerBackend {
             alias,
             ports,
             mounts,
+            working_dir,
         } = new;
         // Random host ports, on the loopback interface only.
         let port_bindings: bollard::models::PortMap = ports
@@ -324,6 +343,7 @@ impl ContainerBackend {
             exposed_ports: (!ports.is_empty())
                 .then(|| ports.iter().map(|p| format!("{p}/tcp")).collect()),
             env: Some(env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            working_dir: working_dir.map(str::to_string),
             labels: Some(self.labels.clone()),
             host_config: Some(HostConfig {
                 network_mode: Some(self.network.clone().unwrap_or_else(|| "none".into())),

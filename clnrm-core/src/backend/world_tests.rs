@@ -43,6 +43,8 @@ fn service(volumes: Vec<BindMount>) -> ServiceSpec {
         wait_for_span: None,
         ports: Vec::new(),
         volumes,
+        working_dir: None,
+        depends_on: Vec::new(),
     }
 }
 

@@ -15,8 +15,13 @@ pub(super) fn service_specs(
     dir: &Path,
 ) -> Result<Vec<ServiceSpec>, Unavailable> {
     let mut specs = Vec::with_capacity(file.services.len());
+    // Dependencies first (a cycle is a validation error, so never seen here).
+    let order = crate::scenario::start_order(&file.services)
+        .unwrap_or_else(|_| (0..file.services.len()).collect());
     // A collector service is no container: the span receiver answers to its id.
-    let containers = (file.services.iter()).filter(|s| !s.is_collector());
+    let containers = (order.into_iter())
+        .map(|i| &file.services[i])
+        .filter(|s| !s.is_collector());
     for service in containers {
         let id = &service.id.value;
         let image = match &service.image {
@@ -56,6 +61,11 @@ pub(super) fn service_specs(
             ports: service.ports.iter().map(|p| p.value.container).collect(),
             volumes,
             wait_for_span: service.wait_for_span.clone(),
+            working_dir: service.working_dir.as_ref().map(|d| d.value.clone()),
+            depends_on: (service.depends_on.iter())
+                .map(|d| d.value.clone())
+                .filter(|d| file.service(d).is_some_and(|s| !s.is_collector()))
+                .collect(),
         });
     }
     Ok(specs)

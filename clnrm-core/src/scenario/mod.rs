@@ -1,5 +1,6 @@
 //! The scenario model and its parser: every file shape becomes one [`ScenarioFile`].
 
+mod depends;
 mod diagnostics;
 mod expect;
 mod model;
@@ -14,6 +15,7 @@ mod spanned;
 mod suggest;
 mod value;
 
+pub use depends::start_order;
 pub use expect::*;
 pub use model::*;
 pub(crate) use parse::{

@@ -88,6 +88,10 @@ pub struct Service {
     pub volumes: Vec<Volume>,
     pub health_check: Option<HealthCheck>,
     pub wait_for_span: Option<String>,
+    /// The container's working directory (absolute), else the image's.
+    pub working_dir: Option<Spanned<String>>,
+    /// Services started (and healthy) before this one.
+    pub depends_on: Vec<Spanned<String>>,
     pub span: Range<usize>,
 }
 

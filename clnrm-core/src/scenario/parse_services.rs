@@ -171,6 +171,21 @@ fn read_service(id: Spanned<String>, value: &ValueRef<'_, '_>) -> Option<Service
         .unwrap_or_default();
     let health_check = t.get("health_check").and_then(|v| read_health_check(&v));
     let wait_for_span = t.string("wait_for_span").map(|s| s.value);
+    let working_dir = t.string("working_dir");
+    if let Some(dir) = working_dir.as_ref().filter(|d| !d.value.starts_with('/')) {
+        t.diags().push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                format!("`working_dir` is `{}`, not an absolute path", dir.value),
+            )
+            .at(dir.span.clone())
+            .with_help("a container's working directory is absolute: write `/app`, say"),
+        );
+    }
+    let depends_on = t
+        .get("depends_on")
+        .and_then(|v| v.string_or_list())
+        .unwrap_or_default();
     t.finish();
     Some(Service {
         span: value.span(),
@@ -183,6 +198,8 @@ fn read_service(id: Spanned<String>, value: &ValueRef<'_, '_>) -> Option<Service
         volumes,
         health_check,
         wait_for_span,
+        working_dir,
+        depends_on,
     })
 }
 
