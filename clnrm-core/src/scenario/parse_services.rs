@@ -169,9 +169,13 @@ fn read_service(id: Spanned<String>, value: &ValueRef<'_, '_>) -> Option<Service
         .get("volumes")
         .and_then(|v| read_volumes(&v))
         .unwrap_or_default();
-    let health_check = t.get("health_check").and_then(|v| read_health_check(&v));
+    let health_check = t
+        .get_or_deprecated("health_check", "healthcheck")
+        .and_then(|v| read_health_check(&v));
     let wait_for_span = t.string("wait_for_span").map(|s| s.value);
-    let working_dir = t.string("working_dir");
+    let working_dir = t
+        .get_or_deprecated("working_dir", "workdir")
+        .and_then(|v| v.string());
     if let Some(dir) = working_dir.as_ref().filter(|d| !d.value.starts_with('/')) {
         t.diags().push(
             Diagnostic::error(
@@ -342,9 +346,31 @@ fn warn_engine_socket(
     }
 }
 
+/// `health_check`: a table with `cmd` (argv), or a string, which runs with
+/// `sh -c` as a compose file's string `healthcheck` does (`CMD-SHELL`).
 fn read_health_check(value: &ValueRef<'_, '_>) -> Option<HealthCheck> {
+    if let DeValue::String(_) = value.value {
+        let text = value.string()?;
+        return Some(HealthCheck {
+            cmd: vec!["sh".into(), "-c".into(), text.value],
+            interval: None,
+            timeout: None,
+            retries: None,
+        });
+    }
     let mut t = value.table()?;
-    let cmd = match t.get("cmd") {
+    // The original's files wrote `type = "exec"`: the only kind there is.
+    if let Some(kind) = t.string("type").filter(|k| k.value != "exec") {
+        t.diags().push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                format!("health check `type = \"{}\"` is not known", kind.value),
+            )
+            .at(kind.span)
+            .with_help("a health check runs a command in the container: write `cmd = [...]` (and leave `type` out)"),
+        );
+    }
+    let cmd = match t.get_or_deprecated("cmd", "command") {
         Some(v) => v
             .string_list()
             .map(|l| l.into_iter().map(|s| s.value).collect::<Vec<_>>()),
@@ -381,6 +407,69 @@ fn read_health_check(value: &ValueRef<'_, '_>) -> Option<HealthCheck> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::parse_scenario;
+
+    /// The one service of `service` (a `[services.s]` body), and the codes
+    /// of what was said about it.
+    fn one_service(service: &str) -> (Option<Service>, Vec<Code>) {
+        let text = format!(
+            "[meta]\nname = \"x\"\n[services.s]\nimage = \"i\"\n{service}\n[[steps]]\nname = \"a\"\ncommand = [\"true\"]\n"
+        );
+        let parsed = parse_scenario(&text);
+        let codes = parsed.diagnostics.iter().map(|d| d.code).collect();
+        (
+            parsed.file.and_then(|f| f.services.into_iter().next()),
+            codes,
+        )
+    }
+
+    #[test]
+    fn the_originals_health_check_spellings_are_read() {
+        let (service, codes) = one_service(
+            "healthcheck = { command = [\"ollama\", \"list\"], interval = \"10s\", timeout = \"5s\", retries = 5 }",
+        );
+        let check = service
+            .and_then(|s| s.health_check)
+            .expect("a health check");
+        assert_eq!(check.cmd, ["ollama", "list"]);
+        assert_eq!(check.interval, Some(Duration::from_secs(10)));
+        assert_eq!(
+            (check.timeout, check.retries),
+            (Some(Duration::from_secs(5)), Some(5))
+        );
+        assert_eq!(codes, [Code::DeprecatedKey, Code::DeprecatedKey]);
+
+        let (service, codes) =
+            one_service("health_check = \"curl -f http://localhost/ || exit 1\"");
+        let check = service
+            .and_then(|s| s.health_check)
+            .expect("a health check");
+        assert_eq!(
+            check.cmd,
+            ["sh", "-c", "curl -f http://localhost/ || exit 1"]
+        );
+        assert!(codes.is_empty());
+
+        let exec = "[services.s.health_check]\ntype = \"exec\"\ncommand = [\"pg_isready\"]\ninterval = \"5s\"";
+        let (service, codes) = one_service(exec);
+        assert_eq!(
+            service.and_then(|s| s.health_check).map(|c| c.cmd),
+            Some(vec!["pg_isready".into()])
+        );
+        assert_eq!(codes, [Code::DeprecatedKey]);
+        let (_, codes) = one_service(&exec.replace("exec", "http"));
+        assert!(codes.contains(&Code::InvalidValue), "{codes:?}");
+    }
+
+    #[test]
+    fn the_originals_workdir_is_working_dir() {
+        let (service, codes) = one_service("workdir = \"/app\"");
+        assert_eq!(
+            service.and_then(|s| s.working_dir).map(|d| d.value),
+            Some("/app".into())
+        );
+        assert_eq!(codes, [Code::DeprecatedKey]);
+    }
 
     #[test]
     fn port_strings() {
