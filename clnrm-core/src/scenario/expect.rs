@@ -92,6 +92,12 @@ pub struct SpanExpectation {
     pub events_any: Vec<String>,
     pub duration_ms_min: Option<u64>,
     pub duration_ms_max: Option<u64>,
+    /// The span's status (`status = "ERROR"`).
+    pub status: Option<SpanStatus>,
+    /// Attributes the span must have, whatever their values.
+    pub attrs_present: Vec<String>,
+    /// How many spans meet every other constraint; without it, at least one.
+    pub count: Option<CountBound>,
     pub span: Range<usize>,
 }
 

@@ -79,7 +79,10 @@ fn read_span(value: &ValueRef<'_, '_>, older: bool) -> Option<SpanExpectation> {
             .unwrap_or_default();
         attrs.finish();
     }
+    span.status = t.get("status").and_then(|v| read_status_value(&v));
+    span.count = t.get("count").and_then(|v| read_span_count(&v));
     if older {
+        read_older_span_keys(&mut t, &mut span);
         if let Some(attributes) = t.get("attributes") {
             span.attrs_all
                 .extend(attributes.string_map().unwrap_or_default());
@@ -121,6 +124,69 @@ fn read_span(value: &ValueRef<'_, '_>, older: bool) -> Option<SpanExpectation> {
     t.finish();
     span.name = name?;
     Some(span)
+}
+
+/// A span's `count`: `{ eq | gte | lte = N }`, or `N` (exactly N, as the
+/// original's `[[otel_validation.expected_spans]]` write it).
+fn read_span_count(value: &ValueRef<'_, '_>) -> Option<CountBound> {
+    match value.value {
+        DeValue::Integer(_) => value.unsigned::<u64>().map(|n| CountBound {
+            eq: Some(n),
+            ..CountBound::default()
+        }),
+        _ => read_bound(value),
+    }
+}
+
+/// `[[otel_validation.expected_spans]]`'s own keys: `min_duration_ms`,
+/// `max_duration_ms` (milliseconds, fractions allowed) and
+/// `required_attributes` (names, as a list or as `{ attributes = [...] }`).
+fn read_older_span_keys(t: &mut TableReader<'_, '_>, span: &mut SpanExpectation) {
+    let millis = |v: ValueRef<'_, '_>| {
+        let ms = v.float()?;
+        if ms < 0.0 || !ms.is_finite() {
+            v.diags.push(v.invalid(
+                Code::InvalidValue,
+                format!("`{}` must be a non-negative number", v.path()),
+            ));
+            return None;
+        }
+        Some(ms)
+    };
+    // Whole milliseconds, widened outwards: a bound never gets stricter.
+    span.duration_ms_min = t
+        .get("min_duration_ms")
+        .and_then(millis)
+        .map(|ms| ms.floor() as u64);
+    span.duration_ms_max = t
+        .get("max_duration_ms")
+        .and_then(millis)
+        .map(|ms| ms.ceil() as u64);
+    if let (Some(min), Some(max)) = (span.duration_ms_min, span.duration_ms_max)
+        && min > max
+    {
+        t.diags().push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                format!("`min_duration_ms` ({min}) is greater than `max_duration_ms` ({max})"),
+            )
+            .at(t.key_span("min_duration_ms").unwrap_or(t.span())),
+        );
+    }
+    if let Some(required) = t.get("required_attributes") {
+        let names = match required.value {
+            DeValue::Table(_) => required.table().and_then(|mut table| {
+                let names = table.string_list("attributes");
+                if !table.has("attributes") {
+                    table.missing("attributes");
+                }
+                table.finish();
+                names
+            }),
+            _ => required.string_list(),
+        };
+        span.attrs_present = strings(names);
+    }
 }
 
 fn strings(list: Option<Vec<super::spanned::Spanned<String>>>) -> Vec<String> {
@@ -371,6 +437,20 @@ pub(crate) fn read_otel_validation(value: &ValueRef<'_, '_>, expect: &mut Expect
         };
         if let Some(list) = traces.get("parent_child") {
             for item in tables_of(&list) {
+                // `["parent", "child"]`, as the original's type had it.
+                if let DeValue::Array(_) = item.value {
+                    match item.string_list().map(<[_; 2]>::try_from) {
+                        Some(Ok([parent, child])) => {
+                            graph.must_include.push((parent.value, child.value))
+                        }
+                        Some(Err(_)) => item.diags.push(item.invalid(
+                            Code::WrongType,
+                            format!("`{}` must be a pair [parent, child]", item.path()),
+                        )),
+                        None => {}
+                    }
+                    continue;
+                }
                 let Some(mut pair) = item.table() else {
                     continue;
                 };
@@ -388,27 +468,11 @@ pub(crate) fn read_otel_validation(value: &ValueRef<'_, '_>, expect: &mut Expect
     if let Some(list) = t.get("temporal_constraints") {
         let mut order = OrderExpectation::default();
         for item in tables_of(&list) {
-            let Some(mut c) = item.table() else { continue };
-            order.span = item.span();
-            for (key, target) in [
-                ("must_precede", &mut order.must_precede),
-                ("must_follow", &mut order.must_follow),
-            ] {
-                if let Some(pair) = c.get(key).and_then(|v| {
-                    let list = v.string_list()?;
-                    <[_; 2]>::try_from(list).ok().or_else(|| {
-                        v.diags.push(v.invalid(
-                            Code::WrongType,
-                            format!("`{}` must be a pair of span names", v.path()),
-                        ));
-                        None
-                    })
-                }) {
-                    let [a, b] = pair;
-                    target.push((a.value, b.value));
-                }
+            if let Some(mut c) = item.table() {
+                order.span = item.span();
+                read_temporal_constraint(&mut c, &mut order);
+                c.finish();
             }
-            c.finish();
         }
         mapped.order = Some(order);
     }
@@ -454,10 +518,191 @@ pub(crate) fn read_otel_validation(value: &ValueRef<'_, '_>, expect: &mut Expect
     }
 }
 
+/// One `[[otel_validation.temporal_constraints]]` entry, as the original's
+/// files write it: `span_name = "a"` with `must_precede = ["b", ...]` (a ends
+/// before each starts), `must_follow = [...]`, `must_complete_before = "b"`
+/// (the same as preceding it); or, as its docs did, a pair
+/// `must_precede = ["a", "b"]` without `span_name`.
+fn read_temporal_constraint(c: &mut TableReader<'_, '_>, order: &mut OrderExpectation) {
+    let subject = c.string("span_name");
+    c.string("reason");
+    let constrains = ["must_precede", "must_follow", "must_complete_before"]
+        .iter()
+        .any(|k| c.has(k));
+    if let Some(a) = subject.as_ref().filter(|_| !constrains) {
+        c.diags().push(
+            Diagnostic::error(Code::MissingKey, format!("the temporal constraint on `{}` constrains nothing", a.value))
+                .at(a.span.clone())
+                .with_help("add `must_precede = [...]`, `must_follow = [...]` or `must_complete_before = \"...\"`"),
+        );
+    }
+    for key in ["must_precede", "must_follow"] {
+        let Some(v) = c.get(key) else { continue };
+        let Some(names) = v.string_list() else {
+            continue;
+        };
+        let pairs: Vec<(String, String)> = match (&subject, names.as_slice()) {
+            (Some(a), _) => names
+                .iter()
+                .map(|b| (a.value.clone(), b.value.clone()))
+                .collect(),
+            (None, [a, b]) => vec![(a.value.clone(), b.value.clone())],
+            (None, _) => {
+                v.diags.push(
+                    v.invalid(
+                        Code::MissingKey,
+                        format!("`{}` without `span_name` must be a pair of span names", v.path()),
+                    )
+                    .with_help("name the span the constraint is about: `span_name = \"a\"`, `must_precede = [\"b\", \"c\"]`"),
+                );
+                continue;
+            }
+        };
+        let target = if key == "must_precede" {
+            &mut order.must_precede
+        } else {
+            &mut order.must_follow
+        };
+        target.extend(pairs);
+    }
+    if let Some(then) = c.string("must_complete_before") {
+        match &subject {
+            Some(a) => order.must_precede.push((a.value.clone(), then.value)),
+            None => c.diags().push(
+                Diagnostic::error(
+                    Code::MissingKey,
+                    "`must_complete_before` needs `span_name`, the span that completes first",
+                )
+                .at(then.span),
+            ),
+        }
+    }
+    if let Some(gap) = c.get("max_gap_ms") {
+        gap.float();
+        c.diags().push(
+            Diagnostic::warning(
+                Code::NotSupportedYet,
+                "`max_gap_ms` is accepted but not checked: only the order is",
+            )
+            .at(gap.span())
+            .with_help(
+                "bound the time with `[[expect.window]]` or a span's `duration_ms`, or remove it",
+            ),
+        );
+    }
+}
+
 fn merge<T>(target: &mut Option<T>, extra: Option<T>, join: impl FnOnce(&mut T, T)) {
     match (target.as_mut(), extra) {
         (Some(existing), Some(extra)) => join(existing, extra),
         (None, extra) => *target = extra,
         (Some(_), None) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnostic::Code;
+    use crate::scenario::{CountBound, SpanStatus, parse_scenario};
+
+    const HEAD: &str = "[meta]\nname = \"x\"\n[[steps]]\nname = \"a\"\ncommand = [\"true\"]\n";
+
+    #[test]
+    fn the_originals_span_keys_become_checks() {
+        let text = format!(
+            r#"{HEAD}
+[[expect.span]]
+name = "clnrm.step:chaos"
+status = "ERROR"
+count = {{ gte = 3, lte = 5 }}
+
+[[otel_validation.expected_spans]]
+name = "service.operation"
+count = 5
+min_duration_ms = 2000
+max_duration_ms = 2500.5
+[otel_validation.expected_spans.required_attributes]
+attributes = ["http.method", "service.name"]
+
+[[otel_validation.expected_spans]]
+name = "plain"
+required_attributes = ["a"]
+
+[[otel_validation.temporal_constraints]]
+span_name = "db.initialize"
+must_precede = ["cache.warm", "gateway.request"]
+reason = "Database must be ready before any requests"
+
+[[otel_validation.temporal_constraints]]
+span_name = "db.initialize"
+must_complete_before = "server.start"
+
+[otel_validation.expected_traces]
+parent_child = [["root", "db.initialize"]]
+"#
+        );
+        let parsed = parse_scenario(&text);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let expect = parsed.file.expect("parsed").expect;
+        let [chaos, operation, plain] = &expect.spans[..] else {
+            panic!("{:?}", expect.spans);
+        };
+        assert_eq!(chaos.status, Some(SpanStatus::Error));
+        assert_eq!(
+            chaos.count,
+            Some(CountBound {
+                gte: Some(3),
+                lte: Some(5),
+                eq: None
+            })
+        );
+        assert_eq!(
+            operation.count,
+            Some(CountBound {
+                eq: Some(5),
+                ..CountBound::default()
+            })
+        );
+        assert_eq!(
+            (operation.duration_ms_min, operation.duration_ms_max),
+            (Some(2000), Some(2501))
+        );
+        assert_eq!(operation.attrs_present, ["http.method", "service.name"]);
+        assert_eq!(plain.attrs_present, ["a"]);
+        let order = expect.order.expect("order");
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            order.must_precede,
+            [
+                pair("db.initialize", "cache.warm"),
+                pair("db.initialize", "gateway.request"),
+                pair("db.initialize", "server.start")
+            ]
+        );
+        assert_eq!(
+            expect.graph.expect("graph").must_include,
+            [pair("root", "db.initialize")]
+        );
+    }
+
+    #[test]
+    fn a_temporal_constraint_that_says_nothing_or_a_gap_is_said() {
+        let codes = |constraint: &str| -> Vec<Code> {
+            let text = format!("{HEAD}[[otel_validation.temporal_constraints]]\n{constraint}\n");
+            parse_scenario(&text)
+                .diagnostics
+                .iter()
+                .map(|d| d.code)
+                .collect()
+        };
+        assert_eq!(codes("span_name = \"a\""), [Code::MissingKey]);
+        assert_eq!(
+            codes("must_precede = [\"a\", \"b\", \"c\"]"),
+            [Code::MissingKey]
+        );
+        assert_eq!(
+            codes("span_name = \"a\"\nmust_complete_before = \"b\"\nmax_gap_ms = 100"),
+            [Code::NotSupportedYet]
+        );
     }
 }

@@ -208,6 +208,8 @@ impl Builder {
         };
         f = f.list("args", &s.args).kv("env", &s.env);
         f = f.list("ports", &ports).list("volumes", &volumes);
+        let depends_on: Vec<&str> = s.depends_on.iter().map(|d| d.value.as_str()).collect();
+        f = (f.list("depends_on", &depends_on)).opt_text("working_dir", val(&s.working_dir));
         if let Some(h) = &s.health_check {
             f = f
                 .list("health_check.cmd", &h.cmd)
@@ -236,6 +238,7 @@ impl Builder {
             .list("stdout_contains", &s.stdout_contains)
             .list("stdout_not_contains", &s.stdout_not_contains)
             .raw("continue_on_failure", s.continue_on_failure)
+            .opt_raw("retries", (s.retries > 0).then_some(s.retries))
             .ms("timeout_ms", val(&s.timeout));
         self.node(NodeKind::Step, prefix, Some(&s.name), f)
     }
@@ -251,7 +254,10 @@ impl Builder {
                 .list("events.all", &s.events_all)
                 .list("events.any", &s.events_any)
                 .opt_raw("duration_ms.min", s.duration_ms_min)
-                .opt_raw("duration_ms.max", s.duration_ms_max);
+                .opt_raw("duration_ms.max", s.duration_ms_max)
+                .opt_text("status", s.status.map(SpanStatus::as_str))
+                .list("attrs.present", &s.attrs_present)
+                .opt_text("count", s.count.map(|c| c.to_string()).as_ref());
             out.push(self.node(NodeKind::SpanExpectation, "expect.span", Some(&s.name), f));
         }
         if let Some(g) = &e.graph {

@@ -176,6 +176,22 @@ fn judge_one(expectation: &SpanExpectation, index: &Index<'_>) -> Option<SpanMis
         .map_or(&[][..], Vec::as_slice);
     // First without words: most expectations hold, and saying why costs.
     let meets = |s: &&Span| checks(expectation, s, by_id, false).iter().all(|c| c.met);
+    if let Some(bound) = &expectation.count {
+        let actual = named.iter().filter(|s| meets(s)).count() as u64;
+        if holds(bound, actual) {
+            return None;
+        }
+        let wanted = format!("{bound} spans `{name}`{}", constraints_text(expectation));
+        return Some(SpanMiss {
+            at: expectation.span.clone(),
+            message: format!(
+                "`[[expect.span]]` `{name}`: expected {bound} such spans, found {actual} ({} named so)",
+                named.len()
+            ),
+            expected: Some(wanted),
+            actual: Some(actual.to_string()),
+        });
+    }
     if named.iter().any(meets) {
         return None;
     }
@@ -275,6 +291,27 @@ fn checks(expectation: &SpanExpectation, span: &Span, by_id: &ById, describe: bo
         checks.push(Check {
             what: words(&|| format!("one of the attributes {}", pairs().join(", "))),
             met,
+        });
+    }
+    for key in &expectation.attrs_present {
+        checks.push(Check {
+            what: words(&|| {
+                format!(
+                    "attribute {key} (is {})",
+                    if span.attributes.contains_key(key) {
+                        "present"
+                    } else {
+                        "absent"
+                    }
+                )
+            }),
+            met: span.attributes.contains_key(key),
+        });
+    }
+    if let Some(status) = expectation.status {
+        checks.push(Check {
+            what: words(&|| format!("status {} (is {:?})", status.as_str(), span.status)),
+            met: span.status == model_status(status),
         });
     }
     let has_event = |name: &str| span.events.iter().any(|e| e.name == name);
@@ -451,6 +488,12 @@ fn constraints_text(expectation: &SpanExpectation) -> String {
     }
     if !expectation.attrs_any.is_empty() {
         parts.push("one of attrs.any".into());
+    }
+    for k in &expectation.attrs_present {
+        parts.push(format!("attribute {k}"));
+    }
+    if let Some(status) = expectation.status {
+        parts.push(format!("status {}", status.as_str()));
     }
     for e in &expectation.events_all {
         parts.push(format!("event `{e}`"));

@@ -205,3 +205,41 @@ fn a_parent_is_found_in_its_own_trace() {
     reversed.reverse();
     assert_eq!(judge_span(&wants, &reversed), None);
 }
+
+#[test]
+fn status_and_present_attributes_are_constraints_of_the_one_span() {
+    let mut failed_post = expect("http.request");
+    failed_post.status = Some(SpanStatus::Error);
+    failed_post.attrs_present = vec!["http.method".into()];
+    assert!(judge_span(&failed_post, &trace()).is_none());
+    // The only span with a status code is the GET, which did not fail.
+    failed_post.attrs_present.push("http.status_code".into());
+    let miss = judge_span(&failed_post, &trace()).expect("no span has both");
+    assert!(
+        miss.message.contains("NOT met: status ERROR (is Ok)"),
+        "{}",
+        miss.message
+    );
+}
+
+#[test]
+fn a_count_counts_the_spans_meeting_every_other_constraint() {
+    let bound =
+        |eq: Option<u64>, gte: Option<u64>, lte: Option<u64>| Some(CountBound { eq, gte, lte });
+    let mut requests = expect("http.request");
+    requests.count = bound(Some(2), None, None);
+    assert!(judge_span(&requests, &trace()).is_none());
+    requests.status = Some(SpanStatus::Error);
+    requests.count = bound(None, Some(1), Some(1));
+    assert!(judge_span(&requests, &trace()).is_none());
+    requests.count = bound(Some(0), None, None);
+    let miss = judge_span(&requests, &trace()).expect("one failed request");
+    assert_eq!(
+        miss.message,
+        "`[[expect.span]]` `http.request`: expected {eq=0} such spans, found 1 (2 named so)"
+    );
+    // `count = { eq = 0 }`: a span that must not be there at all.
+    let mut none = expect("never");
+    none.count = bound(Some(0), None, None);
+    assert!(judge_span(&none, &trace()).is_none());
+}
