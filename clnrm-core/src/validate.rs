@@ -49,6 +49,7 @@ pub fn validate(file: &ScenarioFile, options: ValidateOptions) -> Vec<Diagnostic
     }
     check_service_references(file, &mut out);
     check_service_dependencies(file, &mut out);
+    check_container_limit(file, &mut out);
     check_duplicates(file, &mut out);
     check_regexes(file, &mut out);
     check_claims(file, strict, &mut out);
@@ -170,6 +171,39 @@ fn check_service_dependencies(file: &ScenarioFile, out: &mut Vec<Diagnostic>) {
             d = d.at(at);
         }
         out.push(d);
+    }
+}
+
+/// `[limits] max_containers`: what each scenario would start, as the file
+/// declares it (its services, and the runner container when the file's
+/// backend is `container` and a step runs outside the services).
+fn check_container_limit(file: &ScenarioFile, out: &mut Vec<Diagnostic>) {
+    let Some(max) = file.limits.as_ref().and_then(|l| l.max_containers.as_ref()) else {
+        return;
+    };
+    let services = file.services.iter().filter(|s| !s.is_collector()).count();
+    for scenario in &file.scenarios {
+        let runner = file.header.backend == crate::scenario::Backend::Container
+            && scenario.steps.iter().any(|s| s.service.is_none());
+        let wanted = services + usize::from(runner);
+        if wanted > max.value as usize {
+            let runner_text = if runner {
+                " and its runner container"
+            } else {
+                ""
+            };
+            out.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!(
+                        "scenario `{}` starts {wanted} containers ({services} services{runner_text}), over `[limits] max_containers = {}`",
+                        scenario.name.value, max.value
+                    ),
+                )
+                .at(max.span.clone())
+                .with_help("raise `max_containers`, or run the steps in a service (`service = \"...\"`) so that no runner container is needed"),
+            );
+        }
     }
 }
 
@@ -332,6 +366,52 @@ mod tests {
         assert_eq!(
             messages(&relative),
             ["`working_dir` is `app`, not an absolute path"]
+        );
+    }
+
+    #[test]
+    fn max_containers_counts_the_services_and_the_runner() {
+        let file = |limit: u32, step_service: &str| {
+            format!(
+                "[meta]\nname = \"x\"\n[limits]\nmax_containers = {limit}\n[services.db]\nimage = \"i\"\n[services.web]\nimage = \"i\"\n[[scenario]]\nname = \"s\"\n[[scenario.steps]]\nname = \"a\"\ncommand = [\"true\"]\n{step_service}"
+            )
+        };
+        assert_eq!(
+            messages(&file(2, "")),
+            [
+                "scenario `s` starts 3 containers (2 services and its runner container), over `[limits] max_containers = 2`"
+            ]
+        );
+        assert!(messages(&file(3, "")).is_empty());
+        // A step in a service needs no runner container.
+        assert!(messages(&file(2, "service = \"db\"\n")).is_empty());
+    }
+
+    #[test]
+    fn propagators_are_the_w3c_ones() {
+        let file = |otel: &str| {
+            format!("[meta]\nname = \"x\"\n{otel}\n[[steps]]\nname = \"a\"\ncommand = [\"true\"]\n")
+        };
+        assert!(
+            messages(&file(
+                "[otel.propagators]\nuse = [\"tracecontext\", \"baggage\"]"
+            ))
+            .is_empty()
+        );
+        assert!(messages(&file("[otel]\npropagators = [\"tracecontext\"]")).is_empty());
+        assert_eq!(
+            messages(&file(
+                "[otel.propagators]\nuse = [\"tracecontext\", \"b3\"]"
+            )),
+            [
+                "propagator `b3` is not supported: steps are given the W3C trace context (`TRACEPARENT`)"
+            ]
+        );
+        assert_eq!(
+            messages(&file("[otel.propagators]\nuse = [\"baggage\"]")),
+            [
+                "the propagators leave out `tracecontext`, but steps are given `TRACEPARENT` all the same"
+            ]
         );
     }
 

@@ -62,3 +62,17 @@ fn expected_output_regex_not_fails_a_step_whose_output_matches() {
         "expected stdout not to match regex `good$`; it did"
     );
 }
+
+#[test]
+fn max_duration_seconds_caps_the_scenarios_timeout() {
+    let r = run(
+        "[limits]\nmax_duration_seconds = 1\n\n[[steps]]\nname = \"slow\"\ncommand = [\"sleep\", \"30\"]\ntimeout = \"60s\"\n",
+    );
+    assert!(r.failed());
+    let failures = r.failures(&|_| None);
+    let messages: Vec<&str> = failures.list.iter().map(|f| f.message.as_str()).collect();
+    assert!(
+        messages.contains(&"the scenario timed out after 1s"),
+        "{messages:?}"
+    );
+}

@@ -229,6 +229,8 @@ pub struct Otel {
     pub sample_ratio: Option<f64>,
     pub resources: Vec<(String, String)>,
     pub headers: Vec<(String, String)>,
+    /// `[otel.propagators] use`: the context the steps are given.
+    pub propagators: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -242,6 +244,12 @@ pub struct Report {
 pub struct Limits {
     pub cpu_millicores: Option<u32>,
     pub memory_mb: Option<u32>,
+    /// The most containers a scenario of the file may start (the original's
+    /// `max_containers`): checked against the file before it runs.
+    pub max_containers: Option<Spanned<u32>>,
+    /// The longest a scenario may take (`max_duration_seconds`): it caps
+    /// the scenario's timeout.
+    pub max_duration: Option<Spanned<Duration>>,
 }
 
 #[derive(Debug, Clone, Default)]

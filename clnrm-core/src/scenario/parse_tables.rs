@@ -1,6 +1,8 @@
 //! The small top-level tables: `[assertions]`, `[otel]`, `[report]`,
 //! `[limits]` and `[determinism]`, and the `build` table of an image.
 
+use std::time::Duration;
+
 use toml::de::DeValue;
 
 use super::model::*;
@@ -82,6 +84,10 @@ pub(crate) fn read_otel(value: &ValueRef<'_, '_>) -> Option<Otel> {
             .get("headers")
             .and_then(|v| v.string_map())
             .unwrap_or_default(),
+        propagators: t
+            .get("propagators")
+            .map(|v| read_propagators(&v))
+            .unwrap_or_default(),
     };
     if let Some(ratio) = otel.sample_ratio
         && !(0.0..=1.0).contains(&ratio)
@@ -110,6 +116,51 @@ pub(crate) fn read_otel(value: &ValueRef<'_, '_>) -> Option<Otel> {
     }
     t.finish();
     Some(otel)
+}
+
+/// The propagators a step's context may be carried by: the W3C trace
+/// context (`TRACEPARENT`, which every step is given) and W3C baggage
+/// (`BAGGAGE`: clnrm starts none, so there is none to carry).
+const PROPAGATORS: &[&str] = &["tracecontext", "baggage"];
+
+/// `[otel.propagators] use = [...]` (the original's shape), or a plain list.
+fn read_propagators(value: &ValueRef<'_, '_>) -> Vec<String> {
+    let names = match value.value {
+        DeValue::Table(_) => value.table().and_then(|mut t| {
+            let names = t.string_list("use");
+            if !t.has("use") {
+                t.missing("use");
+            }
+            t.finish();
+            names
+        }),
+        _ => value.string_list(),
+    };
+    let names = names.unwrap_or_default();
+    for name in names
+        .iter()
+        .filter(|n| !PROPAGATORS.contains(&n.value.as_str()))
+    {
+        value.diags.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                format!("propagator `{}` is not supported: steps are given the W3C trace context (`TRACEPARENT`)", name.value),
+            )
+            .at(name.span.clone())
+            .with_help("use `[\"tracecontext\", \"baggage\"]`; an SDK that reads `TRACEPARENT` (the OpenTelemetry environment carrier) continues the trace"),
+        );
+    }
+    if !names.is_empty() && !names.iter().any(|n| n.value == "tracecontext") {
+        value.diags.push(
+            Diagnostic::warning(
+                Code::InvalidValue,
+                "the propagators leave out `tracecontext`, but steps are given `TRACEPARENT` all the same",
+            )
+            .at(value.span())
+            .with_help("add \"tracecontext\""),
+        );
+    }
+    names.into_iter().map(|n| n.value).collect()
 }
 
 /// `[report]`: paths of the files written after the run, relative to the
@@ -156,6 +207,13 @@ pub(crate) fn read_limits(value: &ValueRef<'_, '_>) -> Option<Limits> {
     let limits = Limits {
         cpu_millicores: t.get("cpu_millicores").and_then(|v| v.unsigned::<u32>()),
         memory_mb: t.get("memory_mb").and_then(|v| v.unsigned::<u32>()),
+        max_containers: t.get("max_containers").and_then(|v| {
+            let n = v.unsigned::<u32>()?;
+            Some(Spanned::new(n, v.span()))
+        }),
+        max_duration: t
+            .get("max_duration_seconds")
+            .and_then(|v| v.duration(Duration::from_secs(1))),
     };
     t.finish();
     Some(limits)

@@ -155,7 +155,9 @@ impl Builder {
         if let Some(l) = &file.limits {
             let f = Fields::default()
                 .opt_raw("cpu_millicores", l.cpu_millicores)
-                .opt_raw("memory_mb", l.memory_mb);
+                .opt_raw("memory_mb", l.memory_mb)
+                .opt_raw("max_containers", val(&l.max_containers))
+                .ms("max_duration_ms", val(&l.max_duration));
             out.push(self.node(NodeKind::Limits, "limits", None, f));
         }
         if let Some(o) = &file.otel {
@@ -163,6 +165,7 @@ impl Builder {
                 .opt_text("exporter", o.exporter.as_ref())
                 .opt_text("endpoint", o.endpoint.as_ref())
                 .opt_text("protocol", o.protocol.as_ref())
+                .list("propagators", &o.propagators)
                 .opt_raw("sample_ratio", o.sample_ratio)
                 .kv("resources", &o.resources)
                 .kv("headers", &o.headers);
