@@ -50,6 +50,7 @@ pub fn validate(file: &ScenarioFile, options: ValidateOptions) -> Vec<Diagnostic
     check_service_references(file, &mut out);
     check_service_dependencies(file, &mut out);
     check_container_limit(file, &mut out);
+    check_step_dependencies(file, &mut out);
     check_duplicates(file, &mut out);
     check_regexes(file, &mut out);
     check_claims(file, strict, &mut out);
@@ -203,6 +204,56 @@ fn check_container_limit(file: &ScenarioFile, out: &mut Vec<Diagnostic>) {
                 .at(max.span.clone())
                 .with_help("raise `max_containers`, or run the steps in a service (`service = \"...\"`) so that no runner container is needed"),
             );
+        }
+    }
+}
+
+/// A step's `depends_on` names an earlier step of its scenario, or a
+/// service (always started before the first step).
+fn check_step_dependencies(file: &ScenarioFile, out: &mut Vec<Diagnostic>) {
+    for scenario in &file.scenarios {
+        for (at, step) in scenario.steps.iter().enumerate() {
+            for dependency in &step.depends_on {
+                let named = |s: &&crate::scenario::Step| s.name.value == dependency.value;
+                if scenario.steps[..at].iter().any(|s| named(&s))
+                    || file.service(&dependency.value).is_some()
+                {
+                    continue;
+                }
+                let later = scenario.steps[at..].iter().any(|s| named(&s));
+                let (message, help) = if later {
+                    (
+                        format!(
+                            "step `{}` depends on step `{}`, which runs after it",
+                            step.name.value, dependency.value
+                        ),
+                        "steps run in the order written: move it after the step it depends on"
+                            .to_string(),
+                    )
+                } else {
+                    let steps: Vec<&str> = scenario.steps[..at]
+                        .iter()
+                        .map(|s| s.name.value.as_str())
+                        .collect();
+                    (
+                        format!(
+                            "step `{}` depends on `{}`, which is neither an earlier step nor a service",
+                            step.name.value, dependency.value
+                        ),
+                        match closest(&dependency.value, &steps) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => {
+                                "name an earlier step of the scenario, or a service".to_string()
+                            }
+                        },
+                    )
+                };
+                out.push(
+                    Diagnostic::error(Code::InvalidValue, message)
+                        .at(dependency.span.clone())
+                        .with_help(help),
+                );
+            }
         }
     }
 }
@@ -412,6 +463,24 @@ mod tests {
             [
                 "the propagators leave out `tracecontext`, but steps are given `TRACEPARENT` all the same"
             ]
+        );
+    }
+
+    #[test]
+    fn a_steps_depends_on_names_an_earlier_step_or_a_service() {
+        let file = |deps: &str| {
+            format!(
+                "[meta]\nname = \"x\"\n[services.db]\nimage = \"i\"\n[[steps]]\nname = \"a\"\ncommand = [\"true\"]\n[[steps]]\nname = \"b\"\ndepends_on = [{deps}]\ncommand = [\"true\"]\n[[steps]]\nname = \"c\"\ncommand = [\"true\"]\n"
+            )
+        };
+        assert!(messages(&file("\"a\", \"db\"")).is_empty());
+        assert_eq!(
+            messages(&file("\"c\"")),
+            ["step `b` depends on step `c`, which runs after it"]
+        );
+        assert_eq!(
+            messages(&file("\"nope\"")),
+            ["step `b` depends on `nope`, which is neither an earlier step nor a service"]
         );
     }
 

@@ -3,7 +3,7 @@
 
 use clnrm_core::outcome::Outcome;
 
-use super::{run, run_file};
+use super::{run, run_file, stdout};
 
 /// A step that fails until its third run (it counts its runs in a file of
 /// the scenario's working directory).
@@ -73,6 +73,50 @@ fn max_duration_seconds_caps_the_scenarios_timeout() {
     let messages: Vec<&str> = failures.list.iter().map(|f| f.message.as_str()).collect();
     assert!(
         messages.contains(&"the scenario timed out after 1s"),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn a_step_whose_dependency_failed_does_not_run() {
+    let r = run(r#"[[steps]]
+name = "build"
+command = ["false"]
+continue_on_failure = true
+
+[[steps]]
+name = "unrelated"
+command = ["true"]
+continue_on_failure = true
+
+[[steps]]
+name = "deploy"
+depends_on = ["build"]
+command = ["sh", "-c", "echo ran > deployed"]
+continue_on_failure = true
+
+[[steps]]
+name = "check"
+depends_on = "unrelated"
+command = ["sh", "-c", "test ! -e deployed && echo checked"]
+"#);
+    let ran: Vec<(&str, bool)> = (r.steps.iter())
+        .map(|s| (s.name.as_str(), s.output.is_some()))
+        .collect();
+    assert_eq!(
+        ran,
+        [
+            ("build", true),
+            ("unrelated", true),
+            ("deploy", false),
+            ("check", true)
+        ]
+    );
+    assert_eq!(stdout(&r, 3), "checked\n");
+    let failures = r.failures(&|_| None);
+    let messages: Vec<&str> = failures.list.iter().map(|f| f.message.as_str()).collect();
+    assert!(
+        messages.contains(&"the step did not start: it depends on step `build`, which failed"),
         "{messages:?}"
     );
 }

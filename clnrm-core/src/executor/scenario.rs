@@ -90,6 +90,18 @@ pub(crate) fn run_scenario_observed(
             ));
             break;
         }
+        if let Some(failed) = failed_dependency(step, &run) {
+            let mut skipped = StepRun::new(step);
+            skipped.mismatches.push(Mismatch::NotStarted(format!(
+                "it depends on step `{failed}`, which failed"
+            )));
+            on_step(&skipped);
+            run.steps.push(skipped);
+            if step.continue_on_failure {
+                continue;
+            }
+            break;
+        }
         let attempts = step.attempts();
         let mut earlier = Vec::new();
         let step_run = loop {
@@ -238,6 +250,16 @@ fn run_attempt(
         number,
     );
     step_run
+}
+
+/// An earlier step `step` depends on that failed (the scenario went on past
+/// it with `continue_on_failure`).
+fn failed_dependency<'r>(step: &Step, run: &'r ScenarioRun) -> Option<&'r str> {
+    (step.depends_on.iter()).find_map(|name| {
+        (run.steps.iter())
+            .find(|s| s.name == name.value && !s.passed())
+            .map(|s| s.name.as_str())
+    })
 }
 
 /// Lines of each service's output shown with a failure.

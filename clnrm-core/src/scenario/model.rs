@@ -172,6 +172,9 @@ pub struct Step {
     pub continue_on_failure: bool,
     /// Runs after a failed one (`retry_on_failure` with `max_retries`).
     pub retries: u32,
+    /// Earlier steps (or services) this one needs: it does not run when one
+    /// of those steps failed (past `continue_on_failure`).
+    pub depends_on: Vec<Spanned<String>>,
     pub timeout: Option<Spanned<Duration>>,
     pub span: Range<usize>,
 }

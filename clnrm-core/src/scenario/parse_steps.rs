@@ -239,6 +239,7 @@ impl Step {
             stdout_not_contains: Vec::new(),
             continue_on_failure: false,
             retries: 0,
+            depends_on: Vec::new(),
             timeout: None,
             span,
         }
@@ -331,6 +332,10 @@ fn read_step(
         .collect();
     step.continue_on_failure = t.bool("continue_on_failure").unwrap_or(false);
     step.retries = read_retries(&mut t);
+    step.depends_on = t
+        .get("depends_on")
+        .and_then(|v| v.string_or_list())
+        .unwrap_or_default();
     step.timeout = read_timeout(&mut t);
     t.finish();
     // A step with a missing name or a bad command stays in the model (its
