@@ -75,6 +75,8 @@ codes! {
     DeprecatedKey => "deprecated-key": "an older spelling that still works; the message names the current one",
     UnverifiedClaim => "unverified-claim": "an `[assertions]` claim no check stands behind (an error under strict mode)",
     NotSupportedYet => "not-supported-yet": "an expectation this version cannot check; the scenario fails rather than pass unchecked",
+    UncheckedKey => "unchecked-key": "a key that is accepted but not checked (`concurrent`, `logs:` artifacts, parts of `policy`): a warning, an error under strict mode",
+    PolicyViolation => "policy-violation": "a step breaks its scenario's `policy` (a disallowed command)",
 }
 
 impl fmt::Display for Code {

@@ -213,6 +213,18 @@ impl Pipeline {
                 break;
             }
         }
+        // Under strict mode nothing passes unchecked: what the parser
+        // accepted without checking it is an error too.
+        let strict = self.options.strict
+            || (variants.iter()).any(|v| v.file.as_ref().is_some_and(|f| f.header.strict));
+        if strict {
+            for d in diagnostics
+                .iter_mut()
+                .filter(|d| d.code == Code::NotSupportedYet)
+            {
+                d.severity = crate::diagnostic::Severity::Error;
+            }
+        }
         diagnostics.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
         dedup_unordered(&mut diagnostics);
         FileReport {

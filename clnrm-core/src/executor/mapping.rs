@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::backend::{BindMount, ContainerLimits, HealthCheckSpec, ImageSpec, ServiceSpec};
-use crate::scenario::{HealthCheck, ImageBuild, ImageSource, Limits, ScenarioFile};
+use crate::scenario::{HealthCheck, ImageBuild, ImageSource, Limits, Policy, ScenarioFile};
 
 use super::unavailable::Unavailable;
 
@@ -114,9 +114,25 @@ fn health_check_spec(check: &HealthCheck) -> HealthCheckSpec {
 }
 
 /// The file's `[limits]` as the backend applies them to every container.
-pub(super) fn container_limits(limits: Option<&Limits>) -> ContainerLimits {
-    limits.map_or_else(ContainerLimits::default, |l| ContainerLimits {
-        cpu_millicores: l.cpu_millicores,
-        memory_mb: l.memory_mb,
-    })
+/// The containers' limits: `[limits]`, and the scenario's `policy`
+/// (`max_memory_mb`, `max_cpu_usage` as a fraction of a core); where both
+/// set one, the smaller.
+pub(super) fn container_limits(
+    limits: Option<&Limits>,
+    policy: Option<&Policy>,
+) -> ContainerLimits {
+    let smaller = |a: Option<u32>, b: Option<u32>| match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let policy_cpu = policy
+        .and_then(|p| p.max_cpu_usage)
+        .map(|usage| ((usage * 1000.0).round() as u32).max(1));
+    ContainerLimits {
+        cpu_millicores: smaller(limits.and_then(|l| l.cpu_millicores), policy_cpu),
+        memory_mb: smaller(
+            limits.and_then(|l| l.memory_mb),
+            policy.and_then(|p| p.max_memory_mb),
+        ),
+    }
 }

@@ -35,7 +35,7 @@ impl Place {
         settings: &RunSettings,
         spans: Option<SpanRoute>,
     ) -> Result<Self, Unavailable> {
-        let limits = container_limits(file.limits.as_ref());
+        let limits = container_limits(file.limits.as_ref(), scenario.policy.as_ref());
         let world = |runner: Option<ImageSpec>, services: Vec<ServiceSpec>, publish: bool| {
             let binaries = match runner {
                 Some(_) => named_binaries(

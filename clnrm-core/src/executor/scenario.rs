@@ -57,10 +57,14 @@ pub(crate) fn run_scenario_observed(
         .as_ref()
         .or(file.header.timeout.as_ref())
         .map_or(settings.scenario_timeout, |t| t.value);
-    // `[limits] max_duration_seconds` caps whatever timeout applies.
-    let scenario_timeout = (file.limits.as_ref())
-        .and_then(|l| l.max_duration.as_ref())
-        .map_or(scenario_timeout, |max| scenario_timeout.min(max.value));
+    // `[limits] max_duration_seconds` and `policy.max_execution_time` cap
+    // whatever timeout applies.
+    let caps = [
+        (file.limits.as_ref()).and_then(|l| l.max_duration.as_ref()),
+        (scenario.policy.as_ref()).and_then(|p| p.max_execution_time.as_ref()),
+    ];
+    let scenario_timeout =
+        (caps.into_iter().flatten()).fold(scenario_timeout, |t, cap| t.min(cap.value));
     let recording = settings.record_trace
         || file.otel.as_ref().is_some_and(|o| o.endpoint.is_some())
         || names_own_spans(&file.expect);

@@ -7,6 +7,7 @@ mod model;
 mod nesting;
 mod parse;
 mod parse_expect;
+mod parse_policy;
 mod parse_services;
 mod parse_steps;
 mod parse_tables;

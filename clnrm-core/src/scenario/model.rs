@@ -149,6 +149,26 @@ pub struct Scenario {
     pub collect: Vec<Spanned<String>>,
     /// `Some(text)` when the scenario must fail; the text may be empty.
     pub expect_failure: Option<String>,
+    /// The original's `policy` table.
+    pub policy: Option<Policy>,
+    pub span: Range<usize>,
+}
+
+/// A scenario's `policy` (the original's): limits that cap the scenario's
+/// (`max_execution_time`, `max_memory_mb`, `max_cpu_usage`), commands its
+/// steps must not run, and two keys that are accepted but not checked.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    /// `low`, `medium` or `high`: accepted, not checked.
+    pub security_level: Option<Spanned<String>>,
+    pub max_execution_time: Option<Spanned<Duration>>,
+    pub max_memory_mb: Option<u32>,
+    /// A fraction of one CPU, 0 to 1.
+    pub max_cpu_usage: Option<f64>,
+    /// Accepted, not checked: containers reach no host outside the scenario.
+    pub allowed_network_hosts: Vec<Spanned<String>>,
+    /// Programs no step may run (by name).
+    pub disallowed_commands: Vec<Spanned<String>>,
     pub span: Range<usize>,
 }
 

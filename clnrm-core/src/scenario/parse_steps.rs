@@ -33,6 +33,7 @@ pub(crate) fn read_top_level_steps(value: &ValueRef<'_, '_>, header: &Header) ->
         concurrent: false,
         collect: Vec::new(),
         expect_failure: None,
+        policy: None,
         span: value.span(),
     })
 }
@@ -68,8 +69,9 @@ fn read_scenario(value: &ValueRef<'_, '_>) -> Option<Scenario> {
         .get("artifacts")
         .and_then(|v| read_artifacts(&v))
         .unwrap_or_default();
-    // Accepted as written; the runner checks the parts it understands.
-    t.get("policy");
+    let policy = t
+        .get("policy")
+        .and_then(|v| super::parse_policy::read_policy(&v));
     let expect_failure = t.get("expect_failure").and_then(|v| match v.value {
         DeValue::Boolean(true) => Some(String::new()),
         DeValue::Boolean(false) => None,
@@ -119,6 +121,7 @@ fn read_scenario(value: &ValueRef<'_, '_>) -> Option<Scenario> {
         concurrent,
         collect,
         expect_failure,
+        policy,
         span: value.span(),
     })
 }

@@ -1,6 +1,8 @@
 //! The validate stage: checks across the whole model that no single table can
 //! make (undefined services, duplicate names, regexes, unverified claims).
 
+mod unchecked;
+
 use std::collections::HashMap;
 
 use crate::diagnostic::{Code, Diagnostic};
@@ -54,6 +56,7 @@ pub fn validate(file: &ScenarioFile, options: ValidateOptions) -> Vec<Diagnostic
     check_duplicates(file, &mut out);
     check_regexes(file, &mut out);
     check_claims(file, strict, &mut out);
+    unchecked::check_unchecked(file, strict, &mut out);
     out
 }
 
