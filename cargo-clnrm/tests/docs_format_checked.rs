@@ -259,13 +259,7 @@ fn said(text: &str, strict: bool) -> Vec<(Code, Severity)> {
     let parsed = parse_scenario(text);
     let mut found = parsed.diagnostics;
     if let Some(file) = &parsed.file {
-        found.extend(validate(
-            file,
-            ValidateOptions {
-                strict,
-                ..ValidateOptions::default()
-            },
-        ));
+        found.extend(validate(file, ValidateOptions { strict }));
     }
     found.iter().map(|d| (d.code, d.severity)).collect()
 }
