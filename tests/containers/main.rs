@@ -448,3 +448,68 @@ command = ["sh", "-c", "pwd; cat seen"]
     assert_eq!(stdout(&r, 0), "/tmp\nready\n");
     assert_eq!((our_containers(), our_networks()), (0, 0));
 }
+
+/// The original's files declare services that print a line and exit, then
+/// run steps "in" them: each such step runs in a fresh container made like
+/// the service's, and says so.
+#[test]
+fn a_step_in_a_service_that_exited_runs_in_a_fresh_container_of_it() {
+    let _serial = serial();
+    let r = run(r#"[service.app]
+image = "clnrm-busybox:latest"
+args = ["sh", "-c", "echo 'Container ready'"]
+env = { GREETING = "hi" }
+working_dir = "/tmp"
+
+[[steps]]
+name = "env_and_dir"
+service = "app"
+command = ["sh", "-c", "sleep 1; echo $GREETING $NAME; pwd"]
+env = { NAME = "step" }
+
+[[steps]]
+name = "stdin"
+service = "app"
+command = ["cat"]
+stdin = "fed\n"
+
+[[steps]]
+name = "exit_code"
+service = "app"
+command = ["sh", "-c", "exit 3"]
+expected_exit_code = 3
+
+[[steps]]
+name = "fails"
+service = "app"
+command = ["false"]
+"#);
+    assert_eq!(stdout(&r, 0), "hi step\n/tmp\n");
+    assert_eq!(stdout(&r, 1), "fed\n");
+    assert!(r.steps[2].passed(), "{}", report(&r));
+    let text = report(&r);
+    assert!(
+        text.contains("expected exit code 0, was 1 (it ran in a fresh container of service `app`, whose own container had exited (as `docker compose run` does))"),
+        "{text}"
+    );
+    assert_eq!((our_containers(), our_networks()), (0, 0));
+}
+
+#[test]
+fn a_service_that_exited_with_an_error_fails_with_its_code_and_output() {
+    let _serial = serial();
+    let r = run(r#"[service.bad]
+image = "clnrm-busybox:latest"
+args = ["sh", "-c", "echo cannot bind; exit 4"]
+
+[[steps]]
+name = "in_bad"
+service = "bad"
+command = ["true"]
+"#);
+    let text = report(&r);
+    assert!(r.failed());
+    assert!(text.contains("service `bad` exited with code 4"), "{text}");
+    assert!(text.contains("cannot bind"), "{text}");
+    assert_eq!((our_containers(), our_networks()), (0, 0));
+}

@@ -15,6 +15,7 @@ use tokio::io::AsyncWriteExt;
 use super::cancel::CancelToken;
 use super::engine::engine_failed;
 use super::error::BackendError;
+use super::fresh::State;
 use super::linking::{explain_exit, missing_loader};
 use super::step::{Backend, StepEnd, StepOutput, StepRequest};
 use super::world::ContainerBackend;
@@ -118,29 +119,8 @@ impl ContainerBackend {
         }
         // Closing our side is the program's end of input.
         let _ = input.shutdown().await;
-        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-        let deadline = tokio::time::Instant::from_std(started + request.timeout);
-        let end = loop {
-            let tick =
-                tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + CANCEL_POLL));
-            tokio::select! {
-                chunk = output.next() => match chunk {
-                    Some(Ok(LogOutput::StdOut { message })) => stdout.extend_from_slice(&message),
-                    Some(Ok(LogOutput::StdErr { message })) => stderr.extend_from_slice(&message),
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => return Err(lost_engine(e)),
-                    None => break StepEnd::Exited,
-                },
-                () = tick => {
-                    if tokio::time::Instant::now() >= deadline {
-                        break StepEnd::TimedOut;
-                    }
-                    if cancel.is_cancelled() {
-                        break StepEnd::Cancelled;
-                    }
-                }
-            }
-        };
+        let (end, stdout, stderr) =
+            read_until_end(&mut output, started + request.timeout, cancel).await?;
         let exit_code = match end {
             // The stream's end is the program's, or the connection's: the
             // engine says which, and an engine that does not answer is no
@@ -181,8 +161,80 @@ impl ContainerBackend {
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
             duration: started.elapsed(),
             killed_for_memory: None,
+            note: None,
         })
     }
+}
+
+/// Whether an exec failed because its container had stopped: the engine
+/// refuses it (409 "is not running"), or the runtime does (126, "cannot
+/// exec in a stopped state").
+fn stopped_meanwhile(exec: &Result<StepOutput, BackendError>) -> bool {
+    match exec {
+        Ok(output) => {
+            output.exit_code == Some(126)
+                && output.stdout.contains("cannot exec in a stopped state")
+        }
+        Err(BackendError::Engine(message)) => message.contains("is not running"),
+        Err(_) => false,
+    }
+}
+
+impl ContainerBackend {
+    /// `None` while the service's container runs; otherwise the step's run
+    /// in a fresh container of it (it exited with 0), or why it cannot run
+    /// (it exited with an error).
+    fn unless_running(
+        &self,
+        service: &str,
+        container: &str,
+        request: &StepRequest,
+        cancel: &CancelToken,
+    ) -> Result<Option<StepOutput>, BackendError> {
+        match self.state_of(container)? {
+            State::Running => Ok(None),
+            State::Exited(0) => self.run_fresh(service, request, cancel).map(Some),
+            State::Exited(code) => {
+                Err(self.exited_with_error(service, container, code, "before this step"))
+            }
+        }
+    }
+}
+
+/// A program's output, stdout and stderr apart, read until it ends, its
+/// deadline passes or the run is cancelled.
+pub(super) async fn read_until_end<S>(
+    output: &mut S,
+    deadline: Instant,
+    cancel: &CancelToken,
+) -> Result<(StepEnd, Vec<u8>, Vec<u8>), BackendError>
+where
+    S: futures_util::Stream<Item = Result<LogOutput, bollard::errors::Error>> + Unpin,
+{
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let deadline = tokio::time::Instant::from_std(deadline);
+    let end = loop {
+        let tick =
+            tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + CANCEL_POLL));
+        tokio::select! {
+            chunk = output.next() => match chunk {
+                Some(Ok(LogOutput::StdOut { message })) => stdout.extend_from_slice(&message),
+                Some(Ok(LogOutput::StdErr { message })) => stderr.extend_from_slice(&message),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(lost_engine(e)),
+                None => break StepEnd::Exited,
+            },
+            () = tick => {
+                if tokio::time::Instant::now() >= deadline {
+                    break StepEnd::TimedOut;
+                }
+                if cancel.is_cancelled() {
+                    break StepEnd::Cancelled;
+                }
+            }
+        }
+    };
+    Ok((end, stdout, stderr))
 }
 
 impl Backend for ContainerBackend {
@@ -195,9 +247,15 @@ impl Backend for ContainerBackend {
             return Err(BackendError::EmptyCommand);
         }
         let container = match &request.service {
-            Some(service) => self.service_container(service).ok_or_else(|| {
-                BackendError::Engine(format!("service `{service}` is not running"))
-            })?,
+            Some(service) => {
+                let container = self.service_container(service).ok_or_else(|| {
+                    BackendError::Engine(format!("service `{service}` is not running"))
+                })?;
+                if let Some(ran) = self.unless_running(service, container, request, cancel)? {
+                    return Ok(ran);
+                }
+                container
+            }
             None => self.runner.as_deref().ok_or_else(|| {
                 BackendError::Engine("this scenario has no runner container".into())
             })?,
@@ -206,7 +264,15 @@ impl Backend for ContainerBackend {
         let program = request.argv[0].as_str();
         let mounted =
             request.service.is_none() && self.mounted.iter().any(|b| b == Path::new(program));
-        let output = match self.runtime.block_on(self.exec(container, request, cancel)) {
+        let exec = self.runtime.block_on(self.exec(container, request, cancel));
+        // The service may stop between the look and the exec.
+        if let Some(service) = &request.service
+            && stopped_meanwhile(&exec)
+            && let Some(ran) = self.unless_running(service, container, request, cancel)?
+        {
+            return Ok(ran);
+        }
+        let output = match exec {
             // One of the crate's binaries, there but unable to start: say why.
             Err(BackendError::NotFound { .. }) if mounted => Err(missing_loader(program, image)
                 .unwrap_or(BackendError::NotFound {

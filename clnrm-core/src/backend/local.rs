@@ -128,6 +128,7 @@ impl Backend for LocalBackend {
             stderr: text(stderr),
             duration: started.elapsed(),
             killed_for_memory: None,
+            note: None,
         })
     }
 }

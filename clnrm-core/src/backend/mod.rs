@@ -2,7 +2,8 @@
 //! host processes, the container backend execs into containers.
 //!
 //! The container backend's files, each using only those before it: `engine`,
-//! `image`, `build`, `spec`, `world`, then `exec` and `wait`.
+//! `image`, `build`, `spec`, `world`, then `exec`, `wait` and `fresh` (a step
+//! in a fresh container of a service that has exited).
 
 mod build;
 mod cancel;
@@ -10,6 +11,7 @@ mod engine;
 mod error;
 mod exec;
 mod files;
+mod fresh;
 mod image;
 mod leftovers;
 mod linking;

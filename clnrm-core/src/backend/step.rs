@@ -45,6 +45,9 @@ pub struct StepOutput {
     /// The container's memory limit (MB) when the kernel killed the step's
     /// program for going over it.
     pub killed_for_memory: Option<u32>,
+    /// How it ran, when that was not as written (a fresh container of a
+    /// service that had exited): for the step's report.
+    pub note: Option<String>,
 }
 
 /// Runs steps. Implementations own what they create and clean it up.

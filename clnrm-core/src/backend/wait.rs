@@ -140,7 +140,7 @@ impl ContainerBackend {
     }
 
     /// A container's stdout (and stderr), the last `tail` lines or all of it.
-    fn output_of(&self, container: &str, tail: Option<usize>, stderr: bool) -> String {
+    pub(super) fn output_of(&self, container: &str, tail: Option<usize>, stderr: bool) -> String {
         let tail = tail.map_or_else(|| "all".to_string(), |n| n.to_string());
         let options = bollard::query_parameters::LogsOptionsBuilder::default()
             .stdout(true)

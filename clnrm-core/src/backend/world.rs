@@ -26,16 +26,26 @@ use super::spec::{BindMount, PublishedPort, WorldSpec};
 const TEARDOWN_LIMIT: Duration = Duration::from_secs(10);
 
 /// What `create_container` makes.
-struct NewContainer<'a> {
-    image: &'a str,
-    entrypoint: Option<Vec<String>>,
-    cmd: Vec<String>,
-    env: &'a [(String, String)],
+pub(super) struct NewContainer<'a> {
+    pub(super) image: &'a str,
+    pub(super) entrypoint: Option<Vec<String>>,
+    pub(super) cmd: Vec<String>,
+    pub(super) env: &'a [(String, String)],
     /// The service id: its network alias.
-    alias: Option<&'a str>,
-    ports: &'a [u16],
-    mounts: Vec<bollard::models::Mount>,
-    working_dir: Option<&'a str>,
+    pub(super) alias: Option<&'a str>,
+    pub(super) ports: &'a [u16],
+    pub(super) mounts: Vec<bollard::models::Mount>,
+    pub(super) working_dir: Option<&'a str>,
+}
+
+/// How a service's container was made, to make another like it for a step
+/// once the service has exited (as `docker compose run` does).
+#[derive(Debug, Clone)]
+pub(super) struct ServiceRun {
+    pub(super) image: String,
+    pub(super) env: Vec<(String, String)>,
+    pub(super) mounts: Vec<bollard::models::Mount>,
+    pub(super) working_dir: Option<String>,
 }
 
 /// One scenario's world: its network (only with services), its services and
@@ -53,6 +63,8 @@ pub struct ContainerBackend {
     /// The crate's binaries mounted into the runner, at their host paths.
     pub(super) mounted: Vec<std::path::PathBuf>,
     pub(super) services: Vec<(String, String)>,
+    /// How each service's container was made, by service id.
+    pub(super) service_runs: HashMap<String, ServiceRun>,
     /// `[limits]`, applied to every container of the scenario.
     pub(super) limits: super::spec::ContainerLimits,
     /// Service ports published on the host (steps on the host reach them there).
@@ -170,6 +182,7 @@ impl ContainerBackend {
             runner: None,
             mounted: Vec::new(),
             services: Vec::new(),
+            service_runs: HashMap::new(),
             limits: spec.limits,
             published: Vec::new(),
             extra_hosts: Vec::new(),
@@ -214,6 +227,16 @@ impl ContainerBackend {
                 } else {
                     &[]
                 };
+                let mounts: Vec<_> = service.volumes.iter().map(BindMount::to_engine).collect();
+                world.service_runs.insert(
+                    service.id.clone(),
+                    ServiceRun {
+                        image: image.clone(),
+                        env: env.clone(),
+                        mounts: mounts.clone(),
+                        working_dir: service.working_dir.clone(),
+                    },
+                );
                 let id = world.create_container(NewContainer {
                     image,
                     entrypoint: None,
@@ -221,7 +244,7 @@ impl ContainerBackend {
                     env: &env,
                     alias: Some(&service.id),
                     ports,
-                    mounts: service.volumes.iter().map(BindMount::to_engine).collect(),
+                    mounts,
                     working_dir: service.working_dir.as_deref(),
                 })?;
                 tracing::debug!(service = %service.id, %image, "service started");
@@ -245,6 +268,7 @@ impl ContainerBackend {
                     world.wait_for_span(&service.id, span, deadline, cancel)?;
                 }
             }
+            world.check_services_alive()?;
         }
         if let Some(image) = &runner_image {
             // The crate's binaries, at the same path, so `bin.<name>` holds inside.
@@ -302,7 +326,9 @@ impl ContainerBackend {
         Ok(())
     }
 
-    fn create_container(&mut self, new: NewContainer<'_>) -> Result<String, BackendError> {
+    /// What the engine is asked to create for `new`: on the scenario's
+    /// network (its alias there), unprivileged, under the limits, labelled.
+    pub(super) fn container_body(&self, new: NewContainer<'_>) -> ContainerCreateBody {
         let NewContainer {
             image,
             entrypoint,
@@ -336,7 +362,7 @@ impl ContainerBackend {
             }),
             _ => None,
         };
-        let body = ContainerCreateBody {
+        ContainerCreateBody {
             image: Some(image.to_string()),
             entrypoint,
             cmd: (!cmd.is_empty()).then_some(cmd),
@@ -358,7 +384,12 @@ impl ContainerBackend {
             }),
             networking_config,
             ..ContainerCreateBody::default()
-        };
+        }
+    }
+
+    fn create_container(&mut self, new: NewContainer<'_>) -> Result<String, BackendError> {
+        let (image, alias) = (new.image, new.alias);
+        let body = self.container_body(new);
         let name = format!("clnrm-{}-{:08x}", run_id(), fastrand::u32(..));
         let options = CreateContainerOptionsBuilder::default().name(&name).build();
         let what = match alias {

@@ -77,14 +77,17 @@ impl StepRun {
             .output
             .as_ref()
             .map(|o| OutputExcerpt::new(o.stdout.clone(), o.stderr.clone()));
-        let retried = if self.earlier_attempts.is_empty() {
+        let mut said = if self.earlier_attempts.is_empty() {
             String::new()
         } else {
             self.earlier_summary()
         };
+        if let Some(note) = self.output.as_ref().and_then(|o| o.note.as_ref()) {
+            said.push_str(&format!(" (it {note})"));
+        }
         self.mismatches.iter().map(move |mismatch| {
             let (expected, actual) = mismatch.expected_actual();
-            let message = format!("{mismatch}{retried}");
+            let message = format!("{mismatch}{said}");
             let mut failure = Failure::new(mismatch.kind(), message).at(location.clone());
             failure.step = Some(self.name.clone());
             failure.command = Some(self.argv.clone());

@@ -140,6 +140,9 @@ impl ScenarioTrace {
             if let Some(code) = output.exit_code {
                 attributes.insert("clnrm.step.exit_code".into(), code.to_string());
             }
+            if let Some(note) = &output.note {
+                attributes.insert("clnrm.step.note".into(), note.clone());
+            }
             attributes.insert("clnrm.step.stdout.sha256".into(), sha256(&output.stdout));
             attributes.insert("clnrm.step.stderr.sha256".into(), sha256(&output.stderr));
         }
