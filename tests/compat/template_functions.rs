@@ -226,3 +226,13 @@ fn every_function_of_the_original_is_in_the_format_docs() {
         .collect();
     assert!(missing.is_empty(), "not documented: {missing:?}");
 }
+
+#[test]
+fn every_function_of_the_original_is_in_the_migration_guide() {
+    let guide = include_str!("../../docs/migration.md");
+    let missing: Vec<&str> = (functions().into_iter())
+        .map(|(name, _)| name)
+        .filter(|name| !guide.contains(&format!("`{name}`")))
+        .collect();
+    assert!(missing.is_empty(), "not in docs/migration.md: {missing:?}");
+}
