@@ -114,11 +114,7 @@ impl ContainerBackend {
         else {
             return Err(BackendError::Engine("the engine detached the step".into()));
         };
-        if let Some(text) = &request.stdin {
-            let _ = input.write_all(text.as_bytes()).await;
-        }
-        // Closing our side is the program's end of input.
-        let _ = input.shutdown().await;
+        feed(&mut input, request.stdin.as_deref()).await;
         let (end, stdout, stderr) =
             read_until_end(&mut output, started + request.timeout, cancel).await?;
         let exit_code = match end {
@@ -164,6 +160,17 @@ impl ContainerBackend {
             note: None,
         })
     }
+}
+
+/// Writes the step's input, then closes our side: the program's end of input.
+pub(super) async fn feed<W: tokio::io::AsyncWrite + Unpin + ?Sized>(
+    input: &mut W,
+    stdin: Option<&str>,
+) {
+    if let Some(text) = stdin {
+        let _ = input.write_all(text.as_bytes()).await;
+    }
+    let _ = input.shutdown().await;
 }
 
 /// Whether an exec failed because its container had stopped: the engine

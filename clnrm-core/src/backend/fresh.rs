@@ -12,12 +12,11 @@ use bollard::query_parameters::{
     AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
-use tokio::io::AsyncWriteExt;
 
 use super::cancel::CancelToken;
 use super::engine::{engine_failed, run_id};
 use super::error::BackendError;
-use super::exec::read_until_end;
+use super::exec::{feed, read_until_end};
 use super::step::{StepEnd, StepOutput, StepRequest};
 use super::world::{ContainerBackend, NewContainer};
 
@@ -162,10 +161,7 @@ impl ContainerBackend {
         let (mut output, mut input) = (attached.output, attached.input);
         (self.docker.start_container(id, None).await)
             .map_err(|e| engine_failed("the fresh container did not start", e))?;
-        if let Some(text) = &request.stdin {
-            let _ = input.write_all(text.as_bytes()).await;
-            let _ = input.shutdown().await;
-        }
+        feed(&mut input, request.stdin.as_deref()).await;
         let (end, stdout, stderr) =
             read_until_end(&mut output, started + request.timeout, cancel).await?;
         let exit_code = match end {
