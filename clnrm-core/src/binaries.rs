@@ -10,6 +10,27 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+/// The binaries the test runner named in the environment: cargo's
+/// `CARGO_BIN_EXE_<name>` and nextest's `NEXTEST_BIN_EXE_<name>` (cargo's
+/// wins where both name one), by name.
+pub fn named_in_env() -> BTreeMap<String, PathBuf> {
+    named_in(std::env::vars())
+}
+
+fn named_in(vars: impl IntoIterator<Item = (String, String)>) -> BTreeMap<String, PathBuf> {
+    let mut cargo = BTreeMap::new();
+    let mut nextest = BTreeMap::new();
+    for (key, value) in vars {
+        if let Some(name) = key.strip_prefix("CARGO_BIN_EXE_") {
+            cargo.insert(name.to_string(), PathBuf::from(value));
+        } else if let Some(name) = key.strip_prefix("NEXTEST_BIN_EXE_") {
+            nextest.insert(name.to_string(), PathBuf::from(value));
+        }
+    }
+    nextest.extend(cargo);
+    nextest
+}
+
 /// Where the binaries' folder is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Folder {
@@ -159,6 +180,28 @@ fn ask_cargo(manifest: &Path, folder: &Folder) -> Result<Found, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cargo_and_nextest_name_binaries_and_cargo_wins() {
+        let var = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let named = named_in([
+            var("NEXTEST_BIN_EXE_app", "/nextest/app"),
+            var("NEXTEST_BIN_EXE_tool", "/nextest/tool"),
+            var("CARGO_BIN_EXE_app", "/cargo/app"),
+            var("PATH", "/bin"),
+        ]);
+        let paths: Vec<(&str, &Path)> = named
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_path()))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("app", Path::new("/cargo/app")),
+                ("tool", Path::new("/nextest/tool"))
+            ]
+        );
+    }
 
     #[test]
     fn profiles_map_to_cargos_folders() {

@@ -25,7 +25,18 @@ pub fn run_labels() -> HashMap<String, String> {
     if let Some(boot) = me.boot {
         labels.insert("clnrm.boot".into(), boot);
     }
+    labels.extend(runner_labels(|name| std::env::var(name).ok()));
     labels
+}
+
+/// The test runner's own run, where it names one: nextest's
+/// `NEXTEST_RUN_ID`, so `docker ps --filter label=nextest.run-id=...`
+/// finds a CI job's containers.
+fn runner_labels(var: impl Fn(&str) -> Option<String>) -> Vec<(String, String)> {
+    (var("NEXTEST_RUN_ID").filter(|id| !id.is_empty()))
+        .map(|id| ("nextest.run-id".to_string(), id))
+        .into_iter()
+        .collect()
 }
 
 pub(crate) fn run_id() -> String {
@@ -87,4 +98,21 @@ pub fn engine_status() -> Result<(), BackendError> {
             Err(_) => Err(engine_unreachable("no answer within 2 s")),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runner_labels;
+
+    #[test]
+    fn a_nextest_run_labels_what_it_creates() {
+        let under_nextest =
+            runner_labels(|name| (name == "NEXTEST_RUN_ID").then(|| "0b7e-run".to_string()));
+        assert_eq!(
+            under_nextest,
+            [("nextest.run-id".to_string(), "0b7e-run".to_string())]
+        );
+        assert!(runner_labels(|_| None).is_empty());
+        assert!(runner_labels(|_| Some(String::new())).is_empty());
+    }
 }

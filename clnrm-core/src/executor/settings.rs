@@ -52,10 +52,7 @@ impl RunSettings {
             env_passthrough: config.env_passthrough.clone(),
             backend: None,
             default_image: config.default_image.clone(),
-            binaries: std::env::vars()
-                .filter(|(k, _)| k.starts_with("CARGO_BIN_EXE_"))
-                .map(|(_, v)| PathBuf::from(v))
-                .collect(),
+            binaries: crate::binaries::named_in_env().into_values().collect(),
             crate_binaries: config.binaries.clone(),
             max_containers: config
                 .max_containers

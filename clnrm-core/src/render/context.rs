@@ -47,12 +47,11 @@ impl VarInputs {
         self
     }
 
-    /// Picks up `CARGO_BIN_EXE_<name>` as cargo sets them for integration tests.
+    /// Picks up `CARGO_BIN_EXE_<name>` and nextest's `NEXTEST_BIN_EXE_<name>`
+    /// as the test runners set them.
     pub fn with_cargo_bins(mut self) -> Self {
-        for (key, value) in std::env::vars() {
-            if let Some(name) = key.strip_prefix("CARGO_BIN_EXE_") {
-                self.bins.insert(name.to_string(), value);
-            }
+        for (name, path) in crate::binaries::named_in_env() {
+            self.bins.insert(name, path.to_string_lossy().into_owned());
         }
         self
     }
