@@ -296,3 +296,51 @@ fn without_an_engine_container_scenarios_are_ignored_on_request() {
         text(&failing)
     );
 }
+
+/// Containers kept for debugging (`CLNRM_KEEP_ON_FAILURE`) with a
+/// `nextest.run-id` label, as `docker ps` lists them.
+fn kept_under_nextest() -> BTreeSet<(String, String)> {
+    let out = Command::new("docker")
+        .args([
+            "ps",
+            "-a",
+            "--filter",
+            "label=clnrm.keep-on-failure",
+            "--filter",
+            "label=nextest.run-id",
+        ])
+        .args(["--format", "{{.ID}} {{.Label \"nextest.run-id\"}}"])
+        .output()
+        .expect("docker ps");
+    (String::from_utf8_lossy(&out.stdout).lines())
+        .filter_map(|l| {
+            l.split_once(' ')
+                .map(|(id, run)| (id.to_string(), run.to_string()))
+        })
+        .collect()
+}
+
+/// Under nextest, what a run creates carries nextest's run id, so a CI job's
+/// containers are found by it.
+#[test]
+fn containers_of_a_nextest_run_carry_its_run_id() {
+    let before = kept_under_nextest();
+    let out = crate::support::nextest_of_failing_fixtures()
+        .args(["-E", "test(=container-exit.clnrm.toml::container_exit)"])
+        .env("CLNRM_KEEP_ON_FAILURE", "1")
+        .output()
+        .expect("run nextest");
+    assert!(!out.status.success(), "the fixture fails: {}", text(&out));
+    let ours: Vec<(String, String)> = kept_under_nextest().difference(&before).cloned().collect();
+    for (id, _) in &ours {
+        let _ = Command::new("docker").args(["rm", "-f", id]).output();
+    }
+    assert_eq!(
+        ours.len(),
+        1,
+        "one kept runner container: {ours:?}\n{}",
+        text(&out)
+    );
+    let run_id = &ours[0].1;
+    assert_eq!(run_id.len(), 36, "a UUID, as nextest makes them: {run_id}");
+}
