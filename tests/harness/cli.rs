@@ -247,3 +247,34 @@ fn clnrm_test_runs_the_harness_targets_with_junit_and_tags() {
     assert_eq!(none.status.code(), Some(2));
     assert!(text(&none).contains("cargo clnrm init"), "{}", text(&none));
 }
+
+/// Under nextest, `cargo clnrm test` exits as nextest does, says which case
+/// it was, and for a name filter that matches nothing names the closest tests.
+#[test]
+fn clnrm_test_says_how_nextest_ended_and_the_closest_names() {
+    assert!(
+        nextest_available(),
+        "the project's test command needs cargo-nextest"
+    );
+    let out = cargo_clnrm(
+        &workspace(),
+        &["test", "-p", "hello-clnrm", "argv_and_outpt"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "nextest's code for no test run: {}",
+        text(&out)
+    );
+    let said = text(&out);
+    assert!(
+        said.contains("cargo clnrm test: no test matched (cargo nextest exited with 4)"),
+        "{said}"
+    );
+    assert!(
+        said.contains(
+            "no test name contains `argv_and_outpt`; the closest: steps.clnrm.toml::argv_and_output"
+        ),
+        "{said}"
+    );
+}

@@ -9,6 +9,7 @@ use cargo_metadata::{Metadata, Package, TargetKind};
 use crate::cli::TestArgs;
 use crate::error::CliError;
 
+mod ending;
 mod junit;
 mod reports;
 
@@ -105,6 +106,58 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
+/// `cargo nextest <subcommand>` of the clnrm targets: the packages and a
+/// filterset of their binaries.
+fn nextest(args: &TestArgs, targets: &[HarnessTarget], subcommand: &str) -> Command {
+    let mut command = Command::new(cargo());
+    command.args(["nextest", subcommand]);
+    if let Some(manifest) = &args.workspace.manifest_path {
+        command.arg("--manifest-path").arg(manifest);
+    }
+    for target in targets {
+        command.args(["-p", &target.package]);
+    }
+    let filterset: Vec<String> = targets
+        .iter()
+        .map(|t| format!("binary_id({}::{})", t.package, t.target))
+        .collect();
+    command.args(["-E", &filterset.join(" | ")]);
+    command
+}
+
+/// Says how nextest ended (it still decides the exit code); when a name
+/// filter matched nothing, names the closest tests.
+fn say_the_ending(
+    args: &TestArgs,
+    targets: &[HarnessTarget],
+    code: i32,
+    stderr: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
+    let Some(meaning) = ending::meaning(code) else {
+        return Ok(());
+    };
+    writeln!(
+        stderr,
+        "cargo clnrm test: {meaning} (cargo nextest exited with {code})"
+    )?;
+    if code == nextest_metadata::NextestExitCode::NO_TESTS_RUN
+        && let Some(filter) = &args.filter
+    {
+        let mut list = nextest(args, targets, "list");
+        list.stderr(std::process::Stdio::null());
+        let names = ending::listed(list);
+        let closest = ending::closest(filter, &names);
+        if !closest.is_empty() {
+            writeln!(
+                stderr,
+                "no test name contains `{filter}`; the closest: {}",
+                closest.join(", ")
+            )?;
+        }
+    }
+    Ok(())
+}
+
 pub fn run(args: &TestArgs, stderr: &mut dyn std::io::Write) -> Result<u8, CliError> {
     let metadata = super::workspace::metadata(&args.workspace)?;
     let packages = if args.workspace.packages.is_empty() {
@@ -137,19 +190,8 @@ pub fn run(args: &TestArgs, stderr: &mut dyn std::io::Write) -> Result<u8, CliEr
     let scratch = tempfile::tempdir()?;
     let results = scratch.path().join("results");
     let code = if use_nextest {
-        let mut command = Command::new(cargo());
-        command.args(["nextest", "run", "--no-fail-fast"]);
-        if let Some(manifest) = &args.workspace.manifest_path {
-            command.arg("--manifest-path").arg(manifest);
-        }
-        for target in &targets {
-            command.args(["-p", &target.package]);
-        }
-        let filterset: Vec<String> = targets
-            .iter()
-            .map(|t| format!("binary_id({}::{})", t.package, t.target))
-            .collect();
-        command.args(["-E", &filterset.join(" | ")]);
+        let mut command = nextest(args, &targets, "run");
+        command.arg("--no-fail-fast");
         if let Some(filter) = &args.filter {
             command.arg(filter);
         }
@@ -161,7 +203,9 @@ pub fn run(args: &TestArgs, stderr: &mut dyn std::io::Write) -> Result<u8, CliEr
         }
         // Always: the `[report]` files are written from these records.
         command.env("CLNRM_RESULT_DIR", &results);
-        command.status()?.code().unwrap_or(101)
+        let code = command.status()?.code().unwrap_or(101);
+        say_the_ending(args, &targets, code, stderr)?;
+        code
     } else {
         let mut code = 0;
         for target in &targets {
