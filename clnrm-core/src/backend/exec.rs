@@ -173,19 +173,23 @@ pub(super) async fn feed<W: tokio::io::AsyncWrite + Unpin + ?Sized>(
     let _ = input.shutdown().await;
 }
 
-/// Whether an exec failed because its container had stopped: the engine
-/// refuses it (409 "is not running"), or the runtime does (126, "cannot
-/// exec in a stopped state").
-fn stopped_meanwhile(exec: &Result<StepOutput, BackendError>) -> bool {
+/// Whether an exec may have failed because its container was stopping: the
+/// engine refuses it (409 "is not running"), the runtime does (exit code 126
+/// and words of its own: "cannot exec in a stopped state", "task ... not
+/// found"), or the program was killed as the container ended (137, or no
+/// exit code). The container's state then says which it was.
+fn may_have_stopped(exec: &Result<StepOutput, BackendError>) -> bool {
     match exec {
         Ok(output) => {
-            output.exit_code == Some(126)
-                && output.stdout.contains("cannot exec in a stopped state")
+            output.end == StepEnd::Exited && matches!(output.exit_code, Some(126 | 137) | None)
         }
         Err(BackendError::Engine(message)) => message.contains("is not running"),
         Err(_) => false,
     }
 }
+
+/// How long a container that failed an exec is watched for its end.
+const STOPPING: Duration = Duration::from_secs(1);
 
 impl ContainerBackend {
     /// `None` while the service's container runs; otherwise the step's run
@@ -272,12 +276,21 @@ impl Backend for ContainerBackend {
         let mounted =
             request.service.is_none() && self.mounted.iter().any(|b| b == Path::new(program));
         let exec = self.runtime.block_on(self.exec(container, request, cancel));
-        // The service may stop between the look and the exec.
+        // The service may stop between the look and the exec: a failed exec
+        // in a container that is ending is the step's, run as for one ended.
         if let Some(service) = &request.service
-            && stopped_meanwhile(&exec)
-            && let Some(ran) = self.unless_running(service, container, request, cancel)?
+            && may_have_stopped(&exec)
         {
-            return Ok(ran);
+            let watched = Instant::now();
+            loop {
+                if let Some(ran) = self.unless_running(service, container, request, cancel)? {
+                    return Ok(ran);
+                }
+                if watched.elapsed() >= STOPPING {
+                    break;
+                }
+                std::thread::sleep(CANCEL_POLL);
+            }
         }
         let output = match exec {
             // One of the crate's binaries, there but unable to start: say why.
