@@ -149,16 +149,13 @@ impl ContainerBackend {
                 }
             }
         }
-        Ok(StepOutput {
+        Ok(StepOutput::read(
             end,
             exit_code,
-            signal: None,
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
-            duration: started.elapsed(),
-            killed_for_memory: None,
-            note: None,
-        })
+            &stdout,
+            &stderr,
+            started.elapsed(),
+        ))
     }
 }
 
@@ -258,15 +255,11 @@ impl Backend for ContainerBackend {
             return Err(BackendError::EmptyCommand);
         }
         let container = match &request.service {
-            Some(service) => {
-                let container = self.service_container(service).ok_or_else(|| {
-                    BackendError::Engine(format!("service `{service}` is not running"))
-                })?;
-                if let Some(ran) = self.unless_running(service, container, request, cancel)? {
-                    return Ok(ran);
-                }
-                container
-            }
+            // No look before the exec (a round trip per step): an exec in a
+            // service that has ended fails, and that failure is looked at below.
+            Some(service) => self.service_container(service).ok_or_else(|| {
+                BackendError::Engine(format!("service `{service}` is not running"))
+            })?,
             None => self.runner.as_deref().ok_or_else(|| {
                 BackendError::Engine("this scenario has no runner container".into())
             })?,

@@ -191,15 +191,8 @@ impl ContainerBackend {
             .ok()
             .and_then(|c| c.state?.oom_killed)
             .unwrap_or(false);
-        Ok(StepOutput {
-            end,
-            exit_code,
-            signal: None,
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
-            duration: started.elapsed(),
-            killed_for_memory: self.limits.memory_mb.filter(|_| oom_killed),
-            note: None,
-        })
+        let mut output = StepOutput::read(end, exit_code, &stdout, &stderr, started.elapsed());
+        output.killed_for_memory = self.limits.memory_mb.filter(|_| oom_killed);
+        Ok(output)
     }
 }

@@ -50,6 +50,28 @@ pub struct StepOutput {
     pub note: Option<String>,
 }
 
+impl StepOutput {
+    /// What a program in a container did, from the bytes it wrote.
+    pub(super) fn read(
+        end: StepEnd,
+        exit_code: Option<i32>,
+        stdout: &[u8],
+        stderr: &[u8],
+        duration: Duration,
+    ) -> Self {
+        Self {
+            end,
+            exit_code,
+            signal: None,
+            stdout: String::from_utf8_lossy(stdout).into_owned(),
+            stderr: String::from_utf8_lossy(stderr).into_owned(),
+            duration,
+            killed_for_memory: None,
+            note: None,
+        }
+    }
+}
+
 /// Runs steps. Implementations own what they create and clean it up.
 pub trait Backend {
     fn run_step(
